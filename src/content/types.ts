@@ -1,0 +1,77 @@
+/**
+ * The content contract. Every place content lives (a registry repository, an OCI image layout
+ * directory, a bundle tarball, memory) implements these interfaces, and the one copy engine
+ * (src/copy) moves graphs between any two of them. AbortSignal plays the role of Go's context.
+ */
+import type {Readable} from 'node:stream'
+import type {Descriptor} from '../oci/types.js'
+
+export interface Fetcher {
+  /**
+   * A stream of the content's bytes. Implementations verify size and digest while streaming and
+   * make the stream fail with an IntegrityError on mismatch (never emit trailing data silently).
+   */
+  fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>
+}
+
+export interface Pusher {
+  /**
+   * Store the content. Verifies size and digest of `body` before the content becomes visible;
+   * content that already exists is success.
+   */
+  push(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void>
+}
+
+export interface ReadOnlyStorage extends Fetcher {
+  exists(desc: Descriptor, signal?: AbortSignal): Promise<boolean>
+}
+
+export interface Storage extends ReadOnlyStorage, Pusher {}
+
+export interface Resolver {
+  /** Resolve a tag, a digest, or (for layouts and bundles) a ref.name to a descriptor. */
+  resolve(ref: string, signal?: AbortSignal): Promise<Descriptor>
+}
+
+export interface Tagger {
+  /** Point `ref` at the (already pushed) manifest or index `desc`. */
+  tag(desc: Descriptor, ref: string, signal?: AbortSignal): Promise<void>
+}
+
+export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
+export interface Target extends Storage, Resolver, Tagger {}
+
+// Optional capabilities, detected at run time with the guards below; never required.
+
+export interface Mounter {
+  /**
+   * Make `desc` exist here by mounting it from another repository of the same registry. Resolves
+   * true when mounted, false when the registry declined (the caller then copies the bytes).
+   */
+  mount(desc: Descriptor, fromRepository: string, signal?: AbortSignal): Promise<boolean>
+}
+
+export interface ReferencePusher {
+  /** Push a manifest and tag it in one request (registries). */
+  pushReference(desc: Descriptor, body: Readable, ref: string, signal?: AbortSignal): Promise<void>
+}
+
+export interface TagLister {
+  tags(signal?: AbortSignal): AsyncIterable<string>
+}
+
+/** Describes where a target is, for messages and for cross-repository mounts. */
+export interface Located {
+  /** e.g. "registry 127.0.0.1:5000/ns/app", "layout ./out", "bundle ./b.tar". */
+  readonly location: string
+  /** For registry repositories: the registry host, used to decide whether a mount is possible. */
+  readonly registryHost?: string
+  /** For registry repositories: the repository path. */
+  readonly repository?: string
+}
+
+export const isMounter = (t: object): t is Mounter => typeof (t as Partial<Mounter>).mount === 'function'
+export const isReferencePusher = (t: object): t is ReferencePusher =>
+  typeof (t as Partial<ReferencePusher>).pushReference === 'function'
+export const isTagLister = (t: object): t is TagLister => typeof (t as Partial<TagLister>).tags === 'function'
+export const isLocated = (t: object): t is Located => typeof (t as Partial<Located>).location === 'string'
