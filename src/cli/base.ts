@@ -1,0 +1,65 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {AirgapError, ExitCode} from '../errors.js'
+import {cliExitCodeFor, EXIT_CODES_HELP} from './exit-codes.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * Base of every airgap command: `--json` on all of them, shared connection flags (each with an
+ * AIRGAP_* environment variable), and the single error renderer: one line that says what went
+ * wrong, where, and what to do, then the documented exit code.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    quiet: Flags.boolean({char: 'q', description: 'print only errors and the final result', default: false}),
+  }
+
+  /** Appended to every command's description so `--help` lists the exit codes. */
+  static exitCodesHelp = `EXIT CODES\n${EXIT_CODES_HELP}`
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+    const exitCode = cliExitCodeFor(err)
+    process.exitCode = exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({error: errorJson(err, exitCode)})
+      return
+    }
+    process.stderr.write(`${renderError(err, exitCode)}\n`)
+  }
+}
+
+export interface ErrorJson {
+  code: string
+  message: string
+  hint?: string
+  exitCode: number
+}
+
+export function errorJson(err: unknown, exitCode: number): ErrorJson {
+  if (err instanceof AirgapError) {
+    return {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), exitCode}
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  return {code: exitCode === ExitCode.USAGE ? 'USAGE' : 'INTERNAL', message, exitCode}
+}
+
+/** One line: `Error: <what and where>. <what to do>`; internal errors add a report hint. */
+export function renderError(err: unknown, exitCode: number): string {
+  if (err instanceof AirgapError) {
+    return `Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  if (exitCode === ExitCode.USAGE) return `Error: ${trimDot(message.split('\n')[0] ?? message)}. See --help.`
+  const stack = process.env.AIRGAP_DEBUG ? `\n${(err as Error)?.stack ?? ''}` : ''
+  return `Error: internal error: ${message}. This is a bug in airgap: please report it with the command you ran (set AIRGAP_DEBUG=1 for a stack trace).${stack}`
+}
+
+function trimDot(s: string): string {
+  return s.replace(/[.\s]+$/, '')
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1)
+}

@@ -1,0 +1,96 @@
+import type {Descriptor} from '../oci/types.js'
+
+/** Progress events the CLI renders; the core reports them through copy hooks. */
+export interface ProgressSink {
+  onStart(d: Descriptor): void
+  onBytes(d: Descriptor, n: number): void
+  onDone(d: Descriptor): void
+  onSkipped(d: Descriptor): void
+  onMounted(d: Descriptor, from: string): void
+  /** Stop rendering (clears the live line on a terminal). */
+  end(): void
+}
+
+export interface ProgressOptions {
+  /** Stream to render on; progress goes to stderr so stdout stays machine-readable. */
+  stream?: NodeJS.WriteStream
+  /** One JSON event per line instead of a live line (for --json runs). */
+  json?: boolean
+  quiet?: boolean
+  /** Total bytes expected, when known up front. */
+  totalBytes?: number
+}
+
+const MiB = 1024 * 1024
+
+/** Human-readable byte count: 1.5 GiB, 12.3 MiB, 512 B. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${v} ${units[i]}` : `${v.toFixed(1)} ${units[i]}`
+}
+
+/**
+ * A progress renderer: on a terminal, one live line (bytes, rate, items in flight) redrawn at most
+ * 10 times a second; in --json mode, JSON events on stderr; otherwise silent until the summary.
+ */
+export function createProgress(opts: ProgressOptions = {}): ProgressSink & {bytes(): number} {
+  const stream = opts.stream ?? process.stderr
+  const live = !opts.quiet && !opts.json && stream.isTTY === true
+  const started = Date.now()
+  let bytes = 0
+  let done = 0
+  let skipped = 0
+  const inFlight = new Set<string>()
+  let lastDraw = 0
+  const emit = (event: Record<string, unknown>): void => {
+    if (opts.json && !opts.quiet) stream.write(`${JSON.stringify({...event, time: new Date().toISOString()})}\n`)
+  }
+  const draw = (force = false): void => {
+    if (!live) return
+    const now = Date.now()
+    if (!force && now - lastDraw < 100) return
+    lastDraw = now
+    const secs = Math.max((now - started) / 1000, 0.001)
+    const total = opts.totalBytes ? ` / ${formatBytes(opts.totalBytes)}` : ''
+    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight`
+    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
+  }
+  return {
+    onStart(d) {
+      inFlight.add(d.digest)
+      emit({event: 'start', digest: d.digest, size: d.size, mediaType: d.mediaType})
+      draw()
+    },
+    onBytes(_d, n) {
+      bytes += n
+      draw()
+    },
+    onDone(d) {
+      inFlight.delete(d.digest)
+      done++
+      emit({event: 'done', digest: d.digest, size: d.size})
+      draw()
+    },
+    onSkipped(d) {
+      skipped++
+      emit({event: 'skipped', digest: d.digest, size: d.size})
+      draw()
+    },
+    onMounted(d, from) {
+      inFlight.delete(d.digest)
+      done++
+      emit({event: 'mounted', digest: d.digest, from})
+      draw()
+    },
+    end() {
+      if (live) stream.write('\r\x1b[2K')
+    },
+    bytes: () => bytes,
+  }
+}
