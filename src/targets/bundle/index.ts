@@ -1,0 +1,22 @@
+/**
+ * The bundle tarball (format v1): one uncompressed ustar archive holding a standard OCI image
+ * layout (`oci-layout`, `blobs/<alg>/<hex>`, `index.json`) plus `airgap/lock.json`,
+ * `airgap/spec.yaml` and `airgap/signature.sigstore.json`. Stock tools read it directly
+ * (`skopeo copy oci-archive:B.tar:REF …`).
+ */
+export {BundleReader} from './reader.js'
+export type {BundleEntry, BundleReaderOptions, VerifyAllOptions} from './reader.js'
+export {BundleWriter, planBundle, planBundleSize, sourceDateEpoch} from './writer.js'
+export type {BundlePlan, BundleWriterOptions, FinishInput} from './writer.js'
+export {
+  AIRGAP_FILES,
+  INDEX_JSON,
+  LOCK_JSON,
+  MAX_METADATA_BYTES,
+  OCI_LAYOUT,
+  SIGNATURE,
+  SPEC_YAML,
+  blobEntryName,
+  buildIndexJson,
+} from './layout.js'
+export type {AirgapFile, IndexEntry} from './layout.js'
