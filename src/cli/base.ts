@@ -51,9 +51,18 @@ export function renderError(err: unknown, exitCode: number): string {
     return `Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`
   }
   const message = err instanceof Error ? err.message : String(err)
-  if (exitCode === ExitCode.USAGE) return `Error: ${trimDot(message.split('\n')[0] ?? message)}. See --help.`
+  if (exitCode === ExitCode.USAGE) return `Error: ${usageLine(message)}. See --help.`
   const stack = process.env.AIRGAP_DEBUG ? `\n${(err as Error)?.stack ?? ''}` : ''
   return `Error: internal error: ${message}. This is a bug in airgap: please report it with the command you ran (set AIRGAP_DEBUG=1 for a stack trace).${stack}`
+}
+
+/** oclif's multi-line usage messages, folded into one line without its generic notes. */
+function usageLine(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(Note:|Alternatively|See more help)/.test(l))
+  return trimDot(lines.join(' ').replace(/:\s+/g, ': ').replace(/\s{2,}/g, ' '))
 }
 
 function trimDot(s: string): string {

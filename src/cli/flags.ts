@@ -8,6 +8,7 @@ export const connectionFlags = {
   'plain-http': Flags.string({
     description: 'talk plain HTTP (no TLS) to this registry HOST[:PORT]; repeatable',
     multiple: true,
+    multipleNonGreedy: true,
     env: 'AIRGAP_PLAIN_HTTP',
     delimiter: ',',
     helpValue: 'HOST[:PORT]',
@@ -15,6 +16,7 @@ export const connectionFlags = {
   'ca-file': Flags.string({
     description: 'trust this PEM CA bundle in addition to the system CAs; repeatable',
     multiple: true,
+    multipleNonGreedy: true,
     env: 'AIRGAP_CA_FILE',
     delimiter: ',',
     helpValue: 'FILE',

@@ -1,0 +1,61 @@
+import {copy, type CopyHooks, type CopyStats} from '../copy/index.js'
+import {parsePlatform} from '../oci/platform.js'
+import type {Descriptor} from '../oci/types.js'
+import {Session, type ConnectionOptions} from './session.js'
+import {openDestination, openSource, parseLocation} from './targets.js'
+
+export interface CopyImageOptions extends ConnectionOptions {
+  source: string
+  destination: string
+  /** `os/arch[/variant]` platforms to keep from an index; empty keeps all. */
+  platforms?: readonly string[]
+  concurrency?: number
+  hooks?: CopyHooks
+  signal?: AbortSignal
+}
+
+export interface CopyImageResult {
+  source: string
+  destination: string
+  digest: string
+  mediaType: string
+  size: number
+  stats: CopyStats
+  seconds: number
+}
+
+/** Copy one image, index or artifact between registries and OCI layouts with the copy engine. */
+export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult> {
+  const platforms = (opts.platforms ?? []).map((p) => parsePlatform(p))
+  const srcLocation = parseLocation(opts.source)
+  const dstLocation = parseLocation(opts.destination)
+  const session = new Session(opts)
+  const started = performance.now()
+  try {
+    const src = await openSource(session, srcLocation)
+    const dst = await openDestination(session, dstLocation)
+    const dstRef = dst.ref ?? src.display
+    const result = await copy(src.target, src.ref, dst.target, dstRef, {
+      ...(platforms.length ? {platforms} : {}),
+      ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
+      ...(opts.hooks ? {hooks: opts.hooks} : {}),
+      ...(opts.signal ? {signal: opts.signal} : {}),
+      image: src.display,
+    })
+    return summary(src.display, dst.ref ? dst.display : `${dst.display}:${dstRef}`, result.descriptor, result.stats, started)
+  } finally {
+    await session.close()
+  }
+}
+
+function summary(source: string, destination: string, d: Descriptor, stats: CopyStats, started: number): CopyImageResult {
+  return {
+    source,
+    destination,
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    stats,
+    seconds: Math.round(performance.now() - started) / 1000,
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * copyGraph: copy the graph rooted at a descriptor from one storage to another, children before
+ * parents, skipping sub-graphs the destination already has, each node once.
+ */
+import {Readable, Transform} from 'node:stream'
+import {RegistryError, type Side} from '../errors.js'
+import {fetchAll} from '../content/verify.js'
+import {isLocated, isMounter, type ReadOnlyStorage, type Storage} from '../content/types.js'
+import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
+import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
+import {CopyError, type CopyOp} from './errors.js'
+import {CopyTracker, METADATA_PRIORITY} from './tracker.js'
+import {emptyStats, type CopyGraphOptions, type CopyHooks, type CopyStats} from './types.js'
+
+/** Everything one copyGraph() call needs, passed down the recursion. */
+interface Ctx {
+  readonly src: ReadOnlyStorage
+  readonly dst: Storage
+  readonly opts: CopyGraphOptions
+  readonly tracker: CopyTracker
+  readonly hooks: CopyHooks
+  readonly stats: CopyStats
+  readonly signal: AbortSignal | undefined
+}
+
+/** True for descriptors of manifests and indexes (nodes that have successors). */
+export function isManifestDescriptor(d: Descriptor): boolean {
+  return isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType)
+}
+
+/**
+ * Copy the graph rooted at `root` from `src` to `dst`. Resolves with what this call transferred;
+ * nodes another call of the same tracker handles are awaited, not counted. Waits for every started
+ * transfer to settle before rejecting with the first failure (a CopyError, or the abort reason).
+ */
+export async function copyGraph(
+  src: ReadOnlyStorage,
+  dst: Storage,
+  root: Descriptor,
+  opts: CopyGraphOptions = {},
+): Promise<CopyStats> {
+  const ctx: Ctx = {
+    src,
+    dst,
+    opts,
+    tracker: opts.tracker ?? new CopyTracker(trackerOptions(opts)),
+    hooks: opts.hooks ?? {},
+    stats: emptyStats(),
+    signal: opts.signal,
+  }
+  await copyNode(ctx, root)
+  return ctx.stats
+}
+
+function trackerOptions(opts: CopyGraphOptions): {concurrency?: number; maxMetadataBytes?: number} {
+  const o: {concurrency?: number; maxMetadataBytes?: number} = {}
+  if (opts.concurrency !== undefined) o.concurrency = opts.concurrency
+  if (opts.maxMetadataBytes !== undefined) o.maxMetadataBytes = opts.maxMetadataBytes
+  return o
+}
+
+/**
+ * The bytes of a manifest or index, from the tracker's cache or fetched (verified, size-capped)
+ * from `src` in a queue slot. Failures are CopyErrors on the source side.
+ */
+export async function loadManifest(
+  src: ReadOnlyStorage,
+  desc: Descriptor,
+  tracker: CopyTracker,
+  opts: {signal?: AbortSignal | undefined; image?: string | undefined} = {},
+): Promise<Buffer> {
+  const cached = tracker.cache.get(desc.digest)
+  if (cached) return cached
+  const where = `${opts.image ?? desc.digest} at ${locationOf(src)}`
+  try {
+    const bytes = await tracker.queue.add(() => fetchAll(src, desc, where, MAX_MANIFEST_BYTES, opts.signal), queueOptions(METADATA_PRIORITY, opts.signal))
+    tracker.cache.set(desc.digest, bytes)
+    return bytes
+  } catch (err) {
+    throw wrapError(err, opts.signal, {op: 'fetch', side: 'source', desc, image: opts.image, location: locationOf(src)})
+  }
+}
+
+async function copyNode(ctx: Ctx, desc: Descriptor): Promise<void> {
+  ctx.signal?.throwIfAborted()
+  await ctx.tracker.once(ctx.dst, desc, () => copyNodeOnce(ctx, desc)).promise
+}
+
+async function copyNodeOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
+  const manifest = isManifestDescriptor(desc)
+  const present = await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal))
+  if (present) {
+    if (manifest) ctx.stats.manifestsSkipped++
+    else ctx.stats.blobsSkipped++
+    ctx.hooks.onSkipped?.(desc)
+    return
+  }
+  if (manifest) await copyManifest(ctx, desc)
+  else await copyBlob(ctx, desc)
+}
+
+async function copyManifest(ctx: Ctx, desc: Descriptor): Promise<void> {
+  const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})
+  const children = childrenOf(ctx, desc, bytes)
+  await settleAll(children.map((child) => copyNode(ctx, child)))
+  ctx.hooks.onStart?.(desc)
+  await pushManifestWithRetry(ctx, desc, bytes, children)
+  ctx.stats.manifestsCopied++
+  ctx.stats.bytesCopied += bytes.length
+  ctx.hooks.onBytes?.(desc, bytes.length)
+  ctx.hooks.onDone?.(desc)
+}
+
+/** Successors, largest first so that the big transfers start early. */
+function childrenOf(ctx: Ctx, desc: Descriptor, bytes: Buffer): Descriptor[] {
+  let children: Descriptor[]
+  try {
+    children = successors(bytes, desc)
+  } catch (err) {
+    throw fail(ctx, err, 'parse', 'source', desc)
+  }
+  return [...children].sort((a, b) => b.size - a.size)
+}
+
+/**
+ * Push a manifest. A registry that answers MANIFEST_BLOB_UNKNOWN / BLOB_UNKNOWN (it claimed to have
+ * a child it cannot link) gets the children pushed again, then one more attempt.
+ */
+async function pushManifestWithRetry(ctx: Ctx, desc: Descriptor, bytes: Buffer, children: Descriptor[]): Promise<void> {
+  const push = (): Promise<void> =>
+    step(ctx, 'push', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.push(desc, Readable.from(bytes), ctx.signal))
+  try {
+    await push()
+  } catch (err) {
+    if (!isBlobUnknown(err)) throw err
+    await settleAll(children.map((child) => repush(ctx, child)))
+    await push()
+  }
+}
+
+/** Push a child again without asking whether the destination has it. */
+async function repush(ctx: Ctx, desc: Descriptor): Promise<void> {
+  if (!isManifestDescriptor(desc)) return transferBlob(ctx, desc)
+  const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})
+  await step(ctx, 'push', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.push(desc, Readable.from(bytes), ctx.signal))
+}
+
+async function copyBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
+  if (await tryMount(ctx, desc)) return
+  await transferBlob(ctx, desc)
+  ctx.stats.blobsCopied++
+  ctx.stats.bytesCopied += desc.size
+  ctx.hooks.onDone?.(desc)
+}
+
+/** Try each mount candidate in turn; any failure falls back to a plain copy. */
+async function tryMount(ctx: Ctx, desc: Descriptor): Promise<boolean> {
+  const dst = ctx.dst
+  if (!ctx.opts.mountFrom || !isMounter(dst)) return false
+  for (const from of ctx.opts.mountFrom(desc)) {
+    try {
+      const mounted = await ctx.tracker.queue.add(() => dst.mount(desc, from, ctx.signal), queueOptions(METADATA_PRIORITY, ctx.signal))
+      if (mounted) {
+        ctx.stats.blobsMounted++
+        ctx.hooks.onMounted?.(desc, from)
+        return true
+      }
+    } catch (err) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason
+      // Declined or not allowed: the next candidate, then a copy.
+    }
+  }
+  return false
+}
+
+/**
+ * Stream one blob from source to destination in a queue slot (priority = size: largest first).
+ * A counting pass-through sits between them, so a destination failure never looks like a
+ * source failure and vice versa.
+ */
+function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
+  return ctx.tracker.queue
+    .add(async () => {
+      let source: Readable
+      try {
+        source = await ctx.src.fetch(desc, ctx.signal)
+      } catch (err) {
+        throw fail(ctx, err, 'fetch', 'source', desc)
+      }
+      ctx.hooks.onStart?.(desc)
+      let sourceError: unknown
+      const counter = countingStream(desc, ctx.hooks)
+      source.on('error', (err) => {
+        sourceError ??= err
+        counter.destroy(err)
+      })
+      source.pipe(counter)
+      try {
+        await ctx.dst.push(desc, counter, ctx.signal)
+      } catch (err) {
+        throw sourceError !== undefined ? fail(ctx, sourceError, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
+      } finally {
+        source.destroy()
+        counter.destroy()
+      }
+      if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
+    }, queueOptions(desc.size, ctx.signal))
+    .catch((err: unknown) => {
+      throw fail(ctx, err, 'push', 'destination', desc)
+    })
+}
+
+function countingStream(desc: Descriptor, hooks: CopyHooks): Transform {
+  const onBytes = hooks.onBytes
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes?.(desc, chunk.length)
+      cb(null, chunk)
+    },
+  })
+}
+
+/** Run one leaf operation in a queue slot; failures become CopyErrors naming the side. */
+async function step<T>(ctx: Ctx, op: CopyOp, side: Side, desc: Descriptor, priority: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await ctx.tracker.queue.add(fn, queueOptions(priority, ctx.signal))
+  } catch (err) {
+    throw fail(ctx, err, op, side, desc)
+  }
+}
+
+function queueOptions(priority: number, signal: AbortSignal | undefined): {priority: number; signal?: AbortSignal} {
+  return signal ? {priority, signal} : {priority}
+}
+
+/** Await every promise; then reject with the first failure, if any (no work outlives the call). */
+async function settleAll(promises: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
+function fail(ctx: Ctx, err: unknown, op: CopyOp, side: Side, desc: Descriptor): unknown {
+  return wrapError(err, ctx.signal, {op, side, desc, image: ctx.opts.image, location: locationOf(side === 'source' ? ctx.src : ctx.dst)})
+}
+
+function wrapError(
+  err: unknown,
+  signal: AbortSignal | undefined,
+  d: {op: CopyOp; side: Side; desc: Descriptor; image?: string | undefined; location: string},
+): unknown {
+  if (signal?.aborted) return signal.reason
+  if (err instanceof CopyError) return err
+  return new CopyError(
+    {
+      op: d.op,
+      side: d.side,
+      digest: d.desc.digest,
+      mediaType: d.desc.mediaType,
+      location: d.location,
+      ...(d.image === undefined ? {} : {image: d.image}),
+    },
+    err,
+  )
+}
+
+export function locationOf(t: object): string {
+  return isLocated(t) ? t.location : 'the target'
+}
+
+/** A registry's "you pushed a manifest whose children I do not have", anywhere in the cause chain. */
+function isBlobUnknown(err: unknown): boolean {
+  let e: unknown = err
+  for (let i = 0; i < 5 && e instanceof Error; i++) {
+    if (e instanceof RegistryError && e.codes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'BLOB_UNKNOWN')) return true
+    e = e.cause
+  }
+  return false
+}

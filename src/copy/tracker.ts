@@ -1,0 +1,82 @@
+/** The shared state of one copy session: in-flight nodes, the transfer limiter, the manifest cache. */
+import PQueue from 'p-queue'
+import type {Descriptor} from '../oci/types.js'
+
+export interface CopyTrackerOptions {
+  /** Parallel leaf operations (existence checks, transfers, manifest fetches). Default 3. */
+  concurrency?: number
+  /** Byte cap of the manifest cache. Default 32 MiB. */
+  maxMetadataBytes?: number
+}
+
+/** Priority of cheap metadata operations (they unlock more work, so they go first). */
+export const METADATA_PRIORITY = Number.MAX_SAFE_INTEGER
+
+/**
+ * Pass one tracker to several copy()/copyGraph() calls (e.g. all images of a pull) so that a node
+ * shared by several images is transferred once per destination, concurrency is bounded across all
+ * of them, and manifests are fetched once.
+ *
+ * Only leaf operations take a queue slot; a node waiting for its children holds none, so deep
+ * graphs cannot deadlock the limiter.
+ */
+export class CopyTracker {
+  readonly queue: PQueue
+  readonly cache: ManifestCache
+  private readonly inflight = new WeakMap<object, Map<string, Promise<void>>>()
+
+  constructor(opts: CopyTrackerOptions = {}) {
+    this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 3)})
+    this.cache = new ManifestCache(opts.maxMetadataBytes ?? 32 * 1024 * 1024)
+  }
+
+  /**
+   * Run `work` for `desc` at `dst` unless it is already running or done; every caller awaits the
+   * same promise. A failed node is forgotten so that a later call can retry it.
+   */
+  once(dst: object, desc: Descriptor, work: () => Promise<void>): {promise: Promise<void>; owner: boolean} {
+    let byDigest = this.inflight.get(dst)
+    if (!byDigest) this.inflight.set(dst, (byDigest = new Map()))
+    const running = byDigest.get(desc.digest)
+    if (running) return {promise: running, owner: false}
+    const map = byDigest
+    const promise = work().catch((err: unknown) => {
+      if (map.get(desc.digest) === promise) map.delete(desc.digest)
+      throw err
+    })
+    map.set(desc.digest, promise)
+    return {promise, owner: true}
+  }
+}
+
+/** Manifest bytes by digest, evicting the least recently used past a byte cap. */
+export class ManifestCache {
+  private readonly entries = new Map<string, Buffer>()
+  private bytes = 0
+
+  constructor(readonly maxBytes: number) {}
+
+  get(digest: string): Buffer | undefined {
+    const b = this.entries.get(digest)
+    if (b) {
+      this.entries.delete(digest)
+      this.entries.set(digest, b)
+    }
+    return b
+  }
+
+  set(digest: string, bytes: Buffer): void {
+    if (bytes.length > this.maxBytes || this.entries.has(digest)) return
+    this.entries.set(digest, bytes)
+    this.bytes += bytes.length
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break
+      this.entries.delete(k)
+      this.bytes -= v.length
+    }
+  }
+
+  get size(): number {
+    return this.bytes
+  }
+}

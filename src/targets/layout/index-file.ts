@@ -1,0 +1,94 @@
+/** Reading and atomically writing an OCI image layout's `index.json` and `oci-layout` files. */
+import {randomUUID} from 'node:crypto'
+import {open, readFile, rename, rm} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {IntegrityError, UnsupportedError} from '../../errors.js'
+import {validateDescriptor} from '../../oci/manifest.js'
+import {MediaType, type Descriptor} from '../../oci/types.js'
+
+export const LAYOUT_FILE = 'oci-layout'
+export const INDEX_FILE = 'index.json'
+export const LAYOUT_VERSION = '1.0.0'
+
+/** The parsed index.json: its manifests plus every other top-level field, kept as it was. */
+export interface IndexDocument {
+  readonly raw: Record<string, unknown>
+  readonly manifests: Descriptor[]
+}
+
+const DAMAGED_HINT = 'the directory is not a valid OCI image layout (damaged or written by a broken tool); re-create it'
+
+/** An empty index, as written into a new layout. */
+export function emptyIndex(): Record<string, unknown> {
+  return {schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []}
+}
+
+/**
+ * Read index.json tolerantly (unknown media types and fields are fine) but refuse a malformed
+ * one with an IntegrityError naming the file and, for a bad entry, its JSON path.
+ */
+export async function readIndexFile(path: string): Promise<IndexDocument> {
+  const raw = parseJsonObject(await readFile(path, 'utf8'), path)
+  const manifests = raw.manifests ?? []
+  if (!Array.isArray(manifests)) throw new IntegrityError(`${path}: "manifests" must be an array`, {hint: DAMAGED_HINT})
+  return {raw, manifests: manifests.map((m, i) => validateDescriptor(m, path, `manifests[${i}]`))}
+}
+
+/** Check `oci-layout`: a JSON object with imageLayoutVersion 1.x. */
+export async function checkLayoutFile(path: string): Promise<void> {
+  const raw = parseJsonObject(await readFile(path, 'utf8'), path)
+  const version = raw.imageLayoutVersion
+  if (typeof version !== 'string') throw new IntegrityError(`${path}: imageLayoutVersion is missing`, {hint: DAMAGED_HINT})
+  if (!version.startsWith('1.')) {
+    throw new UnsupportedError(`${path}: OCI image layout version ${version} is not supported (1.x is)`, {
+      hint: 'write the layout with a tool that produces OCI image layout 1.0.0',
+    })
+  }
+}
+
+function parseJsonObject(text: string, path: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new IntegrityError(`${path}: malformed JSON: ${(err as Error).message}`, {hint: DAMAGED_HINT, cause: err})
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new IntegrityError(`${path}: must hold a JSON object`, {hint: DAMAGED_HINT})
+  }
+  return value as Record<string, unknown>
+}
+
+/** Write `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename. */
+export async function writeFileAtomic(path: string, bytes: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${randomUUID()}.tmp`)
+  try {
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writeFile(bytes)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, {force: true})
+    throw err
+  }
+}
+
+/** Serialises async work per key (one index.json writer at a time within this process). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>()
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve()
+    const result = previous.then(fn, fn)
+    const tail = result.catch(() => undefined)
+    this.tails.set(key, tail)
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key)
+    })
+    return result
+  }
+}
