@@ -1,0 +1,219 @@
+/**
+ * Registry authentication per host: Basic for Basic challenges, and the Bearer token flow
+ * (distribution token spec + OAuth2 refresh tokens) with a token cache per (realm, service, scopes).
+ */
+import {AuthError, type RegistryContext} from '../errors.js'
+import type {HttpClient, HttpResponse} from '../http/client.js'
+import {parseChallenges, type Challenge} from './challenge.js'
+import {mergeScopes} from './scope.js'
+import {hasSecret, type Credential, type CredentialStore} from './types.js'
+
+/** Seconds a token lives when the server does not say (distribution's default). */
+export const DEFAULT_TOKEN_TTL_S = 60
+const CLIENT_ID = 'airgap'
+
+interface CachedToken {
+  token: string
+  /** ms since epoch after which the token is refreshed (some margin before it really expires). */
+  refreshAt: number
+}
+
+/** When to refresh a token that lives `expiresInS` seconds: 20 % early, at most 30 s early. */
+export function refreshTime(now: number, expiresInS: number): number {
+  const ttl = expiresInS > 0 ? expiresInS : DEFAULT_TOKEN_TTL_S
+  return now + (ttl - Math.min(30, ttl * 0.2)) * 1000
+}
+
+/** Cache key of a token: realm, service and the canonical scope set. */
+export function tokenCacheKey(realm: string, service: string | undefined, scopes: readonly string[]): string {
+  return `${realm}\n${service ?? ''}\n${mergeScopes(scopes).join(' ')}`
+}
+
+function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`
+}
+
+export interface AuthenticatorOptions {
+  http: HttpClient
+  /** Registry as the user named it (for credential lookup and messages). */
+  registry: string
+  credentials?: CredentialStore
+  /** Clock for tests. */
+  now?: () => number
+}
+
+/**
+ * Produces Authorization headers for one registry. Call `authorization(scopes)` before a request
+ * and `challenge(res, scopes)` after a 401; the registry client retries once with the result.
+ */
+export class Authenticator {
+  private readonly http: HttpClient
+  private readonly registry: string
+  private readonly store: CredentialStore | undefined
+  private readonly now: () => number
+  private credential: Promise<Credential | undefined> | undefined
+  private known: Challenge | undefined
+  private readonly tokens = new Map<string, CachedToken>()
+  private readonly pending = new Map<string, Promise<CachedToken>>()
+
+  constructor(options: AuthenticatorOptions) {
+    this.http = options.http
+    this.registry = options.registry
+    this.store = options.credentials
+    this.now = options.now ?? Date.now
+  }
+
+  /** The credential for this registry (looked up once). */
+  getCredential(): Promise<Credential | undefined> {
+    this.credential ??= this.store ? this.store.get(this.registry) : Promise.resolve(undefined)
+    return this.credential
+  }
+
+  /** Whether credentials were found for this registry. */
+  async hasCredential(): Promise<boolean> {
+    return hasSecret(await this.getCredential())
+  }
+
+  /** The scheme of the last challenge seen, if any ("basic", "bearer"). */
+  get scheme(): string | undefined {
+    return this.known?.scheme
+  }
+
+  /**
+   * The Authorization header to send proactively for `scopes`, based on the last challenge seen
+   * (undefined before any challenge: the first request goes anonymous and collects one).
+   */
+  async authorization(scopes: readonly string[], ctx: RegistryContext, signal?: AbortSignal): Promise<string | undefined> {
+    if (!this.known) return undefined
+    return this.headerFor(this.known, scopes, ctx, false, signal)
+  }
+
+  /**
+   * Handle a 401: parse its WWW-Authenticate, get fresh credentials for the scopes it names plus
+   * `scopes`, and return the header to retry with. Throws AuthError when nothing can be offered.
+   */
+  async challenge(res: HttpResponse, scopes: readonly string[], ctx: RegistryContext, signal?: AbortSignal): Promise<string> {
+    const challenges = parseChallenges(res.headers['www-authenticate'])
+    const chosen = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic')
+    if (!chosen) {
+      const schemes = challenges.map((c) => c.scheme).join(', ') || 'none'
+      throw new AuthError(ctx, `the registry asks for an authentication scheme airgap does not support (${schemes})`, {
+        hint: 'use a registry that supports Basic or Bearer token authentication',
+      })
+    }
+    this.known = chosen
+    const extra = chosen.params.scope ? [chosen.params.scope] : []
+    const header = await this.headerFor(chosen, [...scopes, ...extra], ctx, true, signal)
+    if (header === undefined) {
+      throw new AuthError(ctx, 'the registry requires credentials and none were found', {
+        hint: `log in first (docker login ${this.registry}), pass credentials, or set DOCKER_CONFIG / REGISTRY_AUTH_FILE`,
+      })
+    }
+    return header
+  }
+
+  private async headerFor(
+    challenge: Challenge,
+    scopes: readonly string[],
+    ctx: RegistryContext,
+    fresh: boolean,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const cred = await this.getCredential()
+    if (challenge.scheme === 'basic') {
+      return cred?.username !== undefined && cred.password !== undefined ? basic(cred.username, cred.password) : undefined
+    }
+    if (cred?.registryToken) return `Bearer ${cred.registryToken}`
+    const realm = challenge.params.realm
+    if (!realm) {
+      throw new AuthError(ctx, 'the registry sent a Bearer challenge without a realm', {
+        hint: 'the registry is misconfigured; ask its operator',
+      })
+    }
+    const service = challenge.params.service
+    const key = tokenCacheKey(realm, service, scopes)
+    const cached = this.tokens.get(key)
+    if (!fresh && cached && cached.refreshAt > this.now()) return `Bearer ${cached.token}`
+    let inflight = this.pending.get(key)
+    if (!inflight) {
+      inflight = this.fetchToken(realm, service, mergeScopes(scopes), cred, ctx, signal).finally(() => this.pending.delete(key))
+      this.pending.set(key, inflight)
+    }
+    const token = await inflight
+    this.tokens.set(key, token)
+    return `Bearer ${token.token}`
+  }
+
+  private async fetchToken(
+    realm: string,
+    service: string | undefined,
+    scopes: string[],
+    cred: Credential | undefined,
+    ctx: RegistryContext,
+    signal?: AbortSignal,
+  ): Promise<CachedToken> {
+    if (cred?.identityToken) {
+      const res = await this.postRefreshToken(realm, service, scopes, cred.identityToken, ctx, signal)
+      if (res.status !== 404 && res.status !== 405) return this.readToken(res, realm, ctx, true)
+      await res.dump()
+    }
+    const url = new URL(realm)
+    if (service) url.searchParams.set('service', service)
+    for (const s of scopes) url.searchParams.append('scope', s)
+    const headers: Record<string, string> = {}
+    const withCreds = cred?.username !== undefined && cred.password !== undefined
+    if (withCreds) headers.authorization = basic(cred.username!, cred.password!)
+    const res = await this.http.request({method: 'GET', url, headers, signal, side: ctx.side})
+    return this.readToken(res, realm, ctx, withCreds)
+  }
+
+  private async postRefreshToken(
+    realm: string,
+    service: string | undefined,
+    scopes: string[],
+    refreshToken: string,
+    ctx: RegistryContext,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT_ID})
+    if (service) form.set('service', service)
+    if (scopes.length) form.set('scope', scopes.join(' '))
+    return this.http.request({
+      method: 'POST',
+      url: realm,
+      headers: {'content-type': 'application/x-www-form-urlencoded'},
+      body: form.toString(),
+      signal,
+      side: ctx.side,
+    })
+  }
+
+  private async readToken(res: HttpResponse, realm: string, ctx: RegistryContext, withCreds: boolean): Promise<CachedToken> {
+    const realmHost = new URL(realm).host
+    if (res.status === 401 || res.status === 403) {
+      await res.dump()
+      throw new AuthError(
+        ctx,
+        withCreds
+          ? `the token server ${realmHost} refused the credentials (wrong username or password)`
+          : `the token server ${realmHost} refused anonymous access`,
+      )
+    }
+    if (res.status !== 200) {
+      const text = (await res.text(2048)).replace(/\s+/g, ' ').trim().slice(0, 200)
+      throw new AuthError(ctx, `the token server ${realmHost} answered HTTP ${res.status}${text ? `: ${text}` : ''}`, {
+        hint: 'check the registry and token server, then retry',
+      })
+    }
+    let body: {token?: string; access_token?: string; expires_in?: number; issued_at?: string}
+    try {
+      body = JSON.parse(await res.text()) as typeof body
+    } catch {
+      throw new AuthError(ctx, `the token server ${realmHost} answered with something that is not JSON`)
+    }
+    const token = body.token ?? body.access_token
+    if (!token) throw new AuthError(ctx, `the token server ${realmHost} answered without a token`)
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : DEFAULT_TOKEN_TTL_S
+    return {token, refreshAt: refreshTime(this.now(), expiresIn)}
+  }
+}

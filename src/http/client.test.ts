@@ -1,0 +1,104 @@
+import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {UsageError} from '../errors.js'
+import {HttpClient, hostMatches} from './client.js'
+
+describe('hostMatches / scheme choice', () => {
+  it('matches host:port exactly, and a bare host for any port', () => {
+    expect(hostMatches(['127.0.0.1:5000'], '127.0.0.1:5000')).toBe(true)
+    expect(hostMatches(['127.0.0.1:5000'], '127.0.0.1:5001')).toBe(false)
+    expect(hostMatches(['localhost'], 'localhost:5000')).toBe(true)
+    expect(hostMatches(['localhost'], 'localhost')).toBe(true)
+    expect(hostMatches(['Registry.Local:80'], 'registry.local:80')).toBe(true)
+    expect(hostMatches(['http://reg.local:5000/'], 'reg.local:5000')).toBe(true)
+    expect(hostMatches(['[::1]'], '[::1]:5000')).toBe(true)
+    expect(hostMatches([], 'x')).toBe(false)
+  })
+
+  it('uses https unless the host is listed in plainHttp', async () => {
+    const c = new HttpClient({plainHttp: ['127.0.0.1:5000'], proxy: false})
+    expect(c.baseUrl('127.0.0.1:5000')).toBe('http://127.0.0.1:5000')
+    expect(c.baseUrl('127.0.0.1:5001')).toBe('https://127.0.0.1:5001')
+    expect(c.baseUrl('registry-1.docker.io')).toBe('https://registry-1.docker.io')
+    await c.close()
+  })
+
+  it('refuses an unreadable CA file with a UsageError naming it', () => {
+    expect(() => new HttpClient({caFiles: ['/nonexistent/ca.crt']})).toThrow(UsageError)
+    expect(() => new HttpClient({caFiles: ['/nonexistent/ca.crt']})).toThrow(/\/nonexistent\/ca\.crt/)
+  })
+})
+
+/** Start a local node:http server (a stand-in for a registry / blob storage, which cannot redirect on demand). */
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<{server: Server; origin: string}> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`}
+}
+
+describe('HttpClient against local node:http stand-ins (redirects, retries)', () => {
+  const seen: {server: string; url: string; headers: IncomingHttpHeaders}[] = []
+  let storage: {server: Server; origin: string}
+  let registry: {server: Server; origin: string}
+  let flaky = 0
+  let client: HttpClient
+
+  beforeAll(async () => {
+    storage = await serve((req, res) => {
+      seen.push({server: 'storage', url: req.url ?? '', headers: req.headers})
+      res.end('blob-bytes')
+    })
+    registry = await serve((req, res) => {
+      seen.push({server: 'registry', url: req.url ?? '', headers: req.headers})
+      if (req.url === '/same') return void res.writeHead(307, {location: '/final'}).end()
+      if (req.url === '/cross') return void res.writeHead(307, {location: `${storage.origin}/blob?sig=1`}).end()
+      if (req.url === '/flaky') {
+        flaky++
+        if (flaky < 3) return void res.writeHead(503, {'retry-after': '0'}).end('busy')
+      }
+      res.end('ok')
+    })
+    const hosts = [new URL(registry.origin).host, new URL(storage.origin).host]
+    client = new HttpClient({plainHttp: hosts, proxy: false, userAgent: 'airgap-test/1', retry: {retries: 3, baseDelayMs: 1}})
+  })
+  afterAll(async () => {
+    await client.close()
+    registry.server.close()
+    storage.server.close()
+  })
+
+  it('keeps Authorization on a same-origin redirect', async () => {
+    seen.length = 0
+    const res = await client.request({method: 'GET', url: `${registry.origin}/same`, headers: {Authorization: 'Bearer t'}})
+    expect(await res.text()).toBe('ok')
+    expect(seen.map((s) => [s.url, s.headers.authorization])).toEqual([
+      ['/same', 'Bearer t'],
+      ['/final', 'Bearer t'],
+    ])
+    expect(seen[0]?.headers['user-agent']).toBe('airgap-test/1')
+  })
+
+  it('drops Authorization when a redirect goes to another origin (blob storage)', async () => {
+    seen.length = 0
+    const res = await client.request({method: 'GET', url: `${registry.origin}/cross`, headers: {authorization: 'Bearer secret'}})
+    expect(await res.text()).toBe('blob-bytes')
+    expect(res.url.origin).toBe(storage.origin)
+    expect(seen.map((s) => s.server)).toEqual(['registry', 'storage'])
+    expect(seen[1]?.headers.authorization).toBeUndefined()
+  })
+
+  it('retries 503 answers and returns the eventual success', async () => {
+    seen.length = 0
+    const res = await client.request({method: 'GET', url: `${registry.origin}/flaky`})
+    expect(res.status).toBe(200)
+    expect(seen.filter((s) => s.url === '/flaky')).toHaveLength(3)
+  })
+
+  it('does not retry when retry is false', async () => {
+    flaky = 0
+    const res = await client.request({method: 'GET', url: `${registry.origin}/flaky`, retry: false})
+    expect(res.status).toBe(503)
+    await res.dump()
+  })
+})

@@ -1,0 +1,304 @@
+/**
+ * The HTTP layer: one undici dispatcher per trust setting (system CAs + extra CA files, or
+ * verification off for listed hosts), keep-alive connection reuse, proxies from the environment,
+ * retries with backoff, redirects that never carry Authorization to another origin, and transport
+ * failures mapped to TlsError / NetworkError. Authentication is not done here (see src/auth).
+ */
+import {readFileSync} from 'node:fs'
+import type {IncomingHttpHeaders} from 'node:http'
+import type {Readable} from 'node:stream'
+import {rootCertificates} from 'node:tls'
+import {Agent, EnvHttpProxyAgent, request, type Dispatcher} from 'undici'
+import {UsageError, type Side} from '../errors.js'
+import {isRetryableError, mapTransportError} from './errors.js'
+import {DEFAULT_RETRY, backoffDelay, isRetryableStatus, parseRetryAfter, sleep, type RetryOptions} from './retry.js'
+
+export interface HttpTimeouts {
+  /** TCP + TLS connect timeout (default 30 s). */
+  connectMs?: number
+  /** Time to wait for response headers (default 60 s). */
+  headersMs?: number
+  /** Longest pause between two body chunks (default 60 s). */
+  bodyIdleMs?: number
+}
+
+export interface ProxyOptions {
+  httpProxy?: string
+  httpsProxy?: string
+  noProxy?: string
+}
+
+export interface HttpClientOptions {
+  /** PEM files whose certificates are trusted in addition to the system CAs. */
+  caFiles?: readonly string[]
+  /** `host[:port]` entries reached over plain HTTP; a bare host matches any port. */
+  plainHttp?: readonly string[]
+  /** `host[:port]` entries whose TLS certificate is not verified. */
+  insecureSkipVerify?: readonly string[]
+  userAgent?: string
+  timeouts?: HttpTimeouts
+  retry?: RetryOptions
+  /** Connections kept per origin (default 8). */
+  connectionsPerOrigin?: number
+  /**
+   * Proxy settings; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment are used
+   * (only when one of them is set). `false` disables proxies.
+   */
+  proxy?: ProxyOptions | false
+}
+
+export type HttpBody = string | Uint8Array | Readable
+
+export interface HttpRequest {
+  method: string
+  url: string | URL
+  headers?: Record<string, string>
+  body?: HttpBody
+  signal?: AbortSignal
+  /** Retry transport failures, 408/429/5xx. Default true; never for a streamed (Readable) body. */
+  retry?: boolean
+  /** Follow 301/302/303/307/308 (default true, at most 5 hops). */
+  followRedirects?: boolean
+  /** Which side of a copy this request serves, for error messages. */
+  side?: Side
+}
+
+export interface HttpResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  body: Readable
+  /** Final URL after redirects. */
+  url: URL
+  /** First value of a header (names are case-insensitive). */
+  header(name: string): string | undefined
+  /** Read the body as text, at most `limit` bytes (default 1 MiB). */
+  text(limit?: number): Promise<string>
+  /** Discard the body so the connection can be reused. */
+  dump(): Promise<void>
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 5
+
+/** Does `host[:port]` appear in `list` (exact match, or a bare host listed for any port)? */
+export function hostMatches(list: readonly string[] | undefined, hostPort: string): boolean {
+  if (!list || list.length === 0) return false
+  const h = hostPort.toLowerCase()
+  const bare = stripPort(h)
+  return list.some((entry) => {
+    const e = entry.toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '')
+    return e === h || (e === bare && stripPort(e) === e)
+  })
+}
+
+function stripPort(hostPort: string): string {
+  if (hostPort.startsWith('[')) return hostPort.slice(0, hostPort.indexOf(']') + 1)
+  const i = hostPort.lastIndexOf(':')
+  return i > 0 && hostPort.indexOf(':') === i ? hostPort.slice(0, i) : hostPort
+}
+
+function readCaFiles(files: readonly string[]): string[] {
+  return files.map((file) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new UsageError(`cannot read CA file ${file}: ${(err as Error).message}`, {
+        hint: 'pass --ca-file with the path of a readable PEM certificate file',
+        cause: err,
+      })
+    }
+  })
+}
+
+function hasProxyEnv(): boolean {
+  const e = process.env
+  return Boolean(e.https_proxy ?? e.HTTPS_PROXY ?? e.http_proxy ?? e.HTTP_PROXY)
+}
+
+function isReplayable(body: HttpBody | undefined): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array
+}
+
+function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name.toLowerCase()]
+  return Array.isArray(v) ? v[0] : v
+}
+
+async function readText(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    const buf = chunk as Buffer
+    size += buf.length
+    if (size > limit) {
+      chunks.push(buf.subarray(0, buf.length - (size - limit)))
+      body.destroy()
+      break
+    }
+    chunks.push(buf)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** An HTTP client bound to one set of trust, proxy, timeout and retry settings. */
+export class HttpClient {
+  readonly userAgent: string
+  private readonly options: HttpClientOptions
+  private readonly retry: Required<RetryOptions>
+  private readonly verifying: Dispatcher
+  private insecure: Dispatcher | undefined
+
+  constructor(options: HttpClientOptions = {}) {
+    this.options = options
+    this.userAgent = options.userAgent ?? 'airgap'
+    this.retry = {...DEFAULT_RETRY, ...options.retry}
+    // Setting `ca` replaces Node's default store, so keep NODE_EXTRA_CA_CERTS in it too.
+    const extra = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : []
+    const ca = options.caFiles?.length ? [...rootCertificates, ...readCaFiles([...extra, ...options.caFiles])] : undefined
+    this.verifying = this.makeDispatcher(ca === undefined ? {} : {ca})
+  }
+
+  private makeDispatcher(tlsOptions: {ca?: string[]; rejectUnauthorized?: boolean}): Dispatcher {
+    const agentOptions: Agent.Options = {
+      connections: this.options.connectionsPerOrigin ?? 8,
+      keepAliveTimeout: 30_000,
+      connect: {...tlsOptions, timeout: this.options.timeouts?.connectMs ?? 30_000},
+    }
+    const proxy = this.options.proxy
+    if (proxy === false || (proxy === undefined && !hasProxyEnv())) return new Agent(agentOptions)
+    return new EnvHttpProxyAgent({
+      ...agentOptions,
+      ...(proxy ?? {}),
+      requestTls: tlsOptions,
+      proxyTls: tlsOptions,
+    } as EnvHttpProxyAgent.Options)
+  }
+
+  /** `http` for hosts listed in plainHttp, else `https`. */
+  schemeFor(hostPort: string): 'http' | 'https' {
+    return hostMatches(this.options.plainHttp, hostPort) ? 'http' : 'https'
+  }
+
+  /** `scheme://host[:port]` for a registry host. */
+  baseUrl(hostPort: string): string {
+    return `${this.schemeFor(hostPort)}://${hostPort}`
+  }
+
+  private dispatcherFor(url: URL): Dispatcher {
+    if (url.protocol === 'https:' && hostMatches(this.options.insecureSkipVerify, url.host)) {
+      this.insecure ??= this.makeDispatcher({rejectUnauthorized: false})
+      return this.insecure
+    }
+    return this.verifying
+  }
+
+  /**
+   * Send a request: follows redirects, retries retryable failures (replayable bodies only),
+   * and maps transport failures to TlsError / NetworkError. Any HTTP status is returned as is.
+   */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const url = new URL(req.url)
+    const canRetry = req.retry !== false && isReplayable(req.body)
+    const maxAttempts = canRetry ? this.retry.retries + 1 : 1
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpResponse
+      try {
+        res = await this.followRedirects(req, url)
+      } catch (err) {
+        if (attempt + 1 < maxAttempts && isRetryableError(err) && !req.signal?.aborted) {
+          await sleep(backoffDelay(attempt, this.retry), req.signal)
+          continue
+        }
+        throw mapTransportError(err, {
+          host: url.host,
+          side: req.side,
+          operation: `${req.method} ${url.pathname}`,
+          attempts: attempt + 1,
+        })
+      }
+      if (attempt + 1 < maxAttempts && isRetryableStatus(res.status)) {
+        const wait =
+          parseRetryAfter(res.header('retry-after'), this.retry.maxRetryAfterMs) ?? backoffDelay(attempt, this.retry)
+        await res.dump()
+        await sleep(wait, req.signal)
+        continue
+      }
+      return res
+    }
+  }
+
+  private async followRedirects(req: HttpRequest, start: URL): Promise<HttpResponse> {
+    let url = start
+    let method = req.method
+    let body = req.body
+    const headers: Record<string, string> = {'user-agent': this.userAgent, ...lowerKeys(req.headers)}
+    for (let hop = 0; ; hop++) {
+      const res = await this.once(method, url, headers, body, req.signal)
+      const location = res.header('location')
+      if (req.followRedirects === false || !REDIRECTS.has(res.status) || !location || hop >= MAX_REDIRECTS) return res
+      if (!isReplayable(body) && (res.status === 307 || res.status === 308)) return res
+      await res.dump()
+      const next = new URL(location, url)
+      if (next.origin !== url.origin) delete headers.authorization
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET'
+        body = undefined
+        delete headers['content-length']
+        delete headers['content-type']
+      }
+      url = next
+    }
+  }
+
+  private async once(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: HttpBody | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    const t = this.options.timeouts
+    const res = await request(url, {
+      dispatcher: this.dispatcherFor(url),
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body: body ?? null,
+      signal: signal ?? null,
+      headersTimeout: t?.headersMs ?? 60_000,
+      bodyTimeout: t?.bodyIdleMs ?? 60_000,
+    })
+    const responseBody = res.body as unknown as Readable
+    return {
+      status: res.statusCode,
+      headers: res.headers as IncomingHttpHeaders,
+      body: responseBody,
+      url,
+      header: (name) => firstHeader(res.headers as IncomingHttpHeaders, name),
+      text: (limit = 1024 * 1024) => readText(responseBody, limit),
+      dump: async () => {
+        try {
+          await res.body.dump({limit: 256 * 1024})
+        } catch {
+          // a failing body on a response we discard does not matter
+        }
+      },
+    }
+  }
+
+  /** Close idle connections and release the dispatchers. */
+  async close(): Promise<void> {
+    await Promise.all([this.verifying.close(), this.insecure?.close()])
+  }
+}
+
+function lowerKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = v
+  return out
+}
+
+/** Build an HttpClient; the factory the rest of airgap uses. */
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  return new HttpClient(options)
+}
+
