@@ -1,3 +1,4 @@
+import {isLocated} from '../content/types.js'
 import {copy, type CopyHooks, type CopyStats} from '../copy/index.js'
 import {parsePlatform} from '../oci/platform.js'
 import type {Descriptor} from '../oci/types.js'
@@ -35,17 +36,26 @@ export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult
     const src = await openSource(session, srcLocation)
     const dst = await openDestination(session, dstLocation)
     const dstRef = dst.ref ?? src.display
+    const mountFrom = sameRegistryRepository(src.target, dst.target)
     const result = await copy(src.target, src.ref, dst.target, dstRef, {
       ...(platforms.length ? {platforms} : {}),
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       ...(opts.hooks ? {hooks: opts.hooks} : {}),
       ...(opts.signal ? {signal: opts.signal} : {}),
+      ...(mountFrom ? {mountFrom: () => [mountFrom]} : {}),
       image: src.display,
     })
     return summary(src.display, dst.ref ? dst.display : `${dst.display}:${dstRef}`, result.descriptor, result.stats, started)
   } finally {
     await session.close()
   }
+}
+
+/** The source repository when both ends are repositories of one registry (blobs can be mounted). */
+function sameRegistryRepository(src: object, dst: object): string | undefined {
+  if (!isLocated(src) || !isLocated(dst)) return undefined
+  if (!src.registryHost || src.registryHost !== dst.registryHost || !src.repository || src.repository === dst.repository) return undefined
+  return src.repository
 }
 
 function summary(source: string, destination: string, d: Descriptor, stats: CopyStats, started: number): CopyImageResult {

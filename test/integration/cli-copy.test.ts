@@ -77,6 +77,19 @@ describeWithServices('airgap copy and inspect against real registries, checked w
     expect((await rt.resolve('y')).digest).toBe(img.root.digest)
   })
 
+  it('mounts blobs instead of copying them between two repositories of one registry', async () => {
+    const from = `${plain}/${uniqueName('mnt')}/multi:v1`
+    const to = `${plain}/${uniqueName('mnt')}/copy:v1`
+    expect((await runCli(['copy', '--plain-http', plain, `oci:${dir}/src:docker.io/acme/multi:v1`, from])).code).toBe(0)
+    const r = await runCli(['copy', '--json', '--plain-http', plain, from, to])
+    expect(r.code, r.stderr).toBe(0)
+    const {stats} = jsonOf<CopyJson & {stats: {blobsMounted: number}}>(r)
+    expect(stats.blobsCopied).toBe(0)
+    expect(stats.blobsMounted).toBeGreaterThan(0)
+    const raw = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${to}`)
+    expect(Buffer.from(raw).equals(multi.index.bytes)).toBe(true)
+  })
+
   it('keeps one platform with --platform and writes a smaller index', async () => {
     const repo = `${plain}/${uniqueName('acme')}/one:v1`
     const r = await runCli(['copy', '--json', '--plain-http', plain, '--platform', 'linux/arm64', `oci:${dir}/src:docker.io/acme/multi:v1`, repo])
