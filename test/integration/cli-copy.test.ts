@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {OciLayout} from '../../src/targets/layout/index.js'
-import {loadInto, makeHelmChart, makeImage, makeIndex, type GeneratedIndex} from '../support/images.js'
+import {loadInto, makeHelmChart, makeIndex, type GeneratedIndex} from '../support/images.js'
 import {describeWithServices, services, uniqueName} from '../support/services.js'
 import {jsonOf, runCli} from '../support/cli.js'
 
