@@ -1,0 +1,31 @@
+import {Args} from '@oclif/core'
+import {readBundleContents, type BundleContents} from '../src/app/verify.js'
+import {BaseCommand} from '../src/cli/base.js'
+import {formatBytes} from '../src/cli/progress.js'
+
+export default class List extends BaseCommand<typeof List> {
+  static override summary = "List a bundle's images and charts (fast: does not verify blobs)"
+  static override description = `Reads the tar headers and airgap/lock.json only. Run \`airgap verify\` to check digests
+and the signature.
+
+${BaseCommand.exitCodesHelp}`
+  static override examples = ['<%= config.bin %> list bundle.tar', '<%= config.bin %> list bundle.tar --json']
+  static override args = {
+    bundle: Args.string({description: 'the bundle tarball', required: true}),
+  }
+
+  async run(): Promise<BundleContents> {
+    const {args} = await this.parse(List)
+    const c = await readBundleContents(args.bundle)
+    this.log(`${c.path}: bundle format ${c.formatVersion}, created ${c.created} by ${c.createdBy}, ${c.signed ? `signed${c.signerHint ? ` (key ${c.signerHint}, not verified)` : ''}` : 'not signed'}`)
+    this.log(`IMAGES (${c.images.length})`)
+    for (const i of c.images) {
+      this.log(`  ${i.source}`)
+      this.log(`    ${i.digest}  ${i.platforms.join(', ') || '-'}  ${formatBytes(i.bytes)}`)
+    }
+    this.log(`CHARTS (${c.charts.length})`)
+    for (const ch of c.charts) this.log(`  ${ch.name} ${ch.version}  ${ch.digest}  from ${ch.source}`)
+    this.log(`${c.blobs.count} blobs, ${formatBytes(c.blobs.bytes)}${c.spec ? '; spec included' : ''}`)
+    return c
+  }
+}
