@@ -212,12 +212,12 @@ async function expectRefused(bytes: Buffer, pattern: RegExp | string): Promise<I
 }
 
 /** Offset of an entry's header in the good bundle. */
-function headerOffset(name: string): number {
+function headerOffset(name: string, tar: Buffer = good): number {
   let off = 0
-  while (off < good.length) {
-    const entryName = good.toString('utf8', off, off + 100).replace(/\u0000.*$/s, '')
+  while (off < tar.length) {
+    const entryName = tar.toString('utf8', off, off + 100).replace(/\u0000.*$/s, '')
     if (entryName === name) return off
-    const size = parseInt(good.toString('latin1', off + 124, off + 135), 8)
+    const size = parseInt(tar.toString('latin1', off + 124, off + 135), 8)
     off += BLOCK + paddedSize(size)
   }
   throw new Error(`no ${name}`)
@@ -240,6 +240,39 @@ describe('BundleReader refuses hostile or damaged bundles', () => {
     } finally {
       await r.close()
     }
+  })
+
+  it('a flipped byte in a large blob hashed on worker threads is named, and an intact one passes', async () => {
+    const big = makeImage('big', 6 * 1024 * 1024)
+    const path = join(root, 'big.tar')
+    await writeBundle(path, [{ref: 'docker.io/acme/big:1', image: big}])
+    const intact = await BundleReader.open(path)
+    try {
+      let seen = 0
+      const result = await intact.verifyAllBlobs({onBytes: (n) => (seen += n)})
+      expect(result.bytes).toBeGreaterThan(4 * 1024 * 1024)
+      expect(seen).toBe(result.bytes)
+    } finally {
+      await intact.close()
+    }
+    const layer = big.blobs[1]!
+    expect(layer.desc.size).toBeGreaterThanOrEqual(4 * 1024 * 1024)
+    const name = `blobs/sha256/${layer.desc.digest.slice(7)}`
+    const bytes = readFileSync(path)
+    bytes[headerOffset(name, bytes) + BLOCK + 3_000_000]! ^= 0x80
+    const flipped = join(jail, 'big-flipped.tar')
+    writeFileSync(flipped, bytes)
+    const r = await BundleReader.open(flipped)
+    try {
+      const err = await r.verifyAllBlobs().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(IntegrityError)
+      expect((err as Error).message).toContain(`${name} (content hashes to sha256:`)
+      const single = await r.verifyAllBlobs({workers: 0}).catch((e: unknown) => e)
+      expect((single as Error).message).toContain(name)
+    } finally {
+      await r.close()
+    }
+    rmSync(flipped)
   })
 
   it('truncation: inside blob data, and without the end-of-archive marker', async () => {

@@ -1,0 +1,11 @@
+/** Release specs: our `airgap.yaml` and the W&B operator's release channel. */
+export * from './types.js'
+export {parseSpec, loadSpecFile} from './parse.js'
+export {parseChannelResponse, OPERATOR_CHART, CONTROLLER_IMAGE} from './channel.js'
+export type {ChannelOptions} from './channel.js'
+export {fetchChannel, channelUrl, DEFAULT_DEPLOYER_URL} from './channel-fetch.js'
+export type {FetchChannelOptions, ChannelDocument} from './channel-fetch.js'
+export {redactSpec, specForBundle, isSecretKey, looksSecret} from './redact.js'
+export {excluder, globToRegExp} from './exclude.js'
+export {SpecValidationError} from './check.js'
+export {formatPath} from './yaml.js'
