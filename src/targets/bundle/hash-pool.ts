@@ -64,7 +64,6 @@ export class HashPool {
       const worker = new Worker(WORKER_SOURCE, {eval: true})
       worker.on('message', (reply: Reply) => this.onReply(worker, reply))
       worker.on('error', (err) => this.failAll(err))
-      worker.unref()
       this.workers.push(worker)
       this.idle.push(worker)
     }
