@@ -1,0 +1,109 @@
+/**
+ * The `airgap serve` command as a user runs it: the built CLI serves a bundle on a free port,
+ * prints the registry and Helm URLs and the counts, answers requests, and on SIGTERM closes
+ * cleanly with exit code 0. Wrong input gets one error line and its exit code.
+ */
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {generateKeyPairSync} from 'node:crypto'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeBundle} from '../../src/app/bundle.js'
+import {MemoryTarget} from '../../src/content/memory.js'
+import {runCli} from '../support/cli.js'
+import {loadInto, makeImage} from '../support/images.js'
+import {buildServeBundle, type ServeFixture} from './serve-support.js'
+
+const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+let dir: string
+let fx: ServeFixture
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airgap-serve-cli-'))
+  fx = await buildServeBundle(join(dir, 'bundle.tar'))
+})
+afterAll(async () => {
+  if (dir) await rm(dir, {recursive: true, force: true})
+})
+
+/** Start `airgap serve …` and resolve once it printed the registry URL. */
+function serve(args: string[]): Promise<{child: ChildProcessWithoutNullStreams; url: string; out: () => string; exited: Promise<number | null>}> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {stdio: ['pipe', 'pipe', 'pipe']})
+  let out = ''
+  let err = ''
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out} ${err}`)), 30_000)
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = out.match(/registry\s+(http\S+)/)
+      if (m && out.includes('Ctrl-C')) {
+        clearTimeout(timer)
+        resolve({child, url: m[1]!, out: () => out, exited})
+      }
+    })
+    void exited.then((code) => reject(new Error(`serve exited ${code}: ${out} ${err}`)))
+  })
+}
+
+describe('airgap serve (CLI)', () => {
+  it('serves a bundle on a free port, prints URLs and counts, and stops cleanly on SIGTERM', async () => {
+    const s = await serve([fx.path, '--addr', '127.0.0.1:0'])
+    expect(s.out()).toMatch(/Serving 4 image\(s\) and 2 chart\(s\) \(read-only\)/)
+    expect(s.out()).toContain(`helm repo  ${s.url}/charts`)
+    const res = await fetch(`${s.url}/v2/acme/multi/manifests/v1`)
+    expect(res.headers.get('docker-content-digest')).toBe(fx.multi.root.digest)
+    expect((await fetch(`${s.url}/charts/index.yaml`)).status).toBe(200)
+    s.child.kill('SIGTERM')
+    expect(await s.exited).toBe(0)
+    expect(s.out()).toContain('Stopped.')
+  })
+
+  it('creates and serves a writable layout folder', async () => {
+    const s = await serve([join(dir, 'new-layout'), '--writable', '--addr', '127.0.0.1:0'])
+    expect(s.out()).toMatch(/Serving 0 image\(s\) and 0 chart\(s\) \(writable\)/)
+    expect((await fetch(`${s.url}/v2/x/blobs/uploads/`, {method: 'POST'})).status).toBe(202)
+    s.child.kill('SIGINT')
+    expect(await s.exited).toBe(0)
+  })
+
+  it('refuses --writable on a bundle file and a missing path, with one error line and exit codes 2 and 7', async () => {
+    const writable = await runCli(['serve', fx.path, '--writable', '--addr', '127.0.0.1:0'])
+    expect(writable.code).toBe(2)
+    expect(writable.stderr.trim()).toMatch(/^Error: .*bundle file, which is served read-only\. Drop --writable/)
+    const missing = await runCli(['serve', join(dir, 'nope'), '--addr', '127.0.0.1:0'])
+    expect(missing.code).toBe(7)
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('refuses an invalid listen address (exit 2)', async () => {
+    const r = await runCli(['serve', fx.path, '--addr', 'nonsense'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/invalid listen address "nonsense"/)
+  })
+
+  it('with --key verifies a signed bundle before serving, and refuses one signed by another key (exit 5)', async () => {
+    const keys = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+    const other = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+    const pub = join(dir, 'cosign.pub')
+    const wrong = join(dir, 'other.pub')
+    await writeFile(pub, keys.publicKey.export({type: 'spki', format: 'pem'}))
+    await writeFile(wrong, other.publicKey.export({type: 'spki', format: 'pem'}))
+    const src = new MemoryTarget()
+    const img = await makeImage({seed: 'serve-cli-signed', layers: 1})
+    await loadInto(src, img, 'app')
+    const signed = join(dir, 'signed.tar')
+    await writeBundle({images: [{source: src, ref: 'app', name: 'docker.io/acme/signed:1'}], out: signed, signKey: keys})
+    const s = await serve([signed, '--key', pub, '--addr', '127.0.0.1:0'])
+    expect(s.out()).toMatch(/Serving 1 image\(s\) and 0 chart\(s\) \(read-only\), bundle verified/)
+    expect((await fetch(`${s.url}/v2/acme/signed/manifests/1`)).headers.get('docker-content-digest')).toBe(img.root.digest)
+    s.child.kill('SIGTERM')
+    expect(await s.exited).toBe(0)
+    const refused = await runCli(['serve', signed, '--key', wrong, '--addr', '127.0.0.1:0'])
+    expect(refused.code).toBe(5)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
