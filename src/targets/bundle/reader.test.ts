@@ -223,6 +223,27 @@ function headerOffset(name: string, tar: Buffer = good): number {
   throw new Error(`no ${name}`)
 }
 
+describe('BundleReader under many parallel reads', () => {
+  it('streams 40 blobs at once from one handle without piling listeners on it', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => {
+      warnings.push(w)
+    }
+    process.on('warning', onWarning)
+    const r = await BundleReader.open(goodPath)
+    try {
+      const layer = app.blobs[1]!
+      const got = await Promise.all(Array.from({length: 40}, async () => readAllStream(await r.fetch(layer.desc))))
+      for (const b of got) expect(b.equals(layer.bytes)).toBe(true)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+      await r.close()
+    }
+  })
+})
+
 describe('BundleReader refuses hostile or damaged bundles', () => {
   it('a flipped byte in a blob: open succeeds, verifyAllBlobs and fetch name the blob', async () => {
     const layer = app.blobs[1]!

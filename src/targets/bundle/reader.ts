@@ -135,7 +135,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located {
     }
     const check = verifier(desc, where)
     if (entry.size === 0) return Readable.from([]).pipe(check)
-    const src = this.file.createReadStream({start: entry.offset, end: entry.offset + entry.size - 1, autoClose: false, highWaterMark: HASH_CHUNK})
+    const src = rangeStream(this.file, entry.offset, entry.size, where)
     src.on('error', (err) => check.destroy(err))
     return src.pipe(check)
   }
@@ -413,4 +413,34 @@ async function readExactly(file: FileHandle, buf: Buffer, position: number): Pro
     if (bytesRead === 0) throw new IntegrityError(`file ended at byte ${position + done} while reading ${buf.length} bytes at ${position}`)
     done += bytesRead
   }
+}
+
+/**
+ * A stream of `length` bytes of `file` at `offset`, read with positional reads. Unlike
+ * FileHandle.createReadStream it adds no listener to the shared handle, so any number of blobs
+ * can stream from one open bundle at once.
+ */
+function rangeStream(file: FileHandle, offset: number, length: number, where: string): Readable {
+  let done = 0
+  return new Readable({
+    highWaterMark: HASH_CHUNK,
+    read() {
+      const want = Math.min(HASH_CHUNK, length - done)
+      if (want <= 0) {
+        this.push(null)
+        return
+      }
+      file.read(Buffer.allocUnsafe(want), 0, want, offset + done).then(
+        ({bytesRead, buffer}) => {
+          if (bytesRead === 0) {
+            this.destroy(new IntegrityError(`${where} ends early (the file shrank while reading)`))
+            return
+          }
+          done += bytesRead
+          this.push(buffer.subarray(0, bytesRead))
+        },
+        (err: unknown) => this.destroy(err as Error),
+      )
+    },
+  })
 }
