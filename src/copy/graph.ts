@@ -73,7 +73,7 @@ export async function loadManifest(
   if (cached) return cached
   const where = `${opts.image ?? desc.digest} at ${locationOf(src)}`
   try {
-    const bytes = await tracker.queue.add(() => fetchAll(src, desc, where, MAX_MANIFEST_BYTES, opts.signal), queueOptions(METADATA_PRIORITY, opts.signal))
+    const bytes = await tracker.queue.add(() => (opts.signal?.throwIfAborted(), fetchAll(src, desc, where, MAX_MANIFEST_BYTES, opts.signal)), queueOptions(METADATA_PRIORITY, opts.signal))
     tracker.cache.set(desc.digest, bytes)
     return bytes
   } catch (err) {
@@ -159,7 +159,7 @@ async function tryMount(ctx: Ctx, desc: Descriptor): Promise<boolean> {
   if (!ctx.opts.mountFrom || !isMounter(dst)) return false
   for (const from of ctx.opts.mountFrom(desc)) {
     try {
-      const mounted = await ctx.tracker.queue.add(() => dst.mount(desc, from, ctx.signal), queueOptions(METADATA_PRIORITY, ctx.signal))
+      const mounted = await ctx.tracker.queue.add(() => (ctx.signal?.throwIfAborted(), dst.mount(desc, from, ctx.signal)), queueOptions(METADATA_PRIORITY, ctx.signal))
       if (mounted) {
         ctx.stats.blobsMounted++
         ctx.hooks.onMounted?.(desc, from)
@@ -181,6 +181,7 @@ async function tryMount(ctx: Ctx, desc: Descriptor): Promise<boolean> {
 function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
   return ctx.tracker.queue
     .add(async () => {
+      ctx.signal?.throwIfAborted()
       let source: Readable
       try {
         source = await ctx.src.fetch(desc, ctx.signal)
@@ -223,14 +224,19 @@ function countingStream(desc: Descriptor, hooks: CopyHooks): Transform {
 /** Run one leaf operation in a queue slot; failures become CopyErrors naming the side. */
 async function step<T>(ctx: Ctx, op: CopyOp, side: Side, desc: Descriptor, priority: number, fn: () => Promise<T>): Promise<T> {
   try {
-    return await ctx.tracker.queue.add(fn, queueOptions(priority, ctx.signal))
+    return await ctx.tracker.queue.add(() => (ctx.signal?.throwIfAborted(), fn()), queueOptions(priority, ctx.signal))
   } catch (err) {
     throw fail(ctx, err, op, side, desc)
   }
 }
 
-function queueOptions(priority: number, signal: AbortSignal | undefined): {priority: number; signal?: AbortSignal} {
-  return signal ? {priority, signal} : {priority}
+/**
+ * Queue options. The abort signal is deliberately not handed to the queue: p-queue adds an abort
+ * listener per queued task, which trips Node's listener warning on graphs with many blobs. Every
+ * queued task checks the signal itself when it starts, so an abort still drains the queue at once.
+ */
+function queueOptions(priority: number, _signal: AbortSignal | undefined): {priority: number} {
+  return {priority}
 }
 
 /** Await every promise; then reject with the first failure, if any (no work outlives the call). */
