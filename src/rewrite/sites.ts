@@ -1,0 +1,248 @@
+/**
+ * Image sites: the places in a YAML document that hold an image reference, found on the `yaml`
+ * node tree so they can be rewritten in place (comments, key order and quoting survive).
+ *
+ * - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob): the
+ *   `image` of every container, init container and ephemeral container of the pod template.
+ * - Anything else (Helm values, custom resources such as WeightsAndBiases): every `image` key whose
+ *   value is a reference string, a `{repository, tag, digest}` map or a Bitnami
+ *   `{registry, repository, tag, digest}` map.
+ * ConfigMap and Secret data are opaque and skipped.
+ * Values holding Helm template expressions (`{{ … }}`) are skipped: they are not references.
+ */
+import {isMap, isScalar, isSeq} from 'yaml'
+import type {Document, LineCounter, Node, Scalar, YAMLMap} from 'yaml'
+import type {MirrorTarget} from './relocate.js'
+
+export type SiteShape = 'string' | 'repository-tag' | 'bitnami'
+export type NodePath = Array<string | number>
+
+export interface ImageSite {
+  path: NodePath
+  line: number
+  shape: SiteShape
+  /** The reference as written (map shapes assembled: `[registry/]repository[:tag][@digest]`). */
+  written: string
+  /** False for a map without a tag: the chart picks the tag. */
+  tagKnown: boolean
+  /** Point the site at `target`; returns the new reference. */
+  apply(target: MirrorTarget, pinDigest: boolean): string
+}
+
+const POD_SPEC_PATHS: Record<string, string[]> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+}
+/** Kinds whose content is opaque data, never image fields. */
+const OPAQUE_KINDS = new Set(['ConfigMap', 'Secret'])
+const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers']
+
+/** `spec.containers[0].image` */
+export function formatNodePath(path: NodePath): string {
+  let out = ''
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`
+    else if (/^[A-Za-z_$][\w$-]*$/.test(p)) out += out === '' ? p : `.${p}`
+    else out += `[${JSON.stringify(p)}]`
+  }
+  return out === '' ? '(document)' : out
+}
+
+/** Every image site of one document. `text` is the source the document was parsed from. */
+export function collectImageSites(doc: Document, text: string, lines: LineCounter, log: EditLog = {edits: [], structural: false}): ImageSite[] {
+  const ctx: Ctx = {text, lines, sites: [], log}
+  const root = doc.contents
+  const kind = isMap(root) ? scalarString(root.get('kind', true)) : undefined
+  const podSpecPath = kind !== undefined && isMap(root) && root.has('apiVersion') ? POD_SPEC_PATHS[kind] : undefined
+  if (podSpecPath !== undefined) collectWorkload(ctx, doc, podSpecPath)
+  else if (kind === undefined || !OPAQUE_KINDS.has(kind)) walkValues(ctx, root as Node | null, [])
+  return ctx.sites.sort((a, b) => a.line - b.line) // document order
+}
+
+interface Ctx {
+  text: string
+  lines: LineCounter
+  sites: ImageSite[]
+  log: EditLog
+}
+
+/** A replacement of source text `[start, end)`, so unchanged bytes stay exactly as they were. */
+export interface Edit {
+  start: number
+  end: number
+  text: string
+}
+
+/**
+ * What applying sites did: text edits for replaced scalars, and whether some change (an added
+ * key, a block scalar) can only be expressed by re-serialising the document.
+ */
+export interface EditLog {
+  edits: Edit[]
+  structural: boolean
+}
+
+function collectWorkload(ctx: Ctx, doc: Document, podSpecPath: string[]): void {
+  const podSpec = doc.getIn(podSpecPath, true)
+  if (!isMap(podSpec)) return
+  for (const list of CONTAINER_LISTS) {
+    const seq = podSpec.get(list, true)
+    if (!isSeq(seq)) continue
+    seq.items.forEach((container, i) => {
+      if (!isMap(container)) return
+      const image = container.get('image', true)
+      if (isScalar(image)) addStringSite(ctx, image, [...podSpecPath, list, i, 'image'])
+    })
+  }
+}
+
+function walkValues(ctx: Ctx, node: Node | null, path: NodePath): void {
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => walkValues(ctx, item as Node | null, [...path, i]))
+    return
+  }
+  if (!isMap(node)) return
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+    const value = pair.value as Node | null
+    if (key === 'image' && isScalar(value)) addStringSite(ctx, value, [...path, key])
+    else if (key === 'image' && isMap(value) && value.has('repository')) addMapSite(ctx, value, [...path, key])
+    else walkValues(ctx, value, [...path, key])
+  }
+}
+
+function addStringSite(ctx: Ctx, node: Scalar, path: NodePath): void {
+  const written = scalarString(node)
+  if (written === undefined || written === '' || written.includes('{{')) return
+  ctx.sites.push({
+    path,
+    line: lineOf(ctx, node),
+    shape: 'string',
+    written,
+    tagKnown: true,
+    apply(target, pin) {
+      // a reference written by digest stays pinned by digest (with its tag only if it had one)
+      const byDigest = written.includes('@')
+      const tagWritten = !byDigest || /:[^/@]+@/.test(written)
+      const tag = target.tag !== undefined && tagWritten ? `:${target.tag}` : ''
+      const to = pin || byDigest || target.tag === undefined ? `${target.repository}${tag}@${target.digest}` : `${target.repository}${tag}`
+      replaceScalar(ctx, node, to)
+      return to
+    },
+  })
+}
+
+function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath): void {
+  const repository = sourceText(ctx, map.get('repository', true))
+  if (repository === undefined || repository === '' || repository.includes('{{')) return
+  const bitnami = map.has('registry')
+  const registry = bitnami ? sourceText(ctx, map.get('registry', true)) ?? '' : ''
+  const tag = sourceText(ctx, map.get('tag', true)) ?? ''
+  const digest = sourceText(ctx, map.get('digest', true)) ?? ''
+  if ([registry, tag, digest].some((v) => v.includes('{{'))) return
+  const base = registry !== '' ? `${registry}/${repository}` : repository
+  const written = `${base}${tag !== '' ? `:${tag}` : ''}${digest !== '' ? `@${digest}` : ''}`
+  const tagInRepository = repository.lastIndexOf(':') > repository.lastIndexOf('/')
+  ctx.sites.push({
+    path,
+    line: lineOf(ctx, map.get('repository', true) as Node),
+    shape: bitnami ? 'bitnami' : 'repository-tag',
+    written,
+    tagKnown: tag !== '' || tagInRepository,
+    apply(target, pin) {
+      if (bitnami) {
+        setScalar(ctx, map, 'registry', target.bitnami.registry)
+        setScalar(ctx, map, 'repository', target.bitnami.repository)
+      } else setScalar(ctx, map, 'repository', target.repository)
+      // a tag written as a number (`tag: 1.10`) is rewritten as a string even when the text matches
+      const tagIsString = typeof (map.get('tag', true) as Scalar | undefined)?.value === 'string'
+      if (target.tag !== undefined && (target.tag !== tag || !tagIsString)) setScalar(ctx, map, 'tag', target.tag)
+      if ((pin || digest !== '' || target.tag === undefined) && target.digest !== digest) setScalar(ctx, map, 'digest', target.digest)
+      const t = target.tag !== undefined ? `:${target.tag}` : ''
+      const d = pin || digest !== '' || target.tag === undefined ? `@${target.digest}` : ''
+      return bitnami ? `${target.bitnami.registry}/${target.bitnami.repository}${t}${d}` : `${target.repository}${t}${d}`
+    },
+  })
+}
+
+/** Set a map value, keeping the existing scalar node (and so its quoting and comments). */
+function setScalar(ctx: Ctx, map: YAMLMap, key: string, value: string): void {
+  const node = map.get(key, true)
+  if (isScalar(node)) {
+    replaceScalar(ctx, node, value)
+    return
+  }
+  map.set(key, value)
+  const insert = insertAfterRepository(ctx, map, key, value)
+  if (insert === undefined) ctx.log.structural = true
+  else ctx.log.edits.push(insert)
+}
+
+/** In a block map, a new `key: value` line right after the `repository` line, at the same indent. */
+function insertAfterRepository(ctx: Ctx, map: YAMLMap, key: string, value: string): Edit | undefined {
+  if (map.flow) return undefined
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === 'repository')
+  const keyNode = pair?.key as Scalar | undefined
+  const valueNode = pair?.value as Scalar | undefined
+  const rendered = renderScalar(value, 'PLAIN')
+  if (!keyNode?.range || !valueNode?.range || rendered === undefined) return undefined
+  const indent = ctx.lines.linePos(keyNode.range[0]).col - 1
+  const lineStart = ctx.text.lastIndexOf('\n', keyNode.range[0] - 1) + 1
+  if (ctx.text.slice(lineStart, keyNode.range[0]).trim() !== '') return undefined // `- repository:` or similar
+  const eol = ctx.text.indexOf('\n', valueNode.range[1])
+  const at = eol === -1 ? ctx.text.length : eol + 1
+  return {start: at, end: at, text: `${eol === -1 ? '\n' : ''}${' '.repeat(indent)}${key}: ${rendered}\n`}
+}
+
+/** Change a scalar's value and record the matching text edit (same quoting style). */
+function replaceScalar(ctx: Ctx, node: Scalar, value: string): void {
+  const rendered = node.range ? renderScalar(value, node.type) : undefined
+  node.value = value
+  if (rendered === undefined || !node.range) ctx.log.structural = true
+  else ctx.log.edits.push({start: node.range[0], end: node.range[1], text: rendered})
+}
+
+const SAFE_PLAIN = /^[A-Za-z0-9_][A-Za-z0-9_./:@+-]*$/
+
+/** A string as YAML source in the given style; undefined for block scalars (re-serialise instead). */
+function renderScalar(value: string, type: Scalar['type']): string | undefined {
+  switch (type) {
+    case 'QUOTE_SINGLE':
+      return `'${value.replace(/'/g, "''")}'`
+    case 'QUOTE_DOUBLE':
+      return JSON.stringify(value)
+    case 'PLAIN':
+    case undefined:
+      // plain only when it reads back as this same string (not a number, bool, null, octal…)
+      return SAFE_PLAIN.test(value) && !/^([-+]?[0-9._]+([eE][-+]?[0-9]+)?|0[xXoO][0-9a-fA-F_]+|true|false|yes|no|on|off|y|n|null|~)$/i.test(value) && !/:\s|\s#/.test(value)
+        ? value
+        : JSON.stringify(value)
+    default:
+      return undefined
+  }
+}
+
+function scalarString(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined
+  return typeof node.value === 'string' ? node.value : node.value === null ? undefined : String(node.value)
+}
+
+/** A scalar as written: numbers keep their source text (`tag: 1.10` is "1.10", not "1.1"). */
+function sourceText(ctx: Ctx, node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined
+  if (typeof node.value === 'string') return node.value
+  if (node.value === null) return undefined
+  if (node.range && node.type === 'PLAIN') return ctx.text.slice(node.range[0], node.range[1])
+  return String(node.value)
+}
+
+function lineOf(ctx: Ctx, node: Node | undefined): number {
+  const offset = node?.range?.[0]
+  return offset === undefined ? 0 : ctx.lines.linePos(offset).line
+}

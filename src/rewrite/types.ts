@@ -1,0 +1,63 @@
+/**
+ * The input of `airgap rewrite`: where every image and chart ended up in the private mirror.
+ * A push receipt is converted to a MirrorMap; everything in src/rewrite is a pure function of it.
+ */
+
+/** Where a chart reads an image: the values path (for values-set images) or the template file. */
+export interface ImageOrigin {
+  chart: string
+  valuesPath?: string
+  template?: string
+  source: 'values' | 'annotation' | 'template' | 'spec'
+  shape?: 'repository-tag' | 'bitnami' | 'string'
+}
+
+export interface MirroredImage {
+  /** Normalised full source ref, e.g. docker.io/wandb/local:0.62.2 */
+  source: string
+  /** Full mirror ref with tag, e.g. registry.corp:5000/mirror/wandb/local:0.62.2 */
+  mirror: string
+  digest: string
+  origins: ImageOrigin[]
+}
+
+export interface MirroredChart {
+  name: string
+  version: string
+  /** Classic Helm repo base URL where it was published. */
+  repoUrl?: string
+  /** oci://host/path/name (without version). */
+  ociRef?: string
+  /** Chart package, for the ConfigMap route. */
+  tgz?: Uint8Array
+}
+
+export interface MirrorMap {
+  /** HOST[:PORT][/PREFIX] images were pushed under. */
+  registry: string
+  keepSourceHost: boolean
+  images: MirroredImage[]
+  charts: MirroredChart[]
+}
+
+/** One image reference rewritten in a YAML file. */
+export interface Change {
+  /** `spec.template.spec.containers[0].image` (for a values map: the `image` key). */
+  path: string
+  /** 0-based index of the YAML document in the file. */
+  document: number
+  from: string
+  to: string
+  /** 1-based line of the value in the input text. */
+  line: number
+}
+
+/** An image reference found in a YAML file that is neither in the mirror map nor in the mirror. */
+export interface Unresolved {
+  path: string
+  document: number
+  ref: string
+  line: number
+  /** Why it could not be rewritten. */
+  reason: string
+}
