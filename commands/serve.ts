@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {readPublicKeyFile} from '../src/app/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
-import {openServeSource, startServer} from '../src/serve/index.js'
+import {openServeSource} from '../src/app/serve.js'
+import {startServer} from '../src/serve/index.js'
 
 export interface ServeResult {
   url: string

@@ -4,7 +4,7 @@
  */
 import type {KeyObject} from 'node:crypto'
 import {stat} from 'node:fs/promises'
-import {verifyBundle, type VerifyReport} from '../app/verify.js'
+import {verifyBundle, type VerifyReport} from './verify.js'
 import {NotFoundError, UsageError} from '../errors.js'
 import {BundleReader} from '../targets/bundle/index.js'
 import {OciLayout} from '../targets/layout/index.js'
