@@ -1,0 +1,95 @@
+import {Args, Flags} from '@oclif/core'
+import {pushBundle, type PushResult} from '../src/app/push.js'
+import {readPublicKeyFile} from '../src/app/verify.js'
+import {BaseCommand} from '../src/cli/base.js'
+import {connectionOptions} from '../src/cli/connection.js'
+import {connectionFlags} from '../src/cli/flags.js'
+import {createProgress, formatBytes} from '../src/cli/progress.js'
+
+export default class Push extends BaseCommand<typeof Push> {
+  static override summary = 'Push a verified bundle into a private registry and Helm repository'
+  static override description = `Verifies the bundle first (signature with --key, lock, index, every blob digest) and
+pushes nothing when anything is wrong. Then copies every image to --registry HOST[:PORT][/PREFIX]
+(source host dropped: docker.io/wandb/local:0.62.2 -> HOST/PREFIX/wandb/local:0.62.2; with
+--keep-source-host: HOST/PREFIX/docker.io/wandb/local:0.62.2), keeping tags and digests, skipping
+blobs the registry has and mounting blobs shared between repositories. Charts go to --helm-repo:
+oci://HOST/PATH, http(s)://… (PUT uploads: nginx WebDAV, Nexus, Artifactory), chartmuseum+https://…
+or file:///PATH. A receipt (default BUNDLE.receipt.json) records what went where; \`airgap check\`
+reads it. Rerunning the same push after a failure pushes only what is missing.
+
+${BaseCommand.exitCodesHelp}`
+  static override examples = [
+    '<%= config.bin %> push bundle.tar --key cosign.pub --registry registry.corp:5000/mirror --helm-repo oci://registry.corp:5000/charts',
+    '<%= config.bin %> push bundle.tar --key cosign.pub --registry 127.0.0.1:5000 --plain-http 127.0.0.1:5000 --helm-repo https://charts.corp/helm --helm-username ci',
+  ]
+  static override args = {
+    bundle: Args.string({description: 'the bundle tarball', required: true}),
+  }
+  static override flags = {
+    ...connectionFlags,
+    registry: Flags.string({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY', helpValue: 'HOST[:PORT][/PREFIX]'}),
+    'keep-source-host': Flags.boolean({description: 'keep the source registry host as the first path component in the mirror', default: false}),
+    key: Flags.string({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
+    'allow-unsigned': Flags.boolean({description: 'push without checking the signature (authenticity NOT checked)', default: false}),
+    'helm-repo': Flags.string({description: 'where charts go: oci://HOST/PATH, http(s)://…, chartmuseum+https://…, file:///PATH', env: 'AIRGAP_HELM_REPO', helpValue: 'URL'}),
+    'helm-username': Flags.string({description: 'Helm repository user (basic auth)', env: 'AIRGAP_HELM_USERNAME'}),
+    'helm-password': Flags.string({description: 'Helm repository password (prefer the environment variable)', env: 'AIRGAP_HELM_PASSWORD'}),
+    'helm-token': Flags.string({description: 'Helm repository bearer token', env: 'AIRGAP_HELM_TOKEN'}),
+    receipt: Flags.string({description: 'where to write the push receipt (default BUNDLE.receipt.json)', env: 'AIRGAP_RECEIPT', helpValue: 'FILE'}),
+  }
+
+  async run(): Promise<PushResult> {
+    const {args, flags} = await this.parse(Push)
+    const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
+    const progress = createProgress({json: this.jsonEnabled(), quiet: flags.quiet})
+    const warn = (message: string, registry: string): void => {
+      this.warn(`${registry}: ${message}`)
+    }
+    const helmAuth = {
+      ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
+      ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
+      ...(flags['helm-token'] !== undefined ? {token: flags['helm-token']} : {}),
+    }
+    try {
+      const result = await pushBundle({
+        ...connectionOptions(flags, warn),
+        bundle: args.bundle,
+        registry: flags.registry,
+        keepSourceHost: flags['keep-source-host'],
+        ...(publicKey ? {publicKey} : {}),
+        allowUnsigned: flags['allow-unsigned'],
+        ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),
+        helmAuth,
+        ...(flags.receipt ? {receipt: flags.receipt} : {}),
+        concurrency: flags.concurrency,
+        hooks: {
+          ...progress,
+          onWarning: (m) => process.stderr.write(`WARNING: ${m}\n`),
+          onVerified: (r) => {
+            if (!flags.quiet && !this.jsonEnabled()) {
+              process.stderr.write(`Verified ${r.path}: ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.signer ? `, signed by ${r.signer}` : ''} (${r.seconds.toFixed(2)} s)\n`)
+            }
+          },
+          onItem: (i) => {
+            if (i.status === 'failed') process.stderr.write(`\nfailed: ${i.kind} ${i.name}: ${i.error}\n`)
+          },
+        },
+      })
+      progress.end()
+      if (!flags.quiet) this.printSummary(result)
+      return result
+    } finally {
+      progress.end()
+    }
+  }
+
+  private printSummary(r: PushResult): void {
+    const s = r.stats
+    const mbps = r.bytesPerSecond / 1e6
+    this.log(`Pushed ${r.images.pushed}/${r.images.total} image(s) to ${r.receipt.registry}${r.charts.total ? `, ${r.charts.pushed}/${r.charts.total} chart(s)${r.receipt.helmRepo ? ` to ${r.receipt.helmRepo}` : ''}` : ''}`)
+    this.log(`  blobs: ${s.blobsCopied} pushed (${formatBytes(s.bytesCopied)}), ${s.blobsSkipped} already present, ${s.blobsMounted} mounted; manifests: ${s.manifestsCopied} pushed, ${s.manifestsSkipped} present`)
+    this.log(`  ${r.seconds.toFixed(2)} s (verify ${r.verifySeconds.toFixed(2)} s), ${mbps.toFixed(0)} MB/s`)
+    if (r.authenticity !== 'verified') this.log('  authenticity NOT checked (--allow-unsigned)')
+    this.log(`  receipt: ${r.receiptPath}`)
+  }
+}

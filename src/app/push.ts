@@ -1,0 +1,382 @@
+/**
+ * pushBundle() (`airgap push`): from a verified bundle into the private registry and Helm repository.
+ *
+ *  1. verify first: signature (refused without --key unless allowUnsigned), lock ↔ index, graph and
+ *     every blob digest in one read pass (verifyBundle) — before the first write anywhere;
+ *  2. place every image in the mirror (planMirror: collisions refused before anything is pushed);
+ *  3. copy every image out of the bundle with the copy engine and ONE CopyTracker: existing blobs
+ *     skipped (HEAD), blobs shared with images already pushed in this run mounted, children before
+ *     parents, tags and digests preserved; blobs are verified again as they stream out of the tar;
+ *  4. publish the charts (oci:// with the copy engine; http(s)/chartmuseum/file via src/push);
+ *  5. write the receipt (atomically), complete or marked incomplete. Some items failed and some
+ *     made it: PartialError (exit 6); nothing made it: the first failure.
+ */
+import type {KeyObject} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
+import {resolve as resolvePath} from 'node:path'
+import {fetchAll} from '../content/verify.js'
+import {copy, CopyTracker, addStats, emptyStats, type CopyHooks, type CopyStats} from '../copy/index.js'
+import {planCopy} from '../copy/plan.js'
+import {AirgapError, PartialError, UsageError} from '../errors.js'
+import {chartLayers, chartTag, MAX_CHART_BYTES, ociArtifactToChart} from '../helm/oci.js'
+import type {ChartMetadata} from '../helm/types.js'
+import type {Descriptor} from '../oci/types.js'
+import type {LockChart, LockImage} from '../bundle/lock.js'
+import {BundleReader} from '../targets/bundle/index.js'
+import type {RegistryRepository} from '../targets/registry/index.js'
+import {helmRepoKind, openChartPublisher, type ChartPackage, type HelmAuth} from '../push/helm-publish.js'
+import {formatMirrorRegistry, parseMirrorRegistry, parseOciRepoUrl, planMirror, type MirrorPlacement, type MirrorRegistry} from '../push/mapping.js'
+import {safeUrl, writeReceipt, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptStats} from '../push/receipt.js'
+import {Session, type ConnectionOptions} from './session.js'
+import {verifyBundle, type VerifyReport} from './verify.js'
+
+export interface PushHooks extends CopyHooks {
+  /** The bundle verified (before anything was pushed). */
+  onVerified?(report: VerifyReport): void
+  /** Something the user must know (e.g. authenticity not checked). */
+  onWarning?(message: string): void
+  /** One image or chart finished (pushed or failed). */
+  onItem?(item: {kind: 'image' | 'chart'; name: string; status: 'pushed' | 'failed'; error?: string}): void
+}
+
+export interface PushOptions extends ConnectionOptions {
+  /** Path of the bundle tarball. */
+  bundle: string
+  /** `HOST[:PORT][/PREFIX]`. */
+  registry: string
+  keepSourceHost?: boolean
+  /** The signer's public key; required unless allowUnsigned. */
+  publicKey?: KeyObject
+  /** Push without checking the signature (explicit opt-in). */
+  allowUnsigned?: boolean
+  /** oci://HOST/PATH, http(s)://…, chartmuseum+http(s)://…, file:///… */
+  helmRepo?: string
+  helmAuth?: HelmAuth
+  /** Receipt file (default `<bundle>.receipt.json`). */
+  receipt?: string
+  /** Blob transfers in flight (default 8). */
+  concurrency?: number
+  hooks?: PushHooks
+  signal?: AbortSignal
+  now?: () => Date
+}
+
+export interface PushResult {
+  receiptPath: string
+  receipt: PushReceipt
+  authenticity: VerifyReport['authenticity']
+  signer?: string
+  images: {total: number; pushed: number; failed: number}
+  charts: {total: number; pushed: number; failed: number}
+  stats: CopyStats
+  /** Seconds of the whole run, and of the verification pass. */
+  seconds: number
+  verifySeconds: number
+  /** Bytes sent per second during the push phase. */
+  bytesPerSecond: number
+}
+
+/** Push a bundle; see the module comment for the phases. */
+export async function pushBundle(opts: PushOptions): Promise<PushResult> {
+  const clock = opts.now ?? (() => new Date())
+  const started = clock()
+  const t0 = performance.now()
+  const registry = parseMirrorRegistry(opts.registry)
+  const keepSourceHost = opts.keepSourceHost ?? false
+  const chartTarget = opts.helmRepo ? chartDestination(opts.helmRepo) : undefined
+  if (!opts.publicKey && !opts.allowUnsigned) {
+    throw new UsageError(`refusing to push ${opts.bundle} without checking its signature`, {
+      hint: "pass the signer's public key with --key cosign.pub (or AIRGAP_KEY), or --allow-unsigned to push without checking who produced the bundle",
+    })
+  }
+
+  // 1. Verify everything before the first write.
+  const report = await verifyBundle(opts.bundle, {
+    ...(opts.publicKey ? {publicKey: opts.publicKey} : {}),
+    ...(opts.signal ? {signal: opts.signal} : {}),
+  })
+  const verifySeconds = (performance.now() - t0) / 1000
+  opts.hooks?.onVerified?.(report)
+  if (report.authenticity !== 'verified') {
+    opts.hooks?.onWarning?.(
+      `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
+    )
+  }
+
+  // 2. Placement (refuses collisions before any push).
+  const placements = planMirror(report.images, registry, keepSourceHost)
+
+  const session = new Session(opts)
+  const reader = await BundleReader.open(opts.bundle)
+  const signal = opts.signal ? AbortSignal.any([opts.signal]) : undefined
+  if (signal) setMaxListeners(0, signal)
+  const tPush = performance.now()
+  try {
+    const ctx: PushContext = {
+      reader,
+      session,
+      tracker: new CopyTracker({concurrency: opts.concurrency ?? 8}),
+      stats: emptyStats(),
+      hooks: opts.hooks ?? {},
+      located: new Map(),
+      repositories: new Map(),
+      signal,
+    }
+    // 3. Images.
+    const images = await pushImages(ctx, report.images, placements)
+    // 4. Charts.
+    const charts = await publishCharts(ctx, report.charts, chartTarget, opts, clock)
+    // 5. Receipt.
+    const pushSeconds = (performance.now() - tPush) / 1000
+    const receipt: PushReceipt = {
+      apiVersion: 'airgap.dev/v1alpha1',
+      kind: 'PushReceipt',
+      complete: [...images, ...charts].every((i) => i.status === 'pushed' || i.status === 'skipped'),
+      bundle: {
+        path: resolvePath(opts.bundle),
+        lockDigest: report.lockDigest,
+        ...(report.signer ? {signer: report.signer} : {}),
+        authenticity: report.authenticity,
+      },
+      registry: formatMirrorRegistry(registry),
+      keepSourceHost,
+      ...(chartTarget ? {helmRepo: chartTarget.display} : {}),
+      images,
+      charts,
+      stats: receiptStats(ctx.stats),
+      started: started.toISOString(),
+      finished: clock().toISOString(),
+      seconds: round((performance.now() - t0) / 1000),
+    }
+    const receiptPath = opts.receipt ?? `${opts.bundle}.receipt.json`
+    await writeReceipt(receiptPath, receipt)
+    failIfIncomplete(receipt, images, charts, receiptPath, ctx.failures)
+    return {
+      receiptPath,
+      receipt,
+      authenticity: report.authenticity,
+      ...(report.signer ? {signer: report.signer} : {}),
+      images: counts(images),
+      charts: counts(charts),
+      stats: ctx.stats,
+      seconds: receipt.seconds,
+      verifySeconds: round(verifySeconds),
+      bytesPerSecond: Math.round(ctx.stats.bytesCopied / Math.max(pushSeconds, 0.001)),
+    }
+  } finally {
+    await reader.close()
+    await session.close()
+  }
+}
+
+interface PushContext {
+  reader: BundleReader
+  session: Session
+  tracker: CopyTracker
+  stats: CopyStats
+  hooks: PushHooks
+  /** Digest -> mirror repositories (paths in the mirror host) known to hold it in this run. */
+  located: Map<string, Set<string>>
+  /** One repository object per mirror repository, so the tracker de-duplicates within it. */
+  repositories: Map<string, RegistryRepository>
+  signal: AbortSignal | undefined
+  failures?: unknown[]
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000
+}
+
+function counts(items: {status: string}[]): {total: number; pushed: number; failed: number} {
+  const pushed = items.filter((i) => i.status === 'pushed').length
+  return {total: items.length, pushed, failed: items.length - pushed}
+}
+
+function receiptStats(s: CopyStats): ReceiptStats {
+  return {
+    blobsPushed: s.blobsCopied,
+    blobsSkipped: s.blobsSkipped,
+    blobsMounted: s.blobsMounted,
+    manifestsPushed: s.manifestsCopied,
+    manifestsSkipped: s.manifestsSkipped,
+    bytes: s.bytesCopied,
+  }
+}
+
+/** One line from any failure, for the receipt and the summary. */
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err)
+  return msg.split('\n')[0]!.slice(0, 500)
+}
+
+function repositoryFor(ctx: PushContext, ref: string): RegistryRepository {
+  const {repository} = ctx.session.repository(ref, 'destination')
+  const key = `${repository.registryHost}/${repository.repository}`
+  const known = ctx.repositories.get(key)
+  if (known) return known
+  ctx.repositories.set(key, repository)
+  return repository
+}
+
+function remember(ctx: PushContext, digests: Iterable<string>, repository: string): void {
+  for (const d of digests) {
+    let set = ctx.located.get(d)
+    if (!set) ctx.located.set(d, (set = new Set()))
+    set.add(repository)
+  }
+}
+
+/**
+ * Copy every image. An image whose blobs another image also holds starts after that image (its
+ * "owner", earlier in the list) has finished, so the shared blobs are mounted instead of uploaded
+ * twice; everything else runs at once, bounded by the tracker's queue.
+ */
+async function pushImages(ctx: PushContext, images: readonly LockImage[], placements: readonly MirrorPlacement[]): Promise<ReceiptImage[]> {
+  const nodes = await Promise.all(
+    images.map(async (image) => (await planCopy(ctx.reader, image.digest, {tracker: ctx.tracker, image: image.source})).nodes.map((n) => n.digest)),
+  )
+  const owner = new Map<string, number>()
+  nodes.forEach((list, i) => list.forEach((d) => owner.has(d) || owner.set(d, i)))
+  const done: Promise<unknown>[] = []
+  const results: ReceiptImage[] = []
+  images.forEach((image, i) => {
+    const waitFor = [...new Set(nodes[i]!.map((d) => owner.get(d)!).filter((o) => o !== i))]
+    done[i] = Promise.allSettled(waitFor.map((o) => done[o])).then(() => pushImage(ctx, image, placements[i]!, nodes[i]!))
+    done[i]!.then(
+      (r) => (results[i] = r as ReceiptImage),
+      () => undefined,
+    )
+  })
+  await Promise.allSettled(done)
+  return images.map((image, i) => results[i] ?? failedImage(image, placements[i]!, 'not attempted'))
+}
+
+async function pushImage(ctx: PushContext, image: LockImage, place: MirrorPlacement, nodes: string[]): Promise<ReceiptImage> {
+  const base = failedImage(image, place, '')
+  delete base.error
+  try {
+    const dst = repositoryFor(ctx, place.mirror)
+    const here = dst.repository
+    const {stats} = await copy(ctx.reader, image.digest, dst, place.tag ?? '', {
+      tracker: ctx.tracker,
+      hooks: ctx.hooks,
+      mountFrom: (d: Descriptor) => [...(ctx.located.get(d.digest) ?? [])].filter((r) => r !== here),
+      image: image.source,
+      ...(ctx.signal ? {signal: ctx.signal} : {}),
+    })
+    addStats(ctx.stats, stats)
+    remember(ctx, nodes, here)
+    ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'pushed'})
+    return {...base, status: 'pushed'}
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err
+    ;(ctx.failures ??= []).push(err)
+    ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'failed', error: oneLine(err)})
+    return {...base, status: 'failed', error: oneLine(err)}
+  }
+}
+
+function failedImage(image: LockImage, place: MirrorPlacement, error: string): ReceiptImage {
+  return {
+    source: image.source,
+    mirror: place.mirror,
+    digest: image.digest,
+    mediaType: image.mediaType,
+    platforms: image.platforms,
+    status: error === 'not attempted' ? 'not-attempted' : 'failed',
+    error,
+    discoveredBy: image.discoveredBy ?? [],
+  }
+}
+
+// ---- charts -------------------------------------------------------------------------------------
+
+interface ChartDestination {
+  url: string
+  display: string
+  kind: ReturnType<typeof helmRepoKind>
+  oci?: MirrorRegistry
+}
+
+function chartDestination(url: string): ChartDestination {
+  const kind = helmRepoKind(url)
+  return {url, display: safeUrl(url), kind, ...(kind === 'oci' ? {oci: parseOciRepoUrl(url)} : {})}
+}
+
+async function publishCharts(
+  ctx: PushContext,
+  charts: readonly LockChart[],
+  target: ChartDestination | undefined,
+  opts: PushOptions,
+  clock: () => Date,
+): Promise<ReceiptChart[]> {
+  if (!target) {
+    if (charts.length > 0) opts.hooks?.onWarning?.(`the bundle holds ${charts.length} chart(s) but no --helm-repo was given; they were not published`)
+    return charts.map((c) => ({...chartBase(c), status: 'skipped', error: 'no --helm-repo given'}))
+  }
+  const publisher = target.kind === 'oci' ? undefined : openChartPublisher(target.url, {http: ctx.session.http, ...(opts.helmAuth ? {auth: opts.helmAuth} : {}), now: clock})
+  const out: ReceiptChart[] = []
+  for (const chart of charts) {
+    const where = `chart ${chart.name}@${chart.version}`
+    try {
+      if (target.oci) {
+        const repo = `${formatMirrorRegistry(target.oci)}/${chart.name}`
+        const dst = repositoryFor(ctx, `${repo}:${chartTag(chart.version)}`)
+        const {stats} = await copy(ctx.reader, chart.digest, dst, chartTag(chart.version), {
+          tracker: ctx.tracker,
+          hooks: ctx.hooks,
+          image: where,
+          ...(ctx.signal ? {signal: ctx.signal} : {}),
+        })
+        addStats(ctx.stats, stats)
+        out.push({...chartBase(chart), ociRef: `oci://${repo}`, status: 'pushed'})
+      } else {
+        const pkg = await chartPackage(ctx.reader, chart, ctx.signal)
+        const {repoUrl} = await publisher!.publish(pkg, ctx.signal)
+        out.push({...chartBase(chart), repoUrl, status: 'pushed'})
+      }
+      ctx.hooks.onItem?.({kind: 'chart', name: `${chart.name}@${chart.version}`, status: 'pushed'})
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err
+      ;(ctx.failures ??= []).push(err)
+      ctx.hooks.onItem?.({kind: 'chart', name: `${chart.name}@${chart.version}`, status: 'failed', error: oneLine(err)})
+      out.push({...chartBase(chart), status: 'failed', error: oneLine(err)})
+    }
+  }
+  return out
+}
+
+function chartBase(c: LockChart): Omit<ReceiptChart, 'status'> {
+  return {name: c.name, version: c.version, digest: c.digest, tgzDigest: c.tgzDigest}
+}
+
+/** The chart's .tgz and Chart.yaml metadata from its OCI artifact in the bundle (verified). */
+export async function chartPackage(reader: BundleReader, chart: LockChart, signal?: AbortSignal): Promise<ChartPackage> {
+  const where = `chart ${chart.name}@${chart.version} in ${reader.location}`
+  const desc = await reader.resolve(chart.digest)
+  const manifest = await fetchAll(reader, desc, where, undefined, signal)
+  const fetchBlob = (d: Descriptor) => fetchAll(reader, d, `${where} layer ${d.digest}`, MAX_CHART_BYTES, signal)
+  const tgz = await ociArtifactToChart(manifest, fetchBlob, where)
+  const config = await fetchAll(reader, chartLayers(manifest, where).config, `${where} config`, 1024 * 1024, signal)
+  const metadata = JSON.parse(config.toString('utf8')) as ChartMetadata
+  if (metadata.name !== chart.name || metadata.version !== chart.version) {
+    throw new UsageError(`${where}: its Chart.yaml says ${metadata.name}@${metadata.version}`, {hint: 'the bundle lists the chart under another name; pull it again'})
+  }
+  return {name: chart.name, version: chart.version, tgz, metadata}
+}
+
+/** PartialError when some items made it and others did not; the first failure when none did. */
+function failIfIncomplete(receipt: PushReceipt, images: ReceiptImage[], charts: ReceiptChart[], receiptPath: string, failures: unknown[] | undefined): void {
+  if (receipt.complete) return
+  const failed = [...images.map((i) => ({...i, name: i.source})), ...charts.map((c) => ({...c, name: `chart ${c.name}@${c.version}`}))].filter((i) => i.status === 'failed' || i.status === 'not-attempted')
+  const pushed = [...images, ...charts].filter((i) => i.status === 'pushed').length
+  const list = failed.map((f) => `${f.name}: ${f.error ?? f.status}`).join('; ')
+  if (pushed === 0 && failures?.[0] instanceof AirgapError) {
+    const first = failures[0]
+    first.message = `${first.message} (nothing was pushed; incomplete receipt ${receiptPath})`
+    throw first
+  }
+  throw new PartialError(`pushed ${pushed} of ${images.length + charts.length} item(s); not pushed: ${list} (incomplete receipt ${receiptPath})`, {
+    hint: 'fix the cause and run the same push again: what is already in the mirror is skipped',
+  })
+}

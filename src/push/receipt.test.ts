@@ -1,0 +1,89 @@
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {SpecError, UnsupportedError} from '../errors.js'
+import {parseReceipt, readReceipt, receiptToMirrorMap, safeUrl, writeReceipt, type PushReceipt} from './receipt.js'
+
+const D = `sha256:${'b'.repeat(64)}`
+
+function receipt(): PushReceipt {
+  return {
+    apiVersion: 'airgap.dev/v1alpha1',
+    kind: 'PushReceipt',
+    complete: false,
+    bundle: {path: '/b.tar', lockDigest: D, authenticity: 'verified', signer: D},
+    registry: 'm:5000/pre',
+    keepSourceHost: false,
+    helmRepo: 'https://charts.corp/helm',
+    images: [
+      {
+        source: 'docker.io/wandb/local:1',
+        mirror: 'm:5000/pre/wandb/local:1',
+        digest: D,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        platforms: ['linux/amd64'],
+        status: 'pushed',
+        discoveredBy: [
+          {chart: 'operator-wandb', valuesPath: 'app.image', source: 'wandb/local:1'},
+          {chart: 'operator-wandb/x', template: 'templates/t.yaml', source: 'wandb/local:1'},
+        ],
+      },
+      {source: 'docker.io/library/redis:7', mirror: 'm:5000/pre/library/redis:7', digest: D, mediaType: 'x', platforms: [], status: 'failed', error: 'boom', discoveredBy: []},
+    ],
+    charts: [
+      {name: 'a', version: '1.0.0', digest: D, tgzDigest: D, repoUrl: 'https://charts.corp/helm', status: 'pushed'},
+      {name: 'b', version: '1.0.0', digest: D, tgzDigest: D, status: 'failed', error: 'x'},
+    ],
+    stats: {blobsPushed: 1, blobsSkipped: 0, blobsMounted: 0, manifestsPushed: 1, manifestsSkipped: 0, bytes: 10},
+    started: '2026-01-01T00:00:00.000Z',
+    finished: '2026-01-01T00:00:01.000Z',
+    seconds: 1,
+  }
+}
+
+let dir: string | undefined
+afterEach(async () => {
+  if (dir) await rm(dir, {recursive: true, force: true})
+})
+
+describe('push receipt', () => {
+  it('removes credentials, query and fragment from URLs', () => {
+    expect(safeUrl('https://user:pa55@charts.corp/helm/?token=abc#x')).toBe('https://charts.corp/helm')
+    expect(safeUrl('chartmuseum+https://u:p@cm.corp:8443/')).toBe('chartmuseum+https://cm.corp:8443')
+    expect(safeUrl('file:///srv/charts')).toBe('file:///srv/charts')
+  })
+
+  it('writes atomically (no temporary file left) and reads back the same receipt', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'receipt-'))
+    const file = join(dir, 'r.json')
+    await writeReceipt(file, receipt())
+    expect(await readdir(dir)).toEqual(['r.json'])
+    expect(await readReceipt(file)).toEqual(receipt())
+    expect((await readFile(file, 'utf8')).endsWith('}\n')).toBe(true)
+  })
+
+  it('refuses other kinds and malformed entries', () => {
+    expect(() => parseReceipt('{"apiVersion":"airgap.dev/v1alpha1","kind":"BundleLock"}', 'f')).toThrow(UnsupportedError)
+    const bad = {...receipt(), images: [{source: 'x'}]}
+    expect(() => parseReceipt(JSON.stringify(bad), 'f')).toThrow(SpecError)
+    expect(() => parseReceipt('nope', 'f')).toThrow(/not valid JSON/)
+  })
+
+  it('becomes the MirrorMap of airgap rewrite with pushed items only and origins from the lock', () => {
+    const map = receiptToMirrorMap(receipt())
+    expect(map.registry).toBe('m:5000/pre')
+    expect(map.images).toEqual([
+      {
+        source: 'docker.io/wandb/local:1',
+        mirror: 'm:5000/pre/wandb/local:1',
+        digest: D,
+        origins: [
+          {chart: 'operator-wandb', valuesPath: 'app.image', source: 'values'},
+          {chart: 'operator-wandb/x', template: 'templates/t.yaml', source: 'template'},
+        ],
+      },
+    ])
+    expect(map.charts).toEqual([{name: 'a', version: '1.0.0', repoUrl: 'https://charts.corp/helm'}])
+  })
+})
