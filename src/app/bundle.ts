@@ -22,7 +22,7 @@ import {isManifestMediaType, parseManifest} from '../oci/manifest.js'
 import {formatPlatform, normalizePlatform} from '../oci/platform.js'
 import {MediaType, type Descriptor, type Platform} from '../oci/types.js'
 import {keyFingerprint, serializeBundle, signBlob} from '../sign/index.js'
-import {createLock, serializeLock, type BundleLock, type LockChart, type LockDiscovery, type LockImage} from '../bundle/lock.js'
+import {createLock, serializeLock, type BundleLock, type LockChart, type LockDiscovery, type LockImage, type LockMissing} from '../bundle/lock.js'
 import {BundleWriter, buildIndexJson} from '../targets/bundle/index.js'
 
 /** One image (or any OCI artifact) to carry. */
@@ -59,6 +59,8 @@ export interface WriteBundleOptions {
   signKey?: {privateKey: KeyObject; publicKey: KeyObject}
   /** Stored as airgap/spec.yaml and pinned in the lock. */
   specBytes?: Buffer
+  /** Images found but not carried, recorded in the lock's `missing` (issue 4). */
+  missing?: readonly LockMissing[]
   /** `createdBy` in the lock (default `airgap`). */
   createdBy?: string
   hooks?: BundleHooks
@@ -151,6 +153,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       charts: planned.flatMap((p) => (p.chart ? [{...p.chart, digest: p.plan.root.digest}] : [])),
       blobs: {count: blobs.length, bytes: sum(blobs)},
       ...(opts.specBytes ? {specBytes: opts.specBytes} : {}),
+      ...(opts.missing?.length ? {missing: opts.missing} : {}),
     })
     const lockBytes = serializeLock(lock)
     const signKey = opts.signKey

@@ -88,4 +88,21 @@ describe('bundle lock', () => {
     expectLockError(variant((x) => delete x.charts), IntegrityError, /\$\.charts must be an array/)
     expectLockError(variant((x) => (x.images = new Array(100_001).fill(0))), IntegrityError, /\$\.images has 100001 entries, over the limit/)
   })
+
+  it('records images found but not carried under missing (sorted, optional, strict)', () => {
+    const missing = [
+      {source: 'docker.io/wandb/mcp-server:0.3.5', reason: 'not found', discoveredBy: [{chart: 'operator-wandb', valuesPath: 'mcp-server.image', source: 'docker.io/wandb/mcp-server:0.3.5'}]},
+      {source: 'docker.io/bitnami/os-shell:12', reason: 'not found'},
+    ]
+    const lock = createLock({...input(), missing})
+    expect(lock.missing!.map((m) => m.source)).toEqual(['docker.io/bitnami/os-shell:12', 'docker.io/wandb/mcp-server:0.3.5'])
+    const bytes = serializeLock(lock)
+    expect(parseLock(bytes, 'x').missing).toEqual(lock.missing)
+    expect(createLock(input()).missing).toBeUndefined()
+    expect(serializeLock(createLock({...input(), missing: []})).toString()).not.toContain('missing')
+    const raw = JSON.parse(bytes.toString()) as any
+    expectLockError(JSON.stringify({...raw, missing: [{source: 'a:1', reason: 'x', extra: 1}]}), IntegrityError, /\$\.missing\[0\] has unknown field "extra"/)
+    expectLockError(JSON.stringify({...raw, missing: [{source: 'a:1'}]}), IntegrityError, /\$\.missing\[0\]\.reason must be a non-empty string/)
+    expectLockError(JSON.stringify({...raw, missing: [{source: 'docker.io/library/redis:7', reason: 'x'}]}), IntegrityError, /also carried in \$\.images/)
+  })
 })

@@ -46,6 +46,15 @@ export interface LockImage {
   discoveredBy?: LockDiscovery[]
 }
 
+/** An image the spec leads to that could not be found, so the bundle does not carry it (issue 4). */
+export interface LockMissing {
+  /** Full normalised source reference. */
+  source: string
+  /** Why it is not carried, e.g. `not found`. */
+  reason: string
+  discoveredBy?: LockDiscovery[]
+}
+
 export interface LockChart {
   name: string
   version: string
@@ -72,6 +81,8 @@ export interface BundleLock {
   /** Every blob entry of the bundle (manifests included), each once. */
   blobs: {count: number; bytes: number}
   spec?: {file: typeof LOCK_SPEC_FILE; digest: string}
+  /** Images found but not carried (only needed by disabled components, or skipped); absent when none. */
+  missing?: LockMissing[]
 }
 
 export interface LockInput {
@@ -83,6 +94,7 @@ export interface LockInput {
   charts?: readonly LockChart[]
   blobs: {count: number; bytes: number}
   specBytes?: Uint8Array
+  missing?: readonly LockMissing[]
 }
 
 /** Build a lock from its parts (sorted; `created` from the epoch; index and spec digests computed). */
@@ -99,6 +111,7 @@ export function createLock(input: LockInput): BundleLock {
     blobs: {...input.blobs},
   }
   if (input.specBytes) lock.spec = {file: LOCK_SPEC_FILE, digest: digestOf(input.specBytes)}
+  if (input.missing?.length) lock.missing = [...input.missing].sort((a, b) => compare(a.source, b.source))
   // Round-trip through the validator so that we never write a lock we would refuse to read.
   return parseLock(serializeLock(lock), 'the new lock')
 }
@@ -143,7 +156,7 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
   const v = new Validator(where)
   const top = v.object(raw, '$')
   checkVersion(top, where)
-  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec'])
+  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec', 'missing'])
   const created = v.string(top.created, '$.created')
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(created) || Number.isNaN(Date.parse(created))) v.fail('$.created', 'must be an ISO 8601 UTC time')
   const index = v.object(top.index, '$.index')
@@ -166,6 +179,12 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
     v.onlyKeys(spec, '$.spec', ['file', 'digest'])
     if (spec.file !== LOCK_SPEC_FILE) v.fail('$.spec.file', `must be "${LOCK_SPEC_FILE}"`)
     lock.spec = {file: LOCK_SPEC_FILE, digest: v.digest(spec.digest, '$.spec.digest')}
+  }
+  if (top.missing !== undefined) {
+    lock.missing = v.array(top.missing, '$.missing').map((x, i) => parseMissing(v, x, `$.missing[${i}]`))
+    unique(v, lock.missing.map((m) => m.source), '$.missing', 'source')
+    const carried = new Set(lock.images.map((i) => i.source))
+    for (const [i, m] of lock.missing.entries()) if (carried.has(m.source)) v.fail(`$.missing[${i}]`, `names ${JSON.stringify(m.source)}, which is also carried in $.images`)
   }
   unique(v, lock.images.map((i) => i.source), '$.images', 'source')
   unique(v, lock.charts.map((c) => `${c.name}@${c.version}`), '$.charts', 'name@version')
@@ -200,6 +219,16 @@ function parseImage(v: Validator, raw: unknown, path: string): LockImage {
     image.discoveredBy = v.array(o.discoveredBy, `${path}.discoveredBy`).map((d, i) => parseDiscovery(v, d, `${path}.discoveredBy[${i}]`))
   }
   return image
+}
+
+function parseMissing(v: Validator, raw: unknown, path: string): LockMissing {
+  const o = v.object(raw, path)
+  v.onlyKeys(o, path, ['source', 'reason', 'discoveredBy'])
+  const m: LockMissing = {source: v.string(o.source, `${path}.source`), reason: v.string(o.reason, `${path}.reason`)}
+  if (o.discoveredBy !== undefined) {
+    m.discoveredBy = v.array(o.discoveredBy, `${path}.discoveredBy`).map((d, i) => parseDiscovery(v, d, `${path}.discoveredBy[${i}]`))
+  }
+  return m
 }
 
 function parseDiscovery(v: Validator, raw: unknown, path: string): LockDiscovery {

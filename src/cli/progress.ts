@@ -39,7 +39,17 @@ export function formatBytes(n: number): string {
  * A progress renderer: on a terminal, one live line (bytes, rate, items in flight) redrawn at most
  * 10 times a second; in --json mode, JSON events on stderr; otherwise silent until the summary.
  */
-export function createProgress(opts: ProgressOptions = {}): ProgressSink & {bytes(): number} {
+export interface ProgressExtras {
+  bytes(): number
+  /** Set the total bytes expected (e.g. once a plan is known). */
+  setTotal(bytes: number): void
+  /** A short label shown on the live line (the current phase or image). */
+  status(text: string): void
+  /** Emit one event: a JSON line in --json mode; ignored otherwise. */
+  note(event: Record<string, unknown>): void
+}
+
+export function createProgress(opts: ProgressOptions = {}): ProgressSink & ProgressExtras {
   const stream = opts.stream ?? process.stderr
   const live = !opts.quiet && !opts.json && stream.isTTY === true
   const started = Date.now()
@@ -48,6 +58,8 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & {byte
   let skipped = 0
   const inFlight = new Set<string>()
   let lastDraw = 0
+  let totalBytes = opts.totalBytes
+  let label = ''
   const emit = (event: Record<string, unknown>): void => {
     if (opts.json && !opts.quiet) stream.write(`${JSON.stringify({...event, time: new Date().toISOString()})}\n`)
   }
@@ -57,8 +69,8 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & {byte
     if (!force && now - lastDraw < 100) return
     lastDraw = now
     const secs = Math.max((now - started) / 1000, 0.001)
-    const total = opts.totalBytes ? ` / ${formatBytes(opts.totalBytes)}` : ''
-    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight`
+    const total = totalBytes ? ` / ${formatBytes(totalBytes)} (${Math.min(100, (100 * bytes) / totalBytes).toFixed(0)}%)` : ''
+    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}`
     stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
   }
   return {
@@ -92,5 +104,16 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & {byte
       if (live) stream.write('\r\x1b[2K')
     },
     bytes: () => bytes,
+    setTotal(n) {
+      totalBytes = n
+      draw(true)
+    },
+    status(text) {
+      label = text
+      draw(true)
+    },
+    note(event) {
+      emit(event)
+    },
   }
 }

@@ -1,0 +1,128 @@
+import {readFile} from 'node:fs/promises'
+import type {KeyObject} from 'node:crypto'
+import {Args, Flags} from '@oclif/core'
+import {pullBundle, type PullEvent, type PullResult} from '../src/app/pull.js'
+import {BaseCommand} from '../src/cli/base.js'
+import {connectionOptions} from '../src/cli/connection.js'
+import {connectionFlags} from '../src/cli/flags.js'
+import {specFlags} from '../src/cli/spec-flags.js'
+import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
+import {createProgress, formatBytes} from '../src/cli/progress.js'
+import {SpecError} from '../src/errors.js'
+import {loadPrivateKey, publicKeyOf} from '../src/sign/index.js'
+import {sourceDateEpoch} from '../src/targets/bundle/index.js'
+
+export default class Pull extends BaseCommand<typeof Pull> {
+  static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
+  static override description = `SPEC is an airgap.yaml release spec or a saved W&B channel response (JSON); or fetch the
+channel live with --channel-url and --license. Charts come from Helm repositories, OCI registries
+or disk; every image the charts name (values, annotations, template literals; disabled components
+too unless --only-enabled) is resolved to a digest and stored once per unique blob.
+Images that cannot be found are listed together: one an enabled component needs fails the pull
+(exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded
+in the lock as not carried. Interrupted pulls resume: run the same command again.
+SOURCE_DATE_EPOCH makes the bundle reproducible.
+
+${BaseCommand.exitCodesHelp}`
+  static override examples = [
+    '<%= config.bin %> pull airgap.yaml -o wandb.tar --sign-key cosign.key',
+    '<%= config.bin %> pull --channel-url https://deploy.wandb.ai --license "$WANDB_LICENSE" -o wandb.tar',
+    '<%= config.bin %> pull channel.json -o wandb.tar --registry-mirror docker.io=artifactory.corp:443/dockerhub --platform linux/amd64',
+  ]
+  static override args = {
+    spec: Args.string({description: 'release spec: airgap.yaml or a saved W&B channel response', required: false}),
+  }
+  static override flags = {
+    ...connectionFlags,
+    ...specFlags,
+    output: Flags.string({char: 'o', description: 'bundle file to write', required: true, helpValue: 'BUNDLE'}),
+    'sign-key': Flags.string({description: 'sign the bundle with this cosign private key (password from AIRGAP_KEY_PASSWORD or COSIGN_PASSWORD, else asked)', env: 'AIRGAP_SIGN_KEY', helpValue: 'KEY'}),
+    platform: Flags.string({
+      description: 'keep only this platform of multi-platform images (os/arch[/variant]); repeatable; default: the spec, else all',
+      multiple: true,
+      multipleNonGreedy: true,
+      helpValue: 'OS/ARCH[/VARIANT]',
+    }),
+    'registry-mirror': Flags.string({
+      description: 'fetch images of SOURCE (a registry, optionally with a path) through MIRROR, keeping the original reference; repeatable',
+      multiple: true,
+      multipleNonGreedy: true,
+      env: 'AIRGAP_REGISTRY_MIRROR',
+      delimiter: ',',
+      helpValue: 'SOURCE=MIRROR',
+    }),
+    'skip-missing': Flags.boolean({description: 'carry on when an image of an enabled component is missing (recorded in the lock)', default: false}),
+    force: Flags.boolean({description: 'overwrite an existing bundle file', default: false}),
+  }
+
+  async run(): Promise<PullResult> {
+    const {args, flags} = await this.parse(Pull)
+    const json = this.jsonEnabled()
+    const signKey = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
+    const progress = createProgress({json, quiet: flags.quiet})
+    const warn = (message: string): void => {
+      if (json) progress.note({event: 'warning', message})
+      else if (!flags.quiet) this.warn(message)
+    }
+    try {
+      const result = await pullBundle({
+        ...connectionOptions(flags, (m, r) => warn(`${r}: ${m}`)),
+        ...(args.spec ? {spec: args.spec} : {}),
+        ...(flags['channel-url'] ? {channelUrl: flags['channel-url']} : {}),
+        ...(flags.release ? {release: flags.release} : {}),
+        ...(flags.license ? {license: flags.license} : {}),
+        out: flags.output,
+        platforms: flags.platform ?? [],
+        registryMirrors: flags['registry-mirror'] ?? [],
+        onlyEnabled: flags['only-enabled'],
+        skipMissing: flags['skip-missing'],
+        force: flags.force,
+        ...(signKey ? {signKey} : {}),
+        epoch: sourceDateEpoch(process.env),
+        concurrency: flags.concurrency,
+        hooks: {
+          ...progress,
+          onEvent: (e: PullEvent) => {
+            progress.note({...e})
+            if (e.event === 'planned') {
+              progress.setTotal(e.missingBytes)
+              progress.status('writing bundle')
+            } else if (e.event === 'discovered') progress.status(`resolving ${e.images} images`)
+            else if (e.event === 'spec') progress.status('fetching charts')
+          },
+          onWarning: warn,
+        },
+      })
+      progress.end()
+      if (!flags.quiet && !json) this.printSummary(result)
+      return result
+    } finally {
+      progress.end()
+    }
+  }
+
+  private printSummary(r: PullResult): void {
+    const rate = r.seconds > 0 ? r.stats.bytesCopied / 1e6 / r.seconds : 0
+    this.log(`Wrote ${r.path} (${formatBytes(r.size)})${r.signed ? `, signed by key ${r.signer}` : ', unsigned'}`)
+    const rows: Array<[string, string]> = [
+      ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}`],
+      ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
+      ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
+      ['saved by sharing', formatBytes(r.savedBySharing)],
+      ['fetched this run', `${formatBytes(r.stats.bytesCopied)} (${r.stats.blobsSkipped} blobs already present)`],
+      ['time', `${r.seconds.toFixed(2)} s, ${rate.toFixed(1)} MB/s`],
+    ]
+    for (const [k, v] of rows) this.log(`  ${k.padEnd(17)} ${v}`)
+    for (const m of r.missing) this.log(`  missing: ${m.reference} (${m.reason}${m.enabled ? '' : '; disabled components only'}) <- ${m.origins.join(', ')}`)
+  }
+}
+
+/** Load the cosign private key (asking for its password when not in the environment). */
+async function readSignKey(file: string): Promise<{privateKey: KeyObject; publicKey: KeyObject}> {
+  const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new SpecError(`cannot read signing key ${file} (${err.code ?? err.message})`, file, undefined, {hint: 'check the --sign-key path (airgap key generate writes one)'})
+  })
+  const password = passwordFromEnv() ?? (await promptPassword(`Password for ${file}: `, false))
+  const privateKey = loadPrivateKey(pem, password, file)
+  return {privateKey, publicKey: publicKeyOf(privateKey)}
+}
