@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {loadChartFiles} from '../helm/load.js'
 import {discoverImages} from './discover.js'
 
-const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/wandb/${name}`, import.meta.url)))
+const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../test/fixtures/wandb/${name}`, import.meta.url)))
 
 describe('discoverImages on charts loaded by src/helm', () => {
   it('finds the controller image of the real operator chart files', async () => {

@@ -1,6 +1,6 @@
 /**
  * The reference case: operator-wandb 0.43.8 built from the REAL Chart.yaml and values.yaml of
- * wandb/helm-charts (shared/fixtures/wandb), with wandb-base's real values for every alias, and small
+ * wandb/helm-charts (test/fixtures/wandb, copied from the shared fixtures), with wandb-base's real values for every alias, and small
  * synthetic subcharts (redis, prometheus, otel, kafka, …) shaped like the upstream charts, since
  * only data files are in the fixtures. Every image of wandb-operator.md §6 must be found.
  */

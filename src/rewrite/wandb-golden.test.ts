@@ -17,7 +17,7 @@ import {rewriteYamlDocuments} from './documents.js'
 import {containerdHostsTree, registriesConf} from './node-mirrors.js'
 import type {ImageOrigin, MirroredImage, MirrorMap} from './types.js'
 
-const FIXTURES = '/work/shared/fixtures/wandb'
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/wandb', import.meta.url))
 const GOLDEN = fileURLToPath(new URL('../../test/golden/rewrite/', import.meta.url))
 const MIRROR = 'registry.corp:5000/mirror'
 

@@ -1,6 +1,6 @@
 /**
  * A W&B-shaped chart for tests: operator-wandb 0.43.8 built from the REAL Chart.yaml and
- * values.yaml of wandb/helm-charts (shared/fixtures/wandb), with wandb-base's real values for every
+ * values.yaml of wandb/helm-charts (test/fixtures/wandb, copied from the shared fixtures), with wandb-base's real values for every
  * alias, and small synthetic subcharts (redis, prometheus, otel, kafka, …) shaped like the upstream
  * charts, since only data files are in the fixtures. Also the `operator` chart from its real
  * Chart.yaml and values.yaml, and helpers that turn a LoadedChart into chart archive files.
@@ -12,7 +12,7 @@ import {parse, stringify} from 'yaml'
 import type {ChartMetadata, LoadedChart} from '../../src/helm/types.js'
 
 /** The real W&B fixtures (wandb/helm-charts data files), beside the repository. */
-export const WANDB_FIXTURES = new URL('../../../shared/fixtures/wandb/', import.meta.url)
+export const WANDB_FIXTURES = new URL('../fixtures/wandb/', import.meta.url)
 const fixtures = WANDB_FIXTURES
 const fixture = (name: string): unknown => parse(readFileSync(fileURLToPath(new URL(name, fixtures)), 'utf8'))
 
