@@ -141,7 +141,7 @@ export function startRegistry(opts: {
 }): Promise<RegistryHandle>
 export function startTokenServer(opts?: {rig?: string; port?: number; log?: Log}): Promise<TokenServerInfo & {stop(): Promise<void>}>
 export function startNginx(opts?: {rig?: string; log?: Log}): Promise<NginxInfo & {stop(): Promise<void>}>
-export function startContainerd(opts?: {rig?: string; log?: Log}): Promise<ContainerdHandle>
+export function startContainerd(opts?: {rig?: string; log?: Log; name?: string}): Promise<ContainerdHandle>
 export function startServices(opts?: {rig?: string; log?: Log}): Promise<ServicesInfo>
 export function stopServices(rig?: string): Promise<string[]>
 export function servicesStatus(rig?: string): {name: string; pid: number | undefined; alive: boolean}[]

@@ -549,11 +549,19 @@ async function chownTree(roots, user) {
 // ---------------------------------------------------------------------------------------------
 // containerd (node-side client), not started by default
 
-/** Start containerd on a private socket under <rig>/containerd (root only). Returns {address, namespace, ctr(args), stop()}. */
-export async function startContainerd({rig, log = () => {}} = {}) {
+let containerdCount = 0
+
+/**
+ * Start containerd on a private socket under <rig>/containerd/<name> (root only). Every call gets its
+ * own instance (name unique per process and call unless given), so parallel test files never share
+ * or stop each other's daemon. Returns {address, namespace, hostsDir, ctr(args), stop()}.
+ */
+export async function startContainerd({rig, log = () => {}, name} = {}) {
   const r = rigDir(rig)
   const p = await prepareRig(r)
-  const base = p.containerd
+  containerdCount += 1
+  const id = name ?? `c${process.pid}-${containerdCount}`
+  const base = join(p.containerd, id)
   for (const d of ['root', 'state', 'hosts']) await mkdir(join(base, d), {recursive: true})
   const address = join(base, 'containerd.sock')
   const conf = join(base, 'config.toml')
@@ -568,8 +576,8 @@ export async function startContainerd({rig, log = () => {}} = {}) {
     `  path = ${JSON.stringify(join(base, 'opt'))}`,
     '',
   ].join('\n'))
-  const pidFile = join(p.run, 'containerd.pid')
-  const logFile = join(p.logs, 'containerd.log')
+  const pidFile = join(p.run, `containerd-${id}.pid`)
+  const logFile = join(p.logs, `containerd-${id}.log`)
   await stopPidFile(pidFile, r)
   await rm(address, {force: true})
   await writeFile(logFile, `--- start ${new Date().toISOString()}\n`, {flag: 'a'})

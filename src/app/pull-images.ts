@@ -43,7 +43,14 @@ export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
   const seen = new Set<string>()
   const out: LockDiscovery[] = []
   for (const o of group.origins) {
-    const d: LockDiscovery = {chart: o.chart, source: o.reference, ...(o.valuesPath ? {valuesPath: o.valuesPath} : {}), ...(o.template ? {template: o.template} : {})}
+    const d: LockDiscovery = {
+      chart: o.chart,
+      source: o.reference,
+      ...(o.valuesPath ? {valuesPath: o.valuesPath} : {}),
+      ...(o.template ? {template: o.template} : {}),
+      kind: o.source,
+      ...(o.shape ? {shape: o.shape} : {}),
+    }
     const key = JSON.stringify(d)
     if (seen.has(key)) continue
     seen.add(key)

@@ -89,6 +89,21 @@ describe('bundle lock', () => {
     expectLockError(variant((x) => (x.images = new Array(100_001).fill(0))), IntegrityError, /\$\.images has 100001 entries, over the limit/)
   })
 
+  it('records how each image was found and its values shape (optional, strict, round-trips)', () => {
+    const discoveredBy = [
+      {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'docker.io/bitnamilegacy/redis:7.2.4', kind: 'values' as const, shape: 'bitnami' as const},
+      {chart: 'operator-wandb', template: 'templates/tests/t.yaml', source: 'docker.io/library/busybox:latest', kind: 'template' as const},
+    ]
+    const base = input()
+    const lock = createLock({...base, images: [{...base.images[1]!, discoveredBy}]})
+    expect(parseLock(serializeLock(lock), 'x').images[0]!.discoveredBy).toEqual(discoveredBy)
+    const raw = JSON.parse(serializeLock(createLock(input())).toString()) as any
+    const withD = (d: Record<string, unknown>): string => JSON.stringify({...raw, images: raw.images.map((i: any) => (i.discoveredBy ? {...i, discoveredBy: [d]} : i))})
+    expect(parseLock(Buffer.from(withD({chart: 'c', source: 's'})), 'x').images[0]!.discoveredBy).toEqual([{chart: 'c', source: 's'}]) // older locks
+    expectLockError(withD({chart: 'c', source: 's', kind: 'guess'}), IntegrityError, /discoveredBy\[0\]\.kind must be one of "values", "annotation", "template", "spec"/)
+    expectLockError(withD({chart: 'c', source: 's', shape: 'name-tag'}), IntegrityError, /discoveredBy\[0\]\.shape must be one of "repository-tag", "bitnami", "string"/)
+  })
+
   it('records images found but not carried under missing (sorted, optional, strict)', () => {
     const missing = [
       {source: 'docker.io/wandb/mcp-server:0.3.5', reason: 'not found', discoveredBy: [{chart: 'operator-wandb', valuesPath: 'mcp-server.image', source: 'docker.io/wandb/mcp-server:0.3.5'}]},

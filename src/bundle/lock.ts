@@ -24,12 +24,23 @@ export const MAX_LOCK_ENTRIES = 100_000
 const MAX_STRING = 4096
 
 /** Where an image reference was found (chart discovery, issue 4). */
+/** How an image was found: a values key, a Chart.yaml annotation, a template literal, the spec's image list. */
+export type LockDiscoveryKind = 'values' | 'annotation' | 'template' | 'spec'
+/** The values shape at valuesPath: `{repository, tag}`, Bitnami `{registry, repository, tag}`, or a reference string. */
+export type LockImageShape = 'repository-tag' | 'bitnami' | 'string'
+export const LOCK_DISCOVERY_KINDS: readonly LockDiscoveryKind[] = ['values', 'annotation', 'template', 'spec']
+export const LOCK_IMAGE_SHAPES: readonly LockImageShape[] = ['repository-tag', 'bitnami', 'string']
+
 export interface LockDiscovery {
   chart: string
   valuesPath?: string
   template?: string
   /** The reference as it was written in the chart. */
   source: string
+  /** How it was found (absent in locks written before it was recorded). */
+  kind?: LockDiscoveryKind
+  /** Shape of the value at valuesPath (absent in older locks and for non-values origins). */
+  shape?: LockImageShape
 }
 
 export interface LockImage {
@@ -233,10 +244,12 @@ function parseMissing(v: Validator, raw: unknown, path: string): LockMissing {
 
 function parseDiscovery(v: Validator, raw: unknown, path: string): LockDiscovery {
   const o = v.object(raw, path)
-  v.onlyKeys(o, path, ['chart', 'valuesPath', 'template', 'source'])
+  v.onlyKeys(o, path, ['chart', 'valuesPath', 'template', 'source', 'kind', 'shape'])
   const d: LockDiscovery = {chart: v.string(o.chart, `${path}.chart`), source: v.string(o.source, `${path}.source`)}
   if (o.valuesPath !== undefined) d.valuesPath = v.string(o.valuesPath, `${path}.valuesPath`)
   if (o.template !== undefined) d.template = v.string(o.template, `${path}.template`)
+  if (o.kind !== undefined) d.kind = v.oneOf(o.kind, `${path}.kind`, LOCK_DISCOVERY_KINDS)
+  if (o.shape !== undefined) d.shape = v.oneOf(o.shape, `${path}.shape`, LOCK_IMAGE_SHAPES)
   return d
 }
 
@@ -294,6 +307,11 @@ class Validator {
   size(x: unknown, path: string): number {
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0 || x > MAX_LOCK_SIZE) this.fail(path, `must be a whole number from 0 to ${MAX_LOCK_SIZE}`)
     return x
+  }
+
+  oneOf<T extends string>(x: unknown, path: string, allowed: readonly T[]): T {
+    if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) this.fail(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`)
+    return x as T
   }
 
   onlyKeys(o: Json, path: string, allowed: readonly string[]): void {

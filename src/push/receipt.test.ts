@@ -86,4 +86,18 @@ describe('push receipt', () => {
     ])
     expect(map.charts).toEqual([{name: 'a', version: '1.0.0', repoUrl: 'https://charts.corp/helm'}])
   })
+
+  it('takes the discovery kind and values shape recorded in the lock instead of guessing', () => {
+    const r = receipt()
+    r.images[0]!.discoveredBy = [
+      {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'bitnami/redis:7', kind: 'values', shape: 'bitnami'},
+      {chart: 'operator-wandb', valuesPath: 'x.image', source: 'wandb/local:1', kind: 'annotation'},
+      {chart: 'operator-wandb', source: 'wandb/local:1', kind: 'spec'},
+    ]
+    expect(receiptToMirrorMap(r).images[0]!.origins).toEqual([
+      {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'values', shape: 'bitnami'},
+      {chart: 'operator-wandb', valuesPath: 'x.image', source: 'annotation'}, // a guess would have said values
+      {chart: 'operator-wandb', source: 'spec'},
+    ])
+  })
 })

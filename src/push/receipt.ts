@@ -162,13 +162,13 @@ export function parseReceipt(text: string, file: string): PushReceipt {
   return raw as PushReceipt
 }
 
-/** How an image was found, from the lock's discovery record (the lock has no explicit kind). */
-function originOf(d: LockDiscovery & {shape?: string; kind?: string}): ImageOrigin {
-  const kind = d.kind === 'values' || d.kind === 'annotation' || d.kind === 'template' || d.kind === 'spec' ? d.kind : d.valuesPath ? 'values' : d.template ? 'template' : 'spec'
+/** How an image was found: the lock's recorded kind and shape; for older locks (no kind) guessed from the fields present. */
+function originOf(d: LockDiscovery): ImageOrigin {
+  const kind = d.kind ?? (d.valuesPath ? 'values' : d.template ? 'template' : 'spec')
   const o: ImageOrigin = {chart: d.chart, source: kind}
   if (d.valuesPath !== undefined) o.valuesPath = d.valuesPath
   if (d.template !== undefined) o.template = d.template
-  if (d.shape === 'repository-tag' || d.shape === 'bitnami' || d.shape === 'string') o.shape = d.shape
+  if (d.shape !== undefined) o.shape = d.shape
   return o
 }
 

@@ -2,20 +2,18 @@
  * Relocation rules: how a source image maps to its place in the mirror, and lookups from any
  * written reference (`redis`, `wandb/local:0.62.2`, `quay.io/x@sha256:…`) to its MirroredImage.
  *
- * Layout (must match push): by default the source host is dropped
+ * Layout (push's, src/push/mapping.ts): by default the source host is dropped
  * (`docker.io/wandb/local` -> `MIRROR/PREFIX/wandb/local`); with keepSourceHost it is kept
  * (`MIRROR/PREFIX/docker.io/wandb/local`). Docker Hub official images stay under `library/`.
  */
 import {UsageError} from '../errors.js'
 import {parseReference, repositoryName} from '../oci/reference.js'
+import {mirrorRepository, type MirrorRegistry} from '../push/mapping.js'
 import type {Reference} from '../oci/reference.js'
 import type {MirroredImage, MirrorMap} from './types.js'
 
-/** The mirror registry split into host[:port] and an optional path prefix (no slashes at the ends). */
-export interface MirrorLocation {
-  host: string
-  prefix: string
-}
+/** The mirror registry split into host[:port] and an optional path prefix (no slashes at the ends); push's MirrorRegistry. */
+export type MirrorLocation = MirrorRegistry
 
 /** Split `MirrorMap.registry` (`HOST[:PORT][/PREFIX]`); throws UsageError when empty or malformed. */
 export function mirrorLocation(map: Pick<MirrorMap, 'registry'>): MirrorLocation {
@@ -37,16 +35,20 @@ export function mirrorBase(map: Pick<MirrorMap, 'registry'>): string {
   return prefix === '' ? host : `${host}/${prefix}`
 }
 
-/** The mirror repository (`MIRROR/PREFIX[/SOURCEHOST]/path`) for a source repository. */
+/**
+ * The mirror repository (`MIRROR/PREFIX[/SOURCEHOST]/path`) for a source repository: push's rule
+ * (src/push/mapping.ts mirrorRepository), the one implementation of the layout.
+ */
 export function mirrorRepositoryFor(source: Pick<Reference, 'registry' | 'repository'>, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
-  const base = mirrorBase(map)
-  return map.keepSourceHost ? `${base}/${source.registry}/${source.repository}` : `${base}/${source.repository}`
+  const location = mirrorLocation(map)
+  return `${location.host}/${mirrorRepository(source, location, map.keepSourceHost)}`
 }
 
 /** The registry part under which the source's repository path appears in the mirror (`MIRROR/PREFIX[/SOURCEHOST]`). */
 export function mirrorRegistryFor(sourceRegistry: string, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
-  const base = mirrorBase(map)
-  return map.keepSourceHost ? `${base}/${sourceRegistry}` : base
+  const location = mirrorLocation(map)
+  const path = mirrorRepository({registry: sourceRegistry, repository: ''}, location, map.keepSourceHost)
+  return path === '' ? location.host : `${location.host}/${path}`
 }
 
 /** Parse a reference; undefined when it does not parse. */

@@ -1,0 +1,111 @@
+import {Args, Flags} from '@oclif/core'
+import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult} from '../src/app/rewrite.js'
+import {BaseCommand} from '../src/cli/base.js'
+
+export default class Rewrite extends BaseCommand<typeof Rewrite> {
+  static override summary = 'Write operator.yaml and operator values that install W&B from the mirror; rewrite image references in YAML files'
+  static override description = `Reads the push receipt (where every image and chart went) and writes:
+  operator.yaml          the WeightsAndBiases resource (apps.wandb.com/v1): spec.chart at the mirrored
+                         operator-wandb chart, spec.values = channel values < --values < mirror overrides
+                         (every discovered image path, disabled components included)
+  operator-values.yaml   values for the operator chart: mirrored controller image, airgapped: true,
+                         customCACerts / caCertsConfigMap, pull secrets
+  wandb-charts.yaml      with --chart-source configmap: the chart as a ConfigMap (refused over 1 MiB)
+  FILE…                  image references rewritten in place (or into --out-dir), comments kept
+  --containerd-hosts DIR one hosts.toml folder per source registry; --registries-conf FILE for CRI-O/podman
+
+Channel values: taken from the bundle the receipt names (airgap/spec.yaml, the channel values pull
+stored, secrets removed), so no channel file needs to cross the air gap; --channel FILE overrides.
+Chart source default: repo when the chart was pushed to a Helm repository, else oci, else configmap.
+Nothing is written unless every check passes: operator.yaml must validate against the real CRD schema
+(exit 3), and every image reference in the outputs must point into the mirror or be named by
+--allow-external (exit 3, with the list). Images hard-coded in chart templates cannot be redirected
+through values: they pass only when --containerd-hosts or --registries-conf is written (or allowed).
+A literal license in --values is kept in operator.yaml but never printed.
+
+${BaseCommand.exitCodesHelp}`
+  static override examples = [
+    '<%= config.bin %> rewrite --receipt bundle.tar.receipt.json --values site.yaml',
+    '<%= config.bin %> rewrite --receipt r.json --values site.yaml --chart-source oci --pin-digests --containerd-hosts ./certs.d',
+    '<%= config.bin %> rewrite --receipt r.json my-values.yaml manifests/job.yaml --out-dir rewritten/',
+  ]
+  static override strict = false
+  static override args = {
+    file: Args.string({description: 'YAML files (Helm values, Kubernetes manifests) whose image references to rewrite'}),
+  }
+  static override flags = {
+    receipt: Flags.string({description: 'the push receipt', required: true, env: 'AIRGAP_RECEIPT', helpValue: 'FILE'}),
+    bundle: Flags.string({description: 'the pushed bundle (default: the path in the receipt); source of channel values and the chart package', helpValue: 'FILE'}),
+    values: Flags.string({description: 'site values (global.host, license, MySQL, bucket, ingress, …)', helpValue: 'FILE'}),
+    channel: Flags.string({description: 'a channel response file whose values replace those stored in the bundle', helpValue: 'FILE'}),
+    output: Flags.string({char: 'o', description: 'where to write the WeightsAndBiases resource', default: DEFAULT_OPERATOR_YAML, helpValue: 'FILE'}),
+    'operator-values': Flags.string({description: 'where to write the operator chart values', default: DEFAULT_OPERATOR_VALUES, helpValue: 'FILE'}),
+    'chart-source': Flags.string({description: 'how the operator gets the operator-wandb chart', options: ['repo', 'oci', 'configmap']}),
+    'charts-configmap': Flags.string({description: 'where to write the wandb-charts ConfigMap (configmap route; default beside -o)', helpValue: 'FILE'}),
+    'pin-digests': Flags.boolean({description: 'pin every image by digest as well as tag', default: false}),
+    'containerd-hosts': Flags.string({description: 'write containerd hosts.toml folders (one per source registry) here', helpValue: 'DIR'}),
+    'registries-conf': Flags.string({description: 'write a CRI-O/podman registries.conf here', helpValue: 'FILE'}),
+    'ca-file-on-nodes': Flags.string({description: "path of the mirror's CA certificate on the nodes (hosts.toml ca)", helpValue: 'PATH'}),
+    'plain-http': Flags.string({
+      description: 'this registry HOST[:PORT] speaks plain HTTP (node configs use http://, OCI chart plainHTTP); repeatable',
+      multiple: true,
+      multipleNonGreedy: true,
+      env: 'AIRGAP_PLAIN_HTTP',
+      delimiter: ',',
+      helpValue: 'HOST[:PORT]',
+    }),
+    'pull-secret': Flags.string({description: 'image pull Secret name for the platform and the operator; repeatable', multiple: true, multipleNonGreedy: true, helpValue: 'NAME'}),
+    'custom-ca': Flags.string({description: 'PEM CA file the operator trusts (customCACerts); repeatable', multiple: true, multipleNonGreedy: true, helpValue: 'FILE'}),
+    'ca-configmap': Flags.string({description: 'existing ConfigMap of CA certificates for the operator (caCertsConfigMap)', helpValue: 'NAME'}),
+    'chart-credential-secret': Flags.string({description: 'Secret with HELM_USERNAME/HELM_PASSWORD for the chart download', helpValue: 'NAME'}),
+    'allow-external': Flags.string({description: 'image reference, repository or glob allowed to stay outside the mirror; repeatable', multiple: true, multipleNonGreedy: true, helpValue: 'REF'}),
+    name: Flags.string({description: 'name of the WeightsAndBiases resource (also the Helm release)', default: 'wandb'}),
+    namespace: Flags.string({description: 'namespace of the WeightsAndBiases resource', default: 'default'}),
+    'operator-namespace': Flags.string({description: 'namespace of the operator, for the charts ConfigMap (default: --namespace)'}),
+    'out-dir': Flags.string({description: 'write rewritten FILEs here instead of in place', helpValue: 'DIR'}),
+  }
+
+  async run(): Promise<RewriteReleaseResult> {
+    const {argv, flags} = await this.parse(Rewrite)
+    const files = (argv as string[]).filter((f) => f !== '')
+    const result = await rewriteRelease({
+      receipt: flags.receipt,
+      ...(flags.bundle ? {bundle: flags.bundle} : {}),
+      ...(flags.values ? {values: flags.values} : {}),
+      ...(flags.channel ? {channel: flags.channel} : {}),
+      operatorYaml: flags.output,
+      operatorValues: flags['operator-values'],
+      ...(flags['chart-source'] ? {chartSource: flags['chart-source'] as 'repo' | 'oci' | 'configmap'} : {}),
+      ...(flags['charts-configmap'] ? {chartsConfigMap: flags['charts-configmap']} : {}),
+      pinDigests: flags['pin-digests'],
+      ...(flags['containerd-hosts'] ? {containerdHosts: flags['containerd-hosts']} : {}),
+      ...(flags['registries-conf'] ? {registriesConf: flags['registries-conf']} : {}),
+      ...(flags['ca-file-on-nodes'] ? {caFileOnNodes: flags['ca-file-on-nodes']} : {}),
+      plainHttp: flags['plain-http'] ?? [],
+      pullSecrets: flags['pull-secret'] ?? [],
+      customCa: flags['custom-ca'] ?? [],
+      ...(flags['ca-configmap'] ? {caConfigMap: flags['ca-configmap']} : {}),
+      ...(flags['chart-credential-secret'] ? {chartCredentialSecret: flags['chart-credential-secret']} : {}),
+      allowExternal: flags['allow-external'] ?? [],
+      name: flags.name,
+      namespace: flags.namespace,
+      ...(flags['operator-namespace'] ? {operatorNamespace: flags['operator-namespace']} : {}),
+      files,
+      ...(flags['out-dir'] ? {outDir: flags['out-dir']} : {}),
+      hooks: {onWarning: (m) => this.warn(m)},
+    })
+    if (!flags.quiet) this.printSummary(result)
+    return result
+  }
+
+  private printSummary(r: RewriteReleaseResult): void {
+    this.log(`Rewrote for the mirror ${r.registry} (receipt ${r.receipt})`)
+    for (const f of r.files) this.log(`  wrote ${f.kind.padEnd(16)} ${f.path}`)
+    this.log(`  images   ${r.images.redirected} redirected at ${r.images.valuesPaths} values path(s); operator controller ${r.images.controller}`)
+    this.log(`  chart    ${r.chart.name} ${r.chart.version} via ${r.chart.source}: ${r.chart.location}`)
+    this.log(`  channel  ${r.channelValues.from === 'none' ? 'no channel values' : `values from ${r.channelValues.file}`}`)
+    for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
+    if (r.nodeMirror.length > 0) this.log(`  ${r.nodeMirror.length} hard-coded template image(s) covered by the node-level mirror config`)
+    if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
+  }
+}
