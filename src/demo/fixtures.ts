@@ -215,9 +215,18 @@ export function operatorWandbChart(): DemoChartSpec {
       image: {registry: 'docker.io', repository: 'bitnamilegacy/redis', tag: '7.2.4-debian-12-r9', digest: ''},
     }),
     'charts/redis/templates/master.yaml': deployment('redis-master', '"{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"'),
-    'charts/prometheus/Chart.yaml': stringify({apiVersion: 'v2', name: 'prometheus', version: '0.1.0', appVersion: 'v2.47.0'}),
-    'charts/prometheus/values.yaml': stringify({server: {image: image('quay.io/prometheus/prometheus', 'v2.47.0')}}),
-    'charts/prometheus/templates/server.yaml': deployment('prometheus', img('server.image')),
+    // As in the real chart, the Prometheus server is the prometheus-community chart aliased
+    // `instance` inside W&B's `prometheus` chart: its image path is prometheus.instance.server.image.
+    'charts/prometheus/Chart.yaml': stringify({
+      apiVersion: 'v2',
+      name: 'prometheus',
+      version: '0.1.0',
+      dependencies: [{name: 'prometheus', alias: 'instance', version: '24.5.0', condition: 'instance.enabled'}],
+    }),
+    'charts/prometheus/values.yaml': stringify({instance: {enabled: true}}),
+    'charts/prometheus/charts/prometheus/Chart.yaml': stringify({apiVersion: 'v2', name: 'prometheus', version: '24.5.0', appVersion: 'v2.47.0'}),
+    'charts/prometheus/charts/prometheus/values.yaml': stringify({server: {image: image('quay.io/prometheus/prometheus', 'v2.47.0')}}),
+    'charts/prometheus/charts/prometheus/templates/server.yaml': deployment('prometheus', img('server.image')),
   }
   return {metadata, files}
 }
