@@ -130,6 +130,11 @@ export class Authenticator {
         hint: 'the registry is misconfigured; ask its operator',
       })
     }
+    if (!/^https?:\/\/[^/]/i.test(realm)) {
+      throw new AuthError(ctx, `the registry sent a Bearer challenge whose realm is not an http(s) URL (${JSON.stringify(realm.slice(0, 200))})`, {
+        hint: 'the registry is misconfigured or hostile; ask its operator',
+      })
+    }
     const service = challenge.params.service
     const key = tokenCacheKey(realm, service, scopes)
     const cached = this.tokens.get(key)

@@ -191,6 +191,9 @@ function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
       ctx.hooks.onStart?.(desc)
       let sourceError: unknown
       const counter = countingStream(desc, ctx.hooks)
+      // The destination may listen only after an await (an exists() check): until then a source
+      // error must not be an unhandled 'error' event; it is rethrown below through sourceError.
+      counter.on('error', () => {})
       source.on('error', (err) => {
         sourceError ??= err
         counter.destroy(err)

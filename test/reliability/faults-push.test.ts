@@ -1,0 +1,103 @@
+/**
+ * Fault matrix, upload side: the spawned `airgap push` pushes a signed bundle (pulled from the real
+ * plain registry) into the same real registry through the fault proxy. Every run either completes
+ * or fails with a one-line error and a documented exit code; a rerun without the fault completes;
+ * then every image graph is read back from the registry itself (plain fetch, every node hashed) and
+ * skopeo reads the same root digests: nothing corrupt is ever stored.
+ */
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, expect, it} from 'vitest'
+import {describeWithServices, services} from '../support/services.js'
+import {FaultProxy} from './fault-proxy.js'
+import {FAULT_EXIT_CODES, PUSH_MATRIX, jsonError, record} from './matrix.js'
+import {checkStoredGraph, cleanup, cli, keyPair, seed, skopeoDigest, smallImages, workDir, writeSpec} from './support.js'
+
+interface Receipt {
+  complete: boolean
+  images: Array<{source: string; mirror: string; digest: string; mediaType: string; status: string}>
+}
+
+describeWithServices('fault matrix: airgap push through a fault-injecting proxy', () => {
+  let dir: string
+  let proxy: FaultProxy
+  let bundle: string
+  let pub: string
+  let registry: string
+
+  beforeAll(async () => {
+    registry = services().registries.plain.host
+    dir = await workDir('faults-push')
+    const images = await smallImages(`fq-${process.pid}`, 48 * 1024)
+    for (const i of images) await seed(registry, i.repo, i.g, i.tag)
+    const spec = await writeSpec(dir, 'faults-push', images.map((i) => `${registry}/${i.repo}:${i.tag}`))
+    const keys = await keyPair(dir)
+    pub = keys.pub
+    bundle = join(dir, 'bundle.tar')
+    const r = await cli(['pull', spec, '-o', bundle, '--plain-http', registry, '--sign-key', keys.key, '--json'])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    proxy = await FaultProxy.start(registry)
+  })
+  afterAll(async () => {
+    await proxy?.close()
+    await cleanup(dir)
+  })
+
+  function push(prefix: string, receipt: string): ReturnType<typeof cli> {
+    return cli(
+      ['push', bundle, '--key', pub, '--registry', `${proxy.host}/${prefix}`, '--plain-http', proxy.host, '--receipt', receipt, '--concurrency', '2', '--json'],
+      {timeoutMs: 90_000},
+    )
+  }
+
+  PUSH_MATRIX.forEach((row, n) => {
+    it(`${row.name}: completes, or fails cleanly and the rerun completes; nothing corrupt stored`, async () => {
+      const started = Date.now()
+      const prefix = `m${process.pid}-${n}`
+      const receiptFile = join(dir, `${prefix}.receipt.json`)
+      proxy.clear()
+      const rule = proxy.add(row.rule)
+      const first = await push(prefix, receiptFile)
+      expect(rule.hits, 'the fault was injected').toBeGreaterThan(0)
+      const err = jsonError(first)
+      let rerunExit: number | null | undefined
+      if (first.code === 0) {
+        expect(row.persistent, `a persistent fault cannot be survived: ${first.stdout.slice(0, 300)}`).not.toBe(true)
+      } else {
+        expect(FAULT_EXIT_CODES, first.stdout + first.stderr).toContain(first.code)
+        if (first.code !== 6) {
+          expect(err?.message, 'one clear error line').toBeTruthy()
+          expect(err!.message).not.toMatch(/\n/)
+          expect(err!.code).not.toBe('INTERNAL')
+        }
+        proxy.clear()
+        const rerun = await push(prefix, receiptFile)
+        rerunExit = rerun.code
+        expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
+      }
+      const receipt = JSON.parse(await readFile(receiptFile, 'utf8')) as Receipt
+      expect(receipt.complete).toBe(true)
+      expect(receipt.images).toHaveLength(3)
+      let nodes = 0
+      for (const img of receipt.images) {
+        expect(img.status).toMatch(/pushed|present|skipped/)
+        const direct = img.mirror.replace(proxy.host, registry)
+        const repo = direct.slice(registry.length + 1).replace(/[:@].*$/, '')
+        nodes += await checkStoredGraph(registry, repo, img.digest, img.mediaType)
+        expect(await skopeoDigest(direct)).toBe(img.digest)
+      }
+      expect(nodes).toBeGreaterThanOrEqual(10)
+      await record({
+        suite: 'push',
+        row: row.name,
+        kind: row.rule.fault.kind,
+        injected: rule.hits,
+        firstExit: first.code,
+        ...(err ? {error: err.message} : {}),
+        ...(rerunExit !== undefined ? {rerunExit} : {}),
+        verified: true,
+        seconds: (Date.now() - started) / 1000,
+      })
+    })
+  })
+})
