@@ -247,6 +247,35 @@ describe('copy failures', () => {
     expect(await dst.exists(img.root)).toBe(false)
   })
 
+  it('starts a damaged blob transfer again and succeeds when the source serves good bytes the second time (flaky source is a test double)', async () => {
+    const img = await makeImage({seed: 'flaky'})
+    const src = new MemoryTarget()
+    await loadInto(src, img, 'v1')
+    const layer = img.layers[1]!.descriptor
+    let fetches = 0
+    let alwaysBad = false
+    const flaky = {
+      ...faulty(src, {}),
+      fetch: async (d: Descriptor, s?: AbortSignal) => {
+        if (d.digest !== layer.digest) return src.fetch(d, s)
+        fetches++
+        return fetches === 1 || alwaysBad ? Readable.from([Buffer.alloc(d.size, 1)]).pipe(verifier(d, 'flaky double')) : src.fetch(d, s)
+      },
+    } as Target
+    const dst = new MemoryTarget()
+    await copy(flaky, 'v1', dst, 'v1')
+    expect(fetches).toBe(2)
+    expect(await dst.exists(img.root)).toBe(true)
+    // A source that is always wrong fails after three attempts, and nothing is stored.
+    fetches = 0
+    alwaysBad = true
+    const dst2 = new MemoryTarget()
+    const err = await copy(flaky, 'v1', dst2, 'v1').catch((e: unknown) => e)
+    expect(err).toMatchObject({side: 'source', exitCode: ExitCode.INTEGRITY})
+    expect(fetches).toBe(3)
+    expect(await dst2.exists(layer)).toBe(false)
+  })
+
   it('keeps AuthError exit 4 and names the destination side when a push is denied (test double)', async () => {
     const img = await makeImage({seed: 'denied'})
     const src = new MemoryTarget()

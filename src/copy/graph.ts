@@ -3,7 +3,8 @@
  * parents, skipping sub-graphs the destination already has, each node once.
  */
 import {Readable, Transform} from 'node:stream'
-import {RegistryError, type Side} from '../errors.js'
+import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, type Side} from '../errors.js'
+import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
 import {isLocated, isMounter, type ReadOnlyStorage, type Storage} from '../content/types.js'
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
@@ -181,37 +182,65 @@ async function tryMount(ctx: Ctx, desc: Descriptor): Promise<boolean> {
 function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
   return ctx.tracker.queue
     .add(async () => {
-      ctx.signal?.throwIfAborted()
-      let source: Readable
-      try {
-        source = await ctx.src.fetch(desc, ctx.signal)
-      } catch (err) {
-        throw fail(ctx, err, 'fetch', 'source', desc)
+      for (let attempt = 1; ; attempt++) {
+        ctx.signal?.throwIfAborted()
+        try {
+          return await transferOnce(ctx, desc)
+        } catch (err) {
+          // A broken or corrupted transfer (after the registry client's own resumes) is started
+          // again from scratch a few times: nothing half-written is ever kept by a destination.
+          if (attempt >= BLOB_ATTEMPTS || ctx.signal?.aborted || !isTransient(err)) throw err
+          await delay(250 * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, ctx.signal ? {signal: ctx.signal} : {})
+        }
       }
-      ctx.hooks.onStart?.(desc)
-      let sourceError: unknown
-      const counter = countingStream(desc, ctx.hooks)
-      // The destination may listen only after an await (an exists() check): until then a source
-      // error must not be an unhandled 'error' event; it is rethrown below through sourceError.
-      counter.on('error', () => {})
-      source.on('error', (err) => {
-        sourceError ??= err
-        counter.destroy(err)
-      })
-      source.pipe(counter)
-      try {
-        await ctx.dst.push(desc, counter, ctx.signal)
-      } catch (err) {
-        throw sourceError !== undefined ? fail(ctx, sourceError, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
-      } finally {
-        source.destroy()
-        counter.destroy()
-      }
-      if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
     }, queueOptions(desc.size, ctx.signal))
     .catch((err: unknown) => {
       throw fail(ctx, err, 'push', 'destination', desc)
     })
+}
+
+/** Attempts per blob transfer (the first one included). */
+const BLOB_ATTEMPTS = 3
+
+async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
+  let source: Readable
+  try {
+    source = await ctx.src.fetch(desc, ctx.signal)
+  } catch (err) {
+    throw fail(ctx, err, 'fetch', 'source', desc)
+  }
+  ctx.hooks.onStart?.(desc)
+  let sourceError: unknown
+  const counter = countingStream(desc, ctx.hooks)
+  // The destination may listen only after an await (an exists() check): until then a source
+  // error must not be an unhandled 'error' event; it is rethrown below through sourceError.
+  counter.on('error', () => {})
+  source.on('error', (err) => {
+    sourceError ??= err
+    counter.destroy(err)
+  })
+  source.pipe(counter)
+  try {
+    await ctx.dst.push(desc, counter, ctx.signal)
+  } catch (err) {
+    throw sourceError !== undefined ? fail(ctx, sourceError, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
+  } finally {
+    source.destroy()
+    counter.destroy()
+  }
+  if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
+}
+
+/** Worth another attempt: damaged or cut content, network failures, server errors (5xx, 429). */
+function isTransient(err: unknown): boolean {
+  let e: unknown = err
+  for (let i = 0; i < 6 && e instanceof Error; i++) {
+    if (e instanceof IntegrityError || e instanceof NetworkError) return true
+    if (e instanceof RegistryError) return e.status >= 500 || e.status === 429
+    if (e instanceof AuthError || e instanceof NotFoundError) return false
+    e = e.cause
+  }
+  return false
 }
 
 function countingStream(desc: Descriptor, hooks: CopyHooks): Transform {
