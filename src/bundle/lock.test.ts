@@ -92,6 +92,7 @@ describe('bundle lock', () => {
   it('records how each image was found and its values shape (optional, strict, round-trips)', () => {
     const discoveredBy = [
       {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'docker.io/bitnamilegacy/redis:7.2.4', kind: 'values' as const, shape: 'bitnami' as const},
+      {chart: 'operator-wandb/reloader', valuesPath: 'reloader.reloader.deployment.image', source: 'ghcr.io/stakater/reloader:v1.3.0', kind: 'values' as const, shape: 'name-tag' as const},
       {chart: 'operator-wandb', template: 'templates/tests/t.yaml', source: 'docker.io/library/busybox:latest', kind: 'template' as const},
     ]
     const base = input()
@@ -101,7 +102,7 @@ describe('bundle lock', () => {
     const withD = (d: Record<string, unknown>): string => JSON.stringify({...raw, images: raw.images.map((i: any) => (i.discoveredBy ? {...i, discoveredBy: [d]} : i))})
     expect(parseLock(Buffer.from(withD({chart: 'c', source: 's'})), 'x').images[0]!.discoveredBy).toEqual([{chart: 'c', source: 's'}]) // older locks
     expectLockError(withD({chart: 'c', source: 's', kind: 'guess'}), IntegrityError, /discoveredBy\[0\]\.kind must be one of "values", "annotation", "template", "spec"/)
-    expectLockError(withD({chart: 'c', source: 's', shape: 'name-tag'}), IntegrityError, /discoveredBy\[0\]\.shape must be one of "repository-tag", "bitnami", "string"/)
+    expectLockError(withD({chart: 'c', source: 's', shape: 'name'}), IntegrityError, /discoveredBy\[0\]\.shape must be one of "repository-tag", "bitnami", "name-tag", "string"/)
   })
 
   it('records images found but not carried under missing (sorted, optional, strict)', () => {

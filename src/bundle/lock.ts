@@ -26,10 +26,10 @@ const MAX_STRING = 4096
 /** Where an image reference was found (chart discovery, issue 4). */
 /** How an image was found: a values key, a Chart.yaml annotation, a template literal, the spec's image list. */
 export type LockDiscoveryKind = 'values' | 'annotation' | 'template' | 'spec'
-/** The values shape at valuesPath: `{repository, tag}`, Bitnami `{registry, repository, tag}`, or a reference string. */
-export type LockImageShape = 'repository-tag' | 'bitnami' | 'string'
+/** The values shape at valuesPath: `{repository, tag}`, Bitnami `{registry, repository, tag}`, `{name, tag}` (stakater reloader), or a reference string. */
+export type LockImageShape = 'repository-tag' | 'bitnami' | 'name-tag' | 'string'
 export const LOCK_DISCOVERY_KINDS: readonly LockDiscoveryKind[] = ['values', 'annotation', 'template', 'spec']
-export const LOCK_IMAGE_SHAPES: readonly LockImageShape[] = ['repository-tag', 'bitnami', 'string']
+export const LOCK_IMAGE_SHAPES: readonly LockImageShape[] = ['repository-tag', 'bitnami', 'name-tag', 'string']
 
 export interface LockDiscovery {
   chart: string

@@ -100,6 +100,26 @@ describe('image shapes in values', () => {
     ])
   })
 
+  it('reads {name, tag} maps (stakater reloader) as shape name-tag, never as repository-tag', () => {
+    const digest = `sha256:${'c'.repeat(64)}`
+    const c = chart('c', {
+      values: {
+        reloader: {deployment: {image: {name: 'ghcr.io/stakater/reloader', base: 'stakater/reloader', tag: 'v1.3.0', pullPolicy: 'IfNotPresent'}}},
+        pinned: {image: {name: 'org/pinned', tag: '', digest}},
+        own: {image: {name: 'quay.io/org/own:2'}},
+        bare: {image: {name: 'just-a-name', pullPolicy: 'Always'}},
+        repo: {image: {repository: 'org/repo', name: 'ignored', tag: '1'}},
+      },
+    })
+    const found = discoverImages(c, {includeDisabled: true}).map((f) => [f.reference, f.valuesPath, f.shape])
+    expect(found).toEqual([
+      [`docker.io/org/pinned@${digest}`, 'pinned.image', 'name-tag'],
+      ['docker.io/org/repo:1', 'repo.image', 'repository-tag'],
+      ['ghcr.io/stakater/reloader:v1.3.0', 'reloader.deployment.image', 'name-tag'],
+      ['quay.io/org/own:2', 'own.image', 'name-tag'],
+    ])
+  })
+
   it('defaults an empty tag to appVersion only when the templates do, else latest', () => {
     const values = {image: {repository: 'org/app', tag: ''}}
     const withAppVersion = chart('c', {appVersion: '2.1.0', values, templates: {'templates/d.yaml': 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"'}})

@@ -3,7 +3,7 @@
  * - `{repository, tag?, digest?}` (tag may be a number; W&B, prometheus-community, most charts),
  * - Bitnami `{registry, repository, tag, digest}` (`global.imageRegistry` replaces the registry in
  *   charts that follow the Bitnami convention),
- * - `{name, tag}` (stakater reloader),
+ * - `{name, tag?, digest?}` (stakater reloader; `name` is a repository path or a full reference),
  * - a reference string.
  * An empty tag defaults to the chart's appVersion when the templates do that, else `latest`.
  */
@@ -91,11 +91,12 @@ export function resolveImage(value: unknown, chartValues: Values, conv: ChartCon
     return normalise(s, 'string')
   }
   if (!isMap(value)) return undefined
-  const repoField = typeof value.repository === 'string' ? value.repository : typeof value.name === 'string' ? value.name : undefined
-  if (repoField === undefined || repoField.trim() === '') return undefined
+  const shape = mapShape(value)
+  if (shape === undefined) return undefined
+  const repoField = (shape === 'name-tag' ? value.name : value.repository) as string
   if (repoField.includes('{{')) return {problem: `templated repository "${repoField}"`}
-  const bitnami = 'registry' in value
-  let registry = typeof value.registry === 'string' ? value.registry.trim() : ''
+  const bitnami = shape === 'bitnami'
+  let registry = bitnami && typeof value.registry === 'string' ? value.registry.trim() : ''
   const globalRegistry = getPath(chartValues, ['global', 'imageRegistry'])
   if (bitnami && conv.globalRegistry && typeof globalRegistry === 'string' && globalRegistry.trim() !== '') registry = globalRegistry.trim()
   let repository = repoField.trim()
@@ -106,7 +107,23 @@ export function resolveImage(value: unknown, chartValues: Values, conv: ChartCon
   const hasOwnTag = repository.lastIndexOf(':') > repository.lastIndexOf('/')
   if (tag === '' && digest === undefined && !hasOwnTag) tag = conv.appVersionTag && conv.appVersion ? conv.appVersion : 'latest'
   const text = `${repository}${tag !== '' && !hasOwnTag ? `:${tag}` : ''}${digest !== undefined ? `@${digest}` : ''}`
-  return normalise(text, bitnami ? 'bitnami' : 'repository-tag')
+  return normalise(text, shape)
+}
+
+/**
+ * The shape of an image map: a non-empty `repository` makes it `repository-tag` (`bitnami` with a
+ * `registry` key); without `repository`, a non-empty `name` makes it `name-tag` when the map has a
+ * `tag` or `digest` key or the name carries its own tag or digest (`{name: ghcr.io/x/y, tag: v1}`).
+ */
+export function mapShape(value: Record<string, unknown>): 'repository-tag' | 'bitnami' | 'name-tag' | undefined {
+  if (typeof value.repository === 'string') {
+    if (value.repository.trim() === '') return undefined
+    return 'registry' in value ? 'bitnami' : 'repository-tag'
+  }
+  if ('repository' in value || typeof value.name !== 'string' || value.name.trim() === '') return undefined
+  const name = value.name.trim()
+  const ownTagOrDigest = name.includes('@') || name.lastIndexOf(':') > name.lastIndexOf('/')
+  return 'tag' in value || 'digest' in value || ownTagOrDigest ? 'name-tag' : undefined
 }
 
 function normalise(text: string, shape: ImageShape): ResolvedImage | {problem: string} {

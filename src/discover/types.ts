@@ -1,7 +1,12 @@
 /** Image discovery results: every image found, with where it came from. */
 
 export type FindingSource = 'values' | 'annotation' | 'template' | 'spec'
-export type ImageShape = 'repository-tag' | 'bitnami' | 'string'
+/**
+ * How the image is written at its values path: `{repository, tag?, digest?}`, Bitnami
+ * `{registry, repository, tag, digest}`, `{name, tag?, digest?}` (stakater reloader: `name` is the
+ * repository or a full reference), or a reference string.
+ */
+export type ImageShape = 'repository-tag' | 'bitnami' | 'name-tag' | 'string'
 
 /** One image reference found at one place. The same reference found elsewhere is another Finding. */
 export interface Finding {

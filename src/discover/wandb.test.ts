@@ -30,6 +30,7 @@ describe('discoverImages on operator-wandb 0.43.8 (real values, synthetic subcha
   it('records the chart path by alias and the shape', () => {
     expect(at(all, 'prometheus.instance.server.image')[0]).toMatchObject({chart: 'operator-wandb/prometheus/instance', shape: 'repository-tag', valuesKeys: ['prometheus', 'instance', 'server', 'image']})
     expect(at(all, 'redis.image')[0]).toMatchObject({chart: 'operator-wandb/redis', shape: 'bitnami'})
+    expect(at(all, 'reloader.reloader.deployment.image')[0]).toMatchObject({chart: 'operator-wandb/reloader', shape: 'name-tag', valuesKeys: ['reloader', 'reloader', 'deployment', 'image']})
     expect(at(all, 'history-reader.image')[0]).toMatchObject({chart: 'operator-wandb'})
     expect(at(all, 'settingsMigrationJob.jobs.smj.containers.smj.image')[0]).toMatchObject({reference: 'docker.io/wandb/megabinary:latest', enabled: false})
   })

@@ -39,6 +39,13 @@ describe('findExternalImages', () => {
     ])
   })
 
+  it('flags an un-rewritten {name, tag} image map (stakater reloader) and passes a rewritten one', () => {
+    const text = 'reloader:\n  reloader:\n    deployment:\n      image:\n        name: ghcr.io/stakater/reloader\n        tag: v1.3.0\nmirrored:\n  image:\n    name: registry.corp:5000/mirror/stakater/reloader\n    tag: v1.3.0\nlabel:\n  image:\n    name: not-an-image-map\n'
+    expect(findExternalImages([{file: 'values.yaml', text}], map).external).toEqual([
+      {file: 'values.yaml', document: 0, path: 'reloader.reloader.deployment.image', line: 5, ref: 'ghcr.io/stakater/reloader:v1.3.0'},
+    ])
+  })
+
   it('honours allowExternal by repository, exact reference and glob', () => {
     expect(findExternalImages(texts, map, ['busybox', 'quay.io/*', 'registry.corp:5000/other/y:1']).external).toEqual([])
     expect(findExternalImages(texts, map, ['busybox:1.0']).external.map((e) => e.ref)).toContain('docker.io/library/busybox:1.36')

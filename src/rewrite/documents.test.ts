@@ -197,6 +197,16 @@ describe('rewriteYamlDocuments', () => {
     expect(result.text).toMatch(/image: \{ repository: mirror\.corp:5000\/ext\/library\/busybox, tag: "?1\.36"? \}/)
   })
 
+  it('rewrites {name, tag} image maps (stakater reloader) at name, never adding repository', () => {
+    const text = `reloader:\n  reloader:\n    deployment:\n      image:\n        name: quay.io/prometheus/prometheus # upstream\n        base: prometheus/prometheus\n        tag: v2.47.0\n        pullPolicy: IfNotPresent\nnotImage:\n  image:\n    name: just-a-label\n`
+    const result = rewriteYamlDocuments(text, map, {file: 'v.yaml'})
+    expect(result.changes).toEqual([{path: 'reloader.reloader.deployment.image', document: 0, from: 'quay.io/prometheus/prometheus:v2.47.0', to: 'mirror.corp:5000/ext/prometheus/prometheus:v2.47.0', line: 5}])
+    expect(result.text).toBe(text.replace('name: quay.io/prometheus/prometheus', 'name: mirror.corp:5000/ext/prometheus/prometheus'))
+    const pinned = rewriteYamlDocuments(text, map, {file: 'v.yaml', pinDigests: true}).text
+    expect((parse(pinned) as any).reloader.reloader.deployment.image).toEqual({name: 'mirror.corp:5000/ext/prometheus/prometheus', digest: D4, base: 'prometheus/prometheus', tag: 'v2.47.0', pullPolicy: 'IfNotPresent'})
+    expect(pinned).toContain('        name: mirror.corp:5000/ext/prometheus/prometheus # upstream\n        digest: ')
+  })
+
   it('leaves the text byte-identical when nothing is in the map', () => {
     expect(rewriteYamlDocuments(MANIFESTS.replace(/busybox|redis|wandb\/local/g, 'x/unknown'), map, {file: 'm.yaml'}).changes).toEqual([])
   })

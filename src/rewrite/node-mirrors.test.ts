@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {parseMirrorRegistry, planMirror} from '../push/mapping.js'
 import {containerdHostsTree, registriesConf, tomlString} from './node-mirrors.js'
 import type {MirrorMap} from './types.js'
 
@@ -68,6 +69,33 @@ describe('registriesConf', () => {
     expect(registriesConf(mapFor('registry.corp:5000/mirror', true), {plainHttp: true})).toContain(
       '[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\n\n[[registry.mirror]]\nlocation = "registry.corp:5000/mirror/quay.io"\ninsecure = true\n',
     )
+  })
+})
+
+describe('node mirrors follow push\'s layout rule (src/push/mapping.ts planMirror)', () => {
+  it.each([
+    ['registry.corp:5000', false],
+    ['registry.corp:5000', true],
+    ['registry.corp:5000/mirror', false],
+    ['registry.corp:5000/team/mirror', true],
+  ] as const)('%s, keepSourceHost %s: every pushed repository is reachable through both configs', (registry, keep) => {
+    const map = mapFor(registry, keep)
+    const placements = planMirror(map.images, parseMirrorRegistry(registry), keep)
+    const tree = containerdHostsTree(map)
+    const conf = registriesConf(map)
+    for (const [i, image] of map.images.entries()) {
+      const source = image.source.slice(0, image.source.lastIndexOf(':'))
+      const [sourceRegistry, ...rest] = source.split('/')
+      const repository = rest.join('/')
+      const pushed = placements[i]!.repository
+      // containerd: <url>/<repository> (override_path) or https://HOST/v2/<repository> (no path)
+      const url = /\[host\."https:\/\/([^"]+)"\]/.exec(tree[`${sourceRegistry}/hosts.toml`]!)![1]!
+      expect(`${url.includes('/v2/') ? url.replace('/v2/', '/') : url}/${repository}`, image.source).toBe(pushed)
+      // registries.conf: the mirror location replaces the prefix (the source registry)
+      const block = conf.split('[[registry]]').find((b) => b.includes(`prefix = "${sourceRegistry}"`))!
+      const location = /\[\[registry\.mirror\]\]\nlocation = "([^"]+)"/.exec(block)![1]!
+      expect(`${location}/${repository}`, image.source).toBe(pushed)
+    }
   })
 })
 

@@ -6,6 +6,8 @@
  *   prometheus-community and Bitnami render `repo@digest` when a digest is set).
  * - bitnami: `{registry: MIRROR/PREFIX, repository: <source path>, tag}` (+ `digest`). Only the
  *   registry changes, so Bitnami's "substituted image" check sees a relocation, not a replacement.
+ * - name-tag: `{name: MIRROR/PREFIX/path, tag}` (+ `digest`); charts such as stakater reloader read
+ *   `image.name`, so setting `repository` there would be ignored.
  * - string: the full mirror ref.
  *
  * Global keys, decided here:
@@ -16,7 +18,7 @@
  *   values path (os-shell, kubectl, sentinel, exporters), consistent with how push lays them out.
  *   When they disagree it is set to "" so each image's own `registry` wins, and a warning says so.
  */
-import type {MirrorMap} from './types.js'
+import type {ImageValueShape, MirrorMap} from './types.js'
 import {MirrorIndex, mirrorTarget} from './relocate.js'
 import type {MirrorTarget} from './relocate.js'
 
@@ -87,7 +89,7 @@ export function planImageOverrides(map: MirrorMap, options: OverrideOptions = {}
 }
 
 /** The value to set at an image's values path, for its shape. */
-export function shapeValue(shape: 'repository-tag' | 'bitnami' | 'string', t: MirrorTarget, pin: boolean): unknown {
+export function shapeValue(shape: ImageValueShape, t: MirrorTarget, pin: boolean): unknown {
   const digest = pin || t.tag === undefined ? {digest: t.digest} : {}
   const tag = t.tag !== undefined ? {tag: t.tag} : {}
   switch (shape) {
@@ -97,6 +99,8 @@ export function shapeValue(shape: 'repository-tag' | 'bitnami' | 'string', t: Mi
       return {registry: t.bitnami.registry, repository: t.bitnami.repository, ...tag, ...digest}
     case 'repository-tag':
       return {repository: t.repository, ...tag, ...digest}
+    case 'name-tag':
+      return {name: t.repository, ...tag, ...digest}
   }
 }
 

@@ -44,11 +44,19 @@ export function mirrorRepositoryFor(source: Pick<Reference, 'registry' | 'reposi
   return `${location.host}/${mirrorRepository(source, location, map.keepSourceHost)}`
 }
 
+/**
+ * The path inside the mirror host under which a source registry's repositories appear
+ * (`PREFIX[/SOURCEHOST]`, '' when images sit at the root): push's rule, via mirrorRepository.
+ */
+export function mirrorPathFor(sourceRegistry: string, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
+  return mirrorRepository({registry: sourceRegistry, repository: ''}, mirrorLocation(map), map.keepSourceHost)
+}
+
 /** The registry part under which the source's repository path appears in the mirror (`MIRROR/PREFIX[/SOURCEHOST]`). */
 export function mirrorRegistryFor(sourceRegistry: string, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
-  const location = mirrorLocation(map)
-  const path = mirrorRepository({registry: sourceRegistry, repository: ''}, location, map.keepSourceHost)
-  return path === '' ? location.host : `${location.host}/${path}`
+  const {host} = mirrorLocation(map)
+  const path = mirrorPathFor(sourceRegistry, map)
+  return path === '' ? host : `${host}/${path}`
 }
 
 /** Parse a reference; undefined when it does not parse. */

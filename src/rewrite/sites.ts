@@ -5,16 +5,18 @@
  * - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob): the
  *   `image` of every container, init container and ephemeral container of the pod template.
  * - Anything else (Helm values, custom resources such as WeightsAndBiases): every `image` key whose
- *   value is a reference string, a `{repository, tag, digest}` map or a Bitnami
- *   `{registry, repository, tag, digest}` map.
+ *   value is a reference string, a `{repository, tag, digest}` map, a Bitnami
+ *   `{registry, repository, tag, digest}` map or a `{name, tag, digest}` map (stakater reloader;
+ *   recognised without `repository` when it has `tag` or `digest` or the name carries its own).
  * ConfigMap and Secret data are opaque and skipped.
  * Values holding Helm template expressions (`{{ … }}`) are skipped: they are not references.
  */
 import {isMap, isScalar, isSeq} from 'yaml'
 import type {Document, LineCounter, Node, Scalar, YAMLMap} from 'yaml'
 import type {MirrorTarget} from './relocate.js'
+import type {ImageValueShape} from './types.js'
 
-export type SiteShape = 'string' | 'repository-tag' | 'bitnami'
+export type SiteShape = ImageValueShape
 export type NodePath = Array<string | number>
 
 export interface ImageSite {
@@ -112,7 +114,8 @@ function walkValues(ctx: Ctx, node: Node | null, path: NodePath): void {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
     const value = pair.value as Node | null
     if (key === 'image' && isScalar(value)) addStringSite(ctx, value, [...path, key])
-    else if (key === 'image' && isMap(value) && value.has('repository')) addMapSite(ctx, value, [...path, key])
+    else if (key === 'image' && isMap(value) && value.has('repository')) addMapSite(ctx, value, [...path, key], 'repository')
+    else if (key === 'image' && isMap(value) && isNameTagMap(value)) addMapSite(ctx, value, [...path, key], 'name')
     else walkValues(ctx, value, [...path, key])
   }
 }
@@ -138,10 +141,18 @@ function addStringSite(ctx: Ctx, node: Scalar, path: NodePath): void {
   })
 }
 
-function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath): void {
-  const repository = sourceText(ctx, map.get('repository', true))
+/** `{name, tag?, digest?}` without `repository`: a `tag` or `digest` key, or a name with its own tag/digest. */
+function isNameTagMap(map: YAMLMap): boolean {
+  const name = scalarString(map.get('name', true))
+  if (map.has('repository') || name === undefined || name.trim() === '') return false
+  return map.has('tag') || map.has('digest') || name.includes('@') || name.lastIndexOf(':') > name.lastIndexOf('/')
+}
+
+/** A map site; `repoKey` is the key holding the repository: `repository`, or `name` for the name-tag shape. */
+function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath, repoKey: 'repository' | 'name'): void {
+  const repository = sourceText(ctx, map.get(repoKey, true))
   if (repository === undefined || repository === '' || repository.includes('{{')) return
-  const bitnami = map.has('registry')
+  const bitnami = repoKey === 'repository' && map.has('registry')
   const registry = bitnami ? sourceText(ctx, map.get('registry', true)) ?? '' : ''
   const tag = sourceText(ctx, map.get('tag', true)) ?? ''
   const digest = sourceText(ctx, map.get('digest', true)) ?? ''
@@ -151,19 +162,19 @@ function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath): void {
   const tagInRepository = repository.lastIndexOf(':') > repository.lastIndexOf('/')
   ctx.sites.push({
     path,
-    line: lineOf(ctx, map.get('repository', true) as Node),
-    shape: bitnami ? 'bitnami' : 'repository-tag',
+    line: lineOf(ctx, map.get(repoKey, true) as Node),
+    shape: bitnami ? 'bitnami' : repoKey === 'name' ? 'name-tag' : 'repository-tag',
     written,
     tagKnown: tag !== '' || tagInRepository,
     apply(target, pin) {
       if (bitnami) {
-        setScalar(ctx, map, 'registry', target.bitnami.registry)
-        setScalar(ctx, map, 'repository', target.bitnami.repository)
-      } else setScalar(ctx, map, 'repository', target.repository)
+        setScalar(ctx, map, 'registry', target.bitnami.registry, repoKey)
+        setScalar(ctx, map, 'repository', target.bitnami.repository, repoKey)
+      } else setScalar(ctx, map, repoKey, target.repository, repoKey)
       // a tag written as a number (`tag: 1.10`) is rewritten as a string even when the text matches
       const tagIsString = typeof (map.get('tag', true) as Scalar | undefined)?.value === 'string'
-      if (target.tag !== undefined && (target.tag !== tag || !tagIsString)) setScalar(ctx, map, 'tag', target.tag)
-      if ((pin || digest !== '' || target.tag === undefined) && target.digest !== digest) setScalar(ctx, map, 'digest', target.digest)
+      if (target.tag !== undefined && (target.tag !== tag || !tagIsString)) setScalar(ctx, map, 'tag', target.tag, repoKey)
+      if ((pin || digest !== '' || target.tag === undefined) && target.digest !== digest) setScalar(ctx, map, 'digest', target.digest, repoKey)
       const t = target.tag !== undefined ? `:${target.tag}` : ''
       const d = pin || digest !== '' || target.tag === undefined ? `@${target.digest}` : ''
       return bitnami ? `${target.bitnami.registry}/${target.bitnami.repository}${t}${d}` : `${target.repository}${t}${d}`
@@ -171,23 +182,26 @@ function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath): void {
   })
 }
 
-/** Set a map value, keeping the existing scalar node (and so its quoting and comments). */
-function setScalar(ctx: Ctx, map: YAMLMap, key: string, value: string): void {
+/**
+ * Set a map value, keeping the existing scalar node (and so its quoting and comments); a new key
+ * goes on the line after `anchorKey` (the map's repository key).
+ */
+function setScalar(ctx: Ctx, map: YAMLMap, key: string, value: string, anchorKey: string): void {
   const node = map.get(key, true)
   if (isScalar(node)) {
     replaceScalar(ctx, node, value)
     return
   }
   map.set(key, value)
-  const insert = insertAfterRepository(ctx, map, key, value)
+  const insert = insertAfterKey(ctx, map, anchorKey, key, value)
   if (insert === undefined) ctx.log.structural = true
   else ctx.log.edits.push(insert)
 }
 
-/** In a block map, a new `key: value` line right after the `repository` line, at the same indent. */
-function insertAfterRepository(ctx: Ctx, map: YAMLMap, key: string, value: string): Edit | undefined {
+/** In a block map, a new `key: value` line right after the `anchorKey` line, at the same indent. */
+function insertAfterKey(ctx: Ctx, map: YAMLMap, anchorKey: string, key: string, value: string): Edit | undefined {
   if (map.flow) return undefined
-  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === 'repository')
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === anchorKey)
   const keyNode = pair?.key as Scalar | undefined
   const valueNode = pair?.value as Scalar | undefined
   const rendered = renderScalar(value, 'PLAIN')

@@ -3,13 +3,17 @@
  * A push receipt is converted to a MirrorMap; everything in src/rewrite is a pure function of it.
  */
 
+/** `{repository, tag}`, Bitnami `{registry, repository, tag}`, `{name, tag}` (stakater reloader), or a reference string. */
+export type ImageValueShape = 'repository-tag' | 'bitnami' | 'name-tag' | 'string'
+
 /** Where a chart reads an image: the values path (for values-set images) or the template file. */
 export interface ImageOrigin {
   chart: string
   valuesPath?: string
   template?: string
   source: 'values' | 'annotation' | 'template' | 'spec'
-  shape?: 'repository-tag' | 'bitnami' | 'string'
+  /** How the image is written at valuesPath (discovery's ImageShape; absent = repository-tag). */
+  shape?: ImageValueShape
 }
 
 export interface MirroredImage {

@@ -64,7 +64,7 @@ const TABLE: Array<[string, string[], Shape?, string?]> = [
   ['us-docker.pkg.dev/buf-images-1/bufstream-public/images/bufstream:0.3.5', ['bufstream.bufstream.image'], 'repository-tag', 'bufstream/bufstream'],
   ['docker.io/prometheuscommunity/stackdriver-exporter:v0.15.0', ['stackdriver.image'], 'repository-tag', 'stackdriver'],
   ['ghcr.io/nerdswords/yet-another-cloudwatch-exporter:v0.60.0', ['yace.image'], 'bitnami', 'yace'],
-  ['ghcr.io/stakater/reloader:v1.3.0', ['reloader.reloader.deployment.image'], 'repository-tag', 'reloader'],
+  ['ghcr.io/stakater/reloader:v1.3.0', ['reloader.reloader.deployment.image'], 'name-tag', 'reloader'],
 ]
 
 function mirrorOf(source: string, keepSourceHost = false): string {
@@ -140,8 +140,9 @@ describe('operator-wandb CR from the real chart values', () => {
       const [repo, tag] = [mirrorOf(source).replace(/:[^:/]+$/, ''), source.split(':').pop()]
       const sourcePath = source.slice(source.indexOf('/') + 1).replace(/:[^:/]+$/, '')
       for (const path of paths) {
-        const expected = shape === 'bitnami' ? {registry: MIRROR, repository: sourcePath, tag} : {repository: repo, tag}
+        const expected = shape === 'bitnami' ? {registry: MIRROR, repository: sourcePath, tag} : shape === 'name-tag' ? {name: repo, tag} : {repository: repo, tag}
         expect(getIn(values, path), path).toMatchObject(expected)
+        if (shape === 'name-tag') expect(getIn(values, path), `${path} (the chart reads name, not repository)`).not.toHaveProperty('repository')
         checked++
       }
     }
@@ -202,10 +203,13 @@ describe('operator-wandb CR from the real chart values', () => {
   })
 
   it('findExternalImages catches a public image left in the CR', () => {
-    const {operatorYaml} = buildOperatorCr({map, channelValues: {...CHANNEL, extra: {image: {repository: 'quay.io/evil/leftover', tag: 'v1'}}}, chartSource: 'repo'})
+    const extra = {image: {repository: 'quay.io/evil/leftover', tag: 'v1'}}
+    const reloaderLike = {image: {name: 'ghcr.io/evil/reloader', tag: 'v2'}}
+    const {operatorYaml} = buildOperatorCr({map, channelValues: {...CHANNEL, extra, reloaderLike}, chartSource: 'repo'})
     const report = findExternalImages([{file: 'operator.yaml', text: operatorYaml}], map)
-    expect(report.external).toHaveLength(1)
+    expect(report.external).toHaveLength(2)
     expect(report.external[0]).toMatchObject({file: 'operator.yaml', path: 'spec.values.extra.image', ref: 'quay.io/evil/leftover:v1'})
+    expect(report.external[1]).toMatchObject({file: 'operator.yaml', path: 'spec.values.reloaderLike.image', ref: 'ghcr.io/evil/reloader:v2'})
     expect(report.external[0]!.line).toBeGreaterThan(1)
   })
 

@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {AuthError, NetworkError, NotFoundError, SpecError} from '../errors.js'
 import {parseChannelResponse} from './channel.js'
 import {channelUrl, fetchChannel} from './channel-fetch.js'
+import {parseSpec} from './parse.js'
 import {redactSpec, specForBundle} from './redact.js'
 import {Secret} from './types.js'
 
@@ -81,6 +82,40 @@ describe('parseChannelResponse', () => {
       /^ch\.json:1:69: chart\.extra: unknown field "extra"/,
     )
     expect(specError(() => parseChannelResponse('{"chart": ', 'ch.json')).message).toMatch(/^ch\.json:1:\d+: YAML syntax error/)
+  })
+})
+
+describe('the spec stored in bundles parses back (specForBundle -> parseSpec)', () => {
+  const withoutVersion = (() => {
+    const j = JSON.parse(example) as {chart: Record<string, unknown>}
+    delete j.chart.version
+    return j
+  })()
+  const oci = {...(JSON.parse(example) as object), chart: {url: 'oci://ghcr.io/wandb/helm-charts/operator-wandb', version: '0.43.8'}}
+  const cases: Array<[string, unknown, Parameters<typeof parseChannelResponse>[2]]> = [
+    ['the example channel; operator chart version left to the pull', example, {}],
+    ['the example channel with operator version and controller tag pinned', example, {operatorVersion: '1.4.8', controllerTag: '1.22.0'}],
+    ['a channel that leaves the platform chart version empty (latest)', withoutVersion, {}],
+    ['an OCI channel; operator chart version left to the pull', oci, {}],
+    ['an OCI channel with the operator version pinned', oci, {operatorVersion: '1.4.8'}],
+  ]
+
+  it.each(cases)('%s', (_name, response, options) => {
+    const spec = parseChannelResponse(response, 'https://deploy.example/api/v1/operator/channel', options)
+    const again = parseSpec(specForBundle(spec), '/bundle/airgap/spec.yaml')
+    expect(again.spec).toEqual(spec.spec)
+    expect(again.metadata).toEqual(spec.metadata)
+    expect(again.spec.charts.map((c) => (c.type === 'path' ? undefined : c.version))).toEqual(spec.spec.charts.map((c) => (c.type === 'path' ? undefined : c.version)))
+  })
+
+  it('keeps a missing version missing, and a pinned one pinned', () => {
+    const stored = parseSpec(specForBundle(parseChannelResponse(withoutVersion, 'c')), '/b/spec.yaml')
+    expect(stored.spec.charts.map((c) => [c.type === 'repo' ? c.name : '', 'version' in c])).toEqual([
+      ['operator-wandb', false],
+      ['operator', false],
+    ])
+    const pinned = parseSpec(specForBundle(parseChannelResponse(example, 'c', {operatorVersion: '1.4.8'})), '/b/spec.yaml')
+    expect(pinned.spec.charts.map((c) => (c.type === 'repo' ? `${c.name}@${c.version}` : c.type))).toEqual(['operator-wandb@0.43.8', 'operator@1.4.8'])
   })
 })
 

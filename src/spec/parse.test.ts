@@ -82,6 +82,17 @@ describe('parseSpec', () => {
     expect(again.metadata).toEqual(spec.metadata)
   })
 
+  it('takes repo and oci charts without version (newest stable at pull time), and still checks a given one', () => {
+    const spec = parseSpec(`${HEAD}spec:\n  charts:\n    - {name: operator, repo: https://charts.wandb.ai}\n    - {oci: "oci://ghcr.io/x/y"}\n    - {oci: "oci://ghcr.io/x/z:1.2.3"}\n`, '/s/airgap.yaml')
+    expect(spec.spec.charts).toEqual([
+      {type: 'repo', name: 'operator', repo: 'https://charts.wandb.ai', values: [], set: {}},
+      {type: 'oci', oci: 'oci://ghcr.io/x/y', values: [], set: {}},
+      {type: 'oci', oci: 'oci://ghcr.io/x/z', version: '1.2.3', values: [], set: {}},
+    ])
+    expect(problem(`${HEAD}spec:\n  charts:\n    - {name: a, repo: https://x.example, version: "not a range!"}\n`).message).toMatch(/spec\.charts\[0\]\.version: "not a range!" is neither/)
+    expect(problem(`${HEAD}spec:\n  charts:\n    - {name: a, repo: https://x.example, version: null}\n`).message).toMatch(/spec\.charts\[0\]\.version: expected a version string/)
+  })
+
   it('reports an unknown field with its position and a suggestion', () => {
     const err = problem(`${HEAD}spec:\n  charts:\n    - name: a\n      repo: https://x.example\n      versoin: 1.0.0\n`)
     expect(err.message).toMatch(/^\/specs\/airgap\.yaml:9:7: spec\.charts\[0\]\.versoin: unknown field "versoin" \(did you mean "version"\?\)/)
@@ -109,7 +120,6 @@ describe('parseSpec', () => {
     expect(problem(`${HEAD}spec:\n  charts:\n    - {name: a, repo: "https://u:p@x.example", version: 1.0.0}\n`).message).toMatch(/credentials must not be written in the URL/)
     expect(problem(`${HEAD}spec:\n  charts:\n    - {oci: "https://ghcr.io/x/y", version: 1.0.0}\n`).message).toMatch(/spec\.charts\[0\]\.oci: expected an oci:\/\/host\/path\/chart reference/)
     expect(problem(`${HEAD}spec:\n  charts:\n    - {oci: "oci://ghcr.io/x/y:1.0.0", version: 2.0.0}\n`).message).toMatch(/contradicts the tag "1.0.0"/)
-    expect(problem(`${HEAD}spec:\n  charts:\n    - {oci: "oci://ghcr.io/x/y"}\n`).message).toMatch(/missing required field "version"/)
     expect(problem(`${HEAD}spec:\n  charts:\n    - {path: "file:///x"}\n`).message).toMatch(/expected a local file path/)
   })
 

@@ -11,11 +11,14 @@
  *   charts:
  *     - {name: operator-wandb, repo: https://charts.wandb.ai, version: 0.43.8, values: [values.yaml], set: {…}}
  *     - {oci: oci://ghcr.io/wandb/helm-charts/operator, version: 1.4.8}
+ *     - {name: operator, repo: https://charts.wandb.ai}   # no version: the newest stable one at pull time
  *     - {path: ./charts/my-chart}
  *   images: [busybox:1.36]
  *   exclude: ["docker.io/library/mysql:*"]
  * ```
  *
+ * `version` (exact or a SemVer range) may be left out of `repo` and `oci` charts: pull then takes the
+ * newest stable version (the W&B channel may leave it empty), and the bundle's lock pins what was taken.
  * Everything is validated before any network call; every problem is a SpecError starting with
  * `file:line:column:` and naming the field path.
  */
@@ -116,18 +119,18 @@ function parseChart(c: Checker, entry: unknown, path: FieldPath, base: string): 
   if (kinds.length !== 1) {
     const got = kinds.length === 0 ? 'none of them' : kinds.join(' and ')
     if (!isPlainObject(entry)) return c.fail(path, `expected a map describing a chart, got ${typeName(entry)}`)
-    return c.fail(path, `a chart needs exactly one of "repo" (with name and version), "oci" or "path"; got ${got}`)
+    return c.fail(path, `a chart needs exactly one of "repo" (with name), "oci" or "path"; got ${got}`)
   }
   const kind = kinds[0]
   if (kind === 'repo') {
-    const o = c.object(entry, path, {required: ['name', 'repo', 'version'], optional: COMMON_CHART_KEYS})
+    const o = c.object(entry, path, {required: ['name', 'repo'], optional: ['version', ...COMMON_CHART_KEYS]})
     if (!o) return undefined
     const name = chartName(c, o.name, [...path, 'name'])
     const repo = repoUrl(c, o.repo, [...path, 'repo'])
     const version = o.version === undefined ? undefined : chartVersion(c, o.version, [...path, 'version'])
     const common = parseCommon(c, o, path, base)
-    if (name === undefined || repo === undefined || version === undefined) return undefined
-    return {type: 'repo', name, repo, version, ...common}
+    if (name === undefined || repo === undefined || (o.version !== undefined && version === undefined)) return undefined
+    return {type: 'repo', name, repo, ...(version !== undefined ? {version} : {}), ...common}
   }
   if (kind === 'oci') {
     const o = c.object(entry, path, {required: ['oci'], optional: ['version', 'plainHttp', ...COMMON_CHART_KEYS]})
@@ -138,11 +141,10 @@ function parseChart(c: Checker, entry: unknown, path: FieldPath, base: string): 
       c.fail([...path, 'version'], `version "${version}" contradicts the tag "${ref.tag}" in the oci reference`)
     }
     version ??= ref?.tag
-    if (ref && version === undefined && o.version === undefined) c.fail(path, 'missing required field "version" (or a tag in the oci reference)')
     const plainHttp = o.plainHttp === undefined ? undefined : c.boolean(o.plainHttp, [...path, 'plainHttp'])
     const common = parseCommon(c, o, path, base)
-    if (!ref || version === undefined) return undefined
-    return {type: 'oci', oci: ref.url, version, ...(plainHttp ? {plainHttp} : {}), ...common}
+    if (!ref || (o.version !== undefined && version === undefined)) return undefined
+    return {type: 'oci', oci: ref.url, ...(version !== undefined ? {version} : {}), ...(plainHttp ? {plainHttp} : {}), ...common}
   }
   const o = c.object(entry, path, {required: ['path'], optional: ['values', 'set']})
   if (!o) return undefined

@@ -67,7 +67,9 @@ function hasLiteralSecret(node: unknown): boolean {
 
 /**
  * The normalised spec as `airgap.yaml` text for `airgap/spec.yaml` in the bundle, with every secret
- * removed. It parses back with parseSpec (values file paths are kept as resolved on the pulling machine).
+ * removed. It parses back with parseSpec to the same spec, less the secrets (values file paths are
+ * kept as resolved on the pulling machine; a chart without version stays without one: the lock
+ * records the version that was taken).
  */
 export function specForBundle(spec: ReleaseSpec): string {
   const body: Record<string, unknown> = {}

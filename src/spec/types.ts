@@ -59,7 +59,7 @@ export interface RepoChartSource extends ChartCommon {
   name: string
   /** Repository base URL, http(s). */
   repo: string
-  /** Exact version or semver range; absent = latest (channel responses only). */
+  /** Exact version or SemVer range; absent = the newest stable version at pull time (the bundle's lock pins it). */
   version?: string
 }
 
@@ -68,6 +68,7 @@ export interface OciChartSource extends ChartCommon {
   type: 'oci'
   /** `oci://host/path/name` without tag. */
   oci: string
+  /** Exact version (tag); absent = the newest stable SemVer tag at pull time (the bundle's lock pins it). */
   version?: string
   plainHttp?: boolean
 }
