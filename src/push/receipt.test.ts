@@ -91,11 +91,13 @@ describe('push receipt', () => {
     const r = receipt()
     r.images[0]!.discoveredBy = [
       {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'bitnami/redis:7', kind: 'values', shape: 'bitnami'},
+      {chart: 'operator-wandb/reloader', valuesPath: 'reloader.reloader.deployment.image', source: 'ghcr.io/stakater/reloader:v1.3.0', kind: 'values', shape: 'name-tag'},
       {chart: 'operator-wandb', valuesPath: 'x.image', source: 'wandb/local:1', kind: 'annotation'},
       {chart: 'operator-wandb', source: 'wandb/local:1', kind: 'spec'},
     ]
     expect(receiptToMirrorMap(r).images[0]!.origins).toEqual([
       {chart: 'operator-wandb/redis', valuesPath: 'redis.image', source: 'values', shape: 'bitnami'},
+      {chart: 'operator-wandb/reloader', valuesPath: 'reloader.reloader.deployment.image', source: 'values', shape: 'name-tag'},
       {chart: 'operator-wandb', valuesPath: 'x.image', source: 'annotation'}, // a guess would have said values
       {chart: 'operator-wandb', source: 'spec'},
     ])
