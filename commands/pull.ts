@@ -1,7 +1,6 @@
 import {readFile} from 'node:fs/promises'
-import type {KeyObject} from 'node:crypto'
 import {Args, Flags} from '@oclif/core'
-import {pullBundle, type PullEvent, type PullResult} from '../src/app/pull.js'
+import {pullBundle, type PullEvent, type PullResult, type SignKeySource} from '../src/app/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
@@ -9,7 +8,6 @@ import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 import {SpecError} from '../src/errors.js'
-import {loadPrivateKey, publicKeyOf} from '../src/sign/index.js'
 import {sourceDateEpoch} from '../src/targets/bundle/index.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
@@ -77,7 +75,7 @@ ${BaseCommand.exitCodesHelp}`
         onlyEnabled: flags['only-enabled'],
         skipMissing: flags['skip-missing'],
         force: flags.force,
-        ...(signKey ? {signKey} : {}),
+        ...(signKey ? {signKeySource: signKey} : {}),
         epoch: sourceDateEpoch(process.env),
         concurrency: flags.concurrency,
         hooks: {
@@ -117,12 +115,11 @@ ${BaseCommand.exitCodesHelp}`
   }
 }
 
-/** Load the cosign private key (asking for its password when not in the environment). */
-async function readSignKey(file: string): Promise<{privateKey: KeyObject; publicKey: KeyObject}> {
+/** Read the cosign private key and its password (asked when not in the environment); pull decrypts it in the background. */
+async function readSignKey(file: string): Promise<SignKeySource> {
   const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new SpecError(`cannot read signing key ${file} (${err.code ?? err.message})`, file, undefined, {hint: 'check the --sign-key path (airgap key generate writes one)'})
   })
   const password = passwordFromEnv() ?? (await promptPassword(`Password for ${file}: `, false))
-  const privateKey = loadPrivateKey(pem, password, file)
-  return {privateKey, publicKey: publicKeyOf(privateKey)}
+  return {pem, password, file}
 }

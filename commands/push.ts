@@ -31,6 +31,10 @@ ${BaseCommand.exitCodesHelp}`
     'keep-source-host': Flags.boolean({description: 'keep the source registry host as the first path component in the mirror', default: false}),
     key: Flags.string({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
     'allow-unsigned': Flags.boolean({description: 'push without checking the signature (authenticity NOT checked)', default: false}),
+    'full-verify': Flags.boolean({
+      description: 'hash every blob of the bundle before pushing, also those of images the mirror already holds (default: hash exactly what will be sent)',
+      default: false,
+    }),
     'helm-repo': Flags.string({description: 'where charts go: oci://HOST/PATH, http(s)://…, chartmuseum+https://…, file:///PATH', env: 'AIRGAP_HELM_REPO', helpValue: 'URL'}),
     'helm-username': Flags.string({description: 'Helm repository user (basic auth)', env: 'AIRGAP_HELM_USERNAME'}),
     'helm-password': Flags.string({description: 'Helm repository password (prefer the environment variable)', env: 'AIRGAP_HELM_PASSWORD'}),
@@ -58,6 +62,7 @@ ${BaseCommand.exitCodesHelp}`
         keepSourceHost: flags['keep-source-host'],
         ...(publicKey ? {publicKey} : {}),
         allowUnsigned: flags['allow-unsigned'],
+        fullVerify: flags['full-verify'],
         ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),
         helmAuth,
         ...(flags.receipt ? {receipt: flags.receipt} : {}),

@@ -246,6 +246,7 @@ function storageAsTarget(writer: BundleWriter): Target {
     Promise.reject(new UsageError(`${writer.location}: ${op} is not supported while writing a bundle`, {hint: 'this is a bug in airgap: please report it'}))
   return {
     location: writer.location,
+    verifiesPushedContent: writer.verifiesPushedContent,
     exists: (d) => writer.exists(d),
     fetch: (d) => writer.fetch(d),
     push: (d, body, s) => writer.push(d, body, s),

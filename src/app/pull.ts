@@ -19,6 +19,7 @@ import type {CopyStats} from '../copy/index.js'
 import type {ImageGroup} from '../discover/index.js'
 import {AirgapError, NotFoundError, UsageError} from '../errors.js'
 import {parsePlatform, normalizePlatform, formatPlatform} from '../oci/platform.js'
+import {loadPrivateKeyAsync, publicKeyOf} from '../sign/index.js'
 import {specForBundle, type ReleaseSpec} from '../spec/index.js'
 import {writeBundle, type BundleHooks, type BundleImageInput} from './bundle.js'
 import {chartBundleInput, fetchCharts, type PulledChart} from './pull-charts.js'
@@ -40,6 +41,18 @@ export interface PullHooks extends BundleHooks {
   onWarning?(message: string): void
 }
 
+export interface SignKey {
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
+/** A cosign (or PKCS#8/SEC1) private key file's text, its password, and its path for errors. */
+export interface SignKeySource {
+  pem: string
+  password: string
+  file: string
+}
+
 export interface PullOptions extends ConnectionOptions, SpecInput {
   /** Bundle path to write. */
   out: string
@@ -53,7 +66,12 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   skipMissing?: boolean
   /** Overwrite a finished bundle at `out`. */
   force?: boolean
-  signKey?: {privateKey: KeyObject; publicKey: KeyObject}
+  signKey?: SignKey
+  /**
+   * Or an encrypted key to decrypt in the background: scrypt runs on the thread pool while the
+   * charts are fetched and images resolved; a wrong password aborts the pull at once.
+   */
+  signKeySource?: SignKeySource
   /** SOURCE_DATE_EPOCH seconds (default 0). */
   epoch?: number
   concurrency?: number
@@ -109,6 +127,33 @@ export interface PullResult {
 export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   const started = performance.now()
   checkSpecInput(opts)
+  const keyFailed = new AbortController()
+  const signKey = startSignKey(opts, keyFailed)
+  try {
+    return await pullWithKey({...opts, signal: combineSignals(opts.signal, keyFailed.signal)}, started, signKey)
+  } catch (err) {
+    throw keyFailed.signal.aborted ? keyFailed.signal.reason : err
+  }
+}
+
+/**
+ * The signing key, decrypting it in the background when given as a source. A failure aborts
+ * `keyFailed` (its reason is the key error), so the pull stops before it downloads anything.
+ */
+function startSignKey(opts: PullOptions, keyFailed: AbortController): Promise<SignKey | undefined> {
+  if (opts.signKey && opts.signKeySource) throw new UsageError('pass either signKey or signKeySource, not both')
+  const source = opts.signKeySource
+  if (!source) return Promise.resolve(opts.signKey)
+  const loading = loadPrivateKeyAsync(source.pem, source.password, source.file).then((privateKey) => ({privateKey, publicKey: publicKeyOf(privateKey)}))
+  loading.catch((err: unknown) => keyFailed.abort(err))
+  return loading
+}
+
+function combineSignals(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
+  return a ? AbortSignal.any([a, b]) : b
+}
+
+async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: Promise<SignKey | undefined>): Promise<PullResult> {
   const mirrors = parseRegistryMirrors(opts.registryMirrors ?? [])
   const cliPlatforms = (opts.platforms ?? []).map((p) => formatPlatform(normalizePlatform(parsePlatform(p))))
   const out = resolvePath(opts.out)
@@ -137,13 +182,14 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
     const platforms = (cliPlatforms.length > 0 ? cliPlatforms : spec.spec.platforms).map(parsePlatform)
     const images: BundleImageInput[] = resolved.map((r) => ({source: r.source, ref: r.descriptor.digest, name: r.group.reference, discoveredBy: lockDiscoveries(r.group)}))
     const freeSpace = opts.freeSpace ?? freeBytes
+    const signKey = await signKeyLoading // decrypted meanwhile; before the first blob is written
     const result = await writeBundle({
       images,
       charts: chartInputs,
       out,
       epoch: opts.epoch ?? 0,
       platforms,
-      ...(opts.signKey ? {signKey: opts.signKey} : {}),
+      ...(signKey ? {signKey} : {}),
       specBytes: Buffer.from(specForBundle(spec), 'utf8'),
       missing: lockMissing(missing),
       createdBy: 'airgap',

@@ -49,6 +49,8 @@ export interface PushOptions extends ConnectionOptions {
   publicKey?: KeyObject
   /** Push without checking the signature (explicit opt-in). */
   allowUnsigned?: boolean
+  /** Hash every blob of the bundle first, even those the mirror already holds. */
+  fullVerify?: boolean
   /** oci://HOST/PATH, http(s)://…, chartmuseum+http(s)://…, file:///… */
   helmRepo?: string
   helmAuth?: HelmAuth
@@ -72,6 +74,8 @@ export interface PushResult {
   /** Seconds of the whole run, and of the verification pass. */
   seconds: number
   verifySeconds: number
+  /** Blobs hashed before the first write (what was about to be sent) and their bytes. */
+  verified: {blobs: number; bytes: number}
   /** Bytes sent per second during the push phase. */
   bytesPerSecond: number
 }
@@ -90,27 +94,19 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     })
   }
 
-  // 1. Verify everything before the first write.
-  const report = await verifyBundle(opts.bundle, {
+  // 1. Signature, lock, index and content graph (small), then placement: collisions are refused
+  //    before anything is read in bulk or written.
+  const signal = opts.signal ? AbortSignal.any([opts.signal]) : undefined
+  if (signal) setMaxListeners(0, signal)
+  const metadata = await verifyBundle(opts.bundle, {
     ...(opts.publicKey ? {publicKey: opts.publicKey} : {}),
-    ...(opts.signal ? {signal: opts.signal} : {}),
+    ...(signal ? {signal} : {}),
+    blobs: 'none',
   })
-  const verifySeconds = (performance.now() - t0) / 1000
-  opts.hooks?.onVerified?.(report)
-  if (report.authenticity !== 'verified') {
-    opts.hooks?.onWarning?.(
-      `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
-    )
-  }
-
-  // 2. Placement (refuses collisions before any push).
-  const placements = planMirror(report.images, registry, keepSourceHost)
+  const placements = planMirror(metadata.images, registry, keepSourceHost)
 
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
-  const signal = opts.signal ? AbortSignal.any([opts.signal]) : undefined
-  if (signal) setMaxListeners(0, signal)
-  const tPush = performance.now()
   try {
     const ctx: PushContext = {
       reader,
@@ -122,6 +118,24 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       repositories: new Map(),
       signal,
     }
+    // 2. Hash every blob that is about to be sent, before the first write: a damaged bundle pushes
+    //    nothing. Images whose manifest the mirror already holds send nothing, so their blobs are
+    //    not re-read (a registry only accepts a manifest whose content it has); --full-verify
+    //    hashes everything regardless.
+    const toSend = opts.fullVerify ? 'all' : await blobsToSend(ctx, metadata, placements)
+    const report = await verifyBundle(opts.bundle, {
+      ...(opts.publicKey ? {publicKey: opts.publicKey} : {}),
+      ...(signal ? {signal} : {}),
+      blobs: toSend,
+    })
+    const verifySeconds = (performance.now() - t0) / 1000
+    opts.hooks?.onVerified?.(report)
+    if (report.authenticity !== 'verified') {
+      opts.hooks?.onWarning?.(
+        `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
+      )
+    }
+    const tPush = performance.now()
     // 3. Images.
     const images = await pushImages(ctx, report.images, placements)
     // 4. Charts.
@@ -161,12 +175,34 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       stats: ctx.stats,
       seconds: receipt.seconds,
       verifySeconds: round(verifySeconds),
+      verified: {blobs: report.blobs, bytes: report.bytes},
       bytesPerSecond: Math.round(ctx.stats.bytesCopied / Math.max(pushSeconds, 0.001)),
     }
   } finally {
     await reader.close()
     await session.close()
   }
+}
+
+/**
+ * Digests of every node that the push may send: all nodes of charts, and of each image whose root
+ * manifest the mirror does not hold yet.
+ */
+async function blobsToSend(ctx: PushContext, metadata: VerifyReport, placements: readonly MirrorPlacement[]): Promise<Set<string>> {
+  const send = new Set<string>()
+  const add = async (digest: string, image: string): Promise<void> => {
+    const {nodes} = await planCopy(ctx.reader, digest, {tracker: ctx.tracker, image})
+    for (const n of nodes) send.add(n.digest)
+  }
+  await Promise.all(
+    metadata.images.map(async (image, i) => {
+      const dst = repositoryFor(ctx, placements[i]!.mirror)
+      const root = {mediaType: image.mediaType, digest: image.digest, size: image.size}
+      if (!(await dst.exists(root, ctx.signal))) await add(image.digest, image.source)
+    }),
+  )
+  await Promise.all(metadata.charts.map((chart) => add(chart.digest, `${chart.name}@${chart.version}`)))
+  return send
 }
 
 interface PushContext {

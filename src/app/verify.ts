@@ -31,6 +31,11 @@ export interface VerifyOptions {
   onBytes?: (n: number) => void
   /** Blobs hashed at once (default 2). */
   concurrency?: number
+  /**
+   * Which blobs to hash: all of them (default), none (signature, lock, index and graph only), or
+   * the given digests. Push hashes exactly what it is about to send.
+   */
+  blobs?: 'all' | 'none' | ReadonlySet<string>
   signal?: AbortSignal
 }
 
@@ -75,7 +80,9 @@ export async function verifyBundle(path: string, opts: VerifyOptions = {}): Prom
       })
     }
     await reader.verifyGraph()
+    const only = opts.blobs === 'none' ? () => false : opts.blobs instanceof Set ? (d: string) => (opts.blobs as ReadonlySet<string>).has(d) : undefined
     const hashed = await reader.verifyAllBlobs({
+      ...(only ? {only} : {}),
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       ...(opts.onBytes ? {onBytes: opts.onBytes} : {}),
       ...(opts.signal ? {signal: opts.signal} : {}),

@@ -60,6 +60,22 @@ export interface TagLister {
   tags(signal?: AbortSignal): AsyncIterable<string>
 }
 
+export interface UnverifiedFetcher {
+  /**
+   * A blob's bytes as received, NOT checked against size or digest (saves one hash pass). Only for
+   * a caller that hands them straight to a VerifyingPusher, which checks every byte itself.
+   */
+  fetchUnverified(desc: Descriptor, signal?: AbortSignal): Promise<Readable>
+}
+
+/**
+ * A Pusher that declares it verifies size and digest of every pushed byte itself and commits
+ * nothing that fails, so a copy into it may read its source unverified (one hash pass, not two).
+ */
+export interface VerifyingPusher {
+  readonly verifiesPushedContent: true
+}
+
 /** Describes where a target is, for messages and for cross-repository mounts. */
 export interface Located {
   /** e.g. "registry 127.0.0.1:5000/ns/app", "layout ./out", "bundle ./b.tar". */
@@ -75,3 +91,6 @@ export const isReferencePusher = (t: object): t is ReferencePusher =>
   typeof (t as Partial<ReferencePusher>).pushReference === 'function'
 export const isTagLister = (t: object): t is TagLister => typeof (t as Partial<TagLister>).tags === 'function'
 export const isLocated = (t: object): t is Located => typeof (t as Partial<Located>).location === 'string'
+export const isUnverifiedFetcher = (t: object): t is UnverifiedFetcher =>
+  typeof (t as Partial<UnverifiedFetcher>).fetchUnverified === 'function'
+export const isVerifyingPusher = (t: object): t is VerifyingPusher => (t as Partial<VerifyingPusher>).verifiesPushedContent === true

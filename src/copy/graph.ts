@@ -6,7 +6,7 @@ import {Readable, Transform} from 'node:stream'
 import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
-import {isLocated, isMounter, type ReadOnlyStorage, type Storage} from '../content/types.js'
+import {isLocated, isMounter, isUnverifiedFetcher, isVerifyingPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher} from '../content/types.js'
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
 import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {CopyError, type CopyOp} from './errors.js'
@@ -203,9 +203,10 @@ function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
 const BLOB_ATTEMPTS = 3
 
 async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
+  const unverified = readsUnverified(ctx)
   let source: Readable
   try {
-    source = await ctx.src.fetch(desc, ctx.signal)
+    source = unverified ? await unverified.fetchUnverified(desc, ctx.signal) : await ctx.src.fetch(desc, ctx.signal)
   } catch (err) {
     throw fail(ctx, err, 'fetch', 'source', desc)
   }
@@ -223,12 +224,31 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   try {
     await ctx.dst.push(desc, counter, ctx.signal)
   } catch (err) {
-    throw sourceError !== undefined ? fail(ctx, sourceError, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
+    // Unverified source bytes that fail the destination's own check are the source's fault.
+    const fromSource = sourceError ?? (unverified && isIntegrityFailure(err) ? err : undefined)
+    throw fromSource !== undefined ? fail(ctx, fromSource, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
   } finally {
     source.destroy()
     counter.destroy()
   }
   if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
+}
+
+/**
+ * The source's unverified blob reader when the destination verifies every pushed byte itself:
+ * then one hash pass (the destination's) covers each byte instead of two. Otherwise undefined.
+ */
+function readsUnverified(ctx: Ctx): UnverifiedFetcher | undefined {
+  return isVerifyingPusher(ctx.dst) && isUnverifiedFetcher(ctx.src) ? ctx.src : undefined
+}
+
+function isIntegrityFailure(err: unknown): boolean {
+  let e: unknown = err
+  for (let i = 0; i < 6 && e instanceof Error; i++) {
+    if (e instanceof IntegrityError) return true
+    e = e.cause
+  }
+  return false
 }
 
 /** Worth another attempt: damaged or cut content, network failures, server errors (5xx, 429). */

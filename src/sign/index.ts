@@ -9,6 +9,7 @@ export {
   keyHint,
   KeyPasswordError,
   loadPrivateKey,
+  loadPrivateKeyAsync,
   loadPublicKey,
   publicKeyOf,
   samePublicKey,

@@ -12,6 +12,7 @@ import {
   keyHint,
   KeyPasswordError,
   loadPrivateKey,
+  loadPrivateKeyAsync,
   loadPublicKey,
   publicKeyOf,
   samePublicKey,
@@ -291,3 +292,44 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error('expected an error')
 }
+
+describe('loadPrivateKeyAsync (scrypt on the thread pool)', () => {
+  it('decrypts cosign\'s vectors to the same keys as loadPrivateKey', async () => {
+    const key = await loadPrivateKeyAsync(COSIGN_SIGSTORE_KEY, 'hello', 'cosign.key')
+    expect(signatureHashOf(key)).toBe('sha256')
+    expect(samePublicKey(key, loadPrivateKey(COSIGN_SIGSTORE_KEY, 'hello'))).toBe(true)
+    expect(samePublicKey(await loadPrivateKeyAsync(COSIGN_LEGACY_LABEL_KEY, 'hello'), loadPrivateKey(COSIGN_LEGACY_LABEL_KEY, 'hello'))).toBe(true)
+    expect(samePublicKey(await loadPrivateKeyAsync(COSIGN_EC_PKCS8, ''), loadPrivateKey(COSIGN_EC_PKCS8, ''))).toBe(true)
+  })
+
+  it('rejects a wrong password with the same KeyPasswordError (exit 2) as the sync loader', async () => {
+    const err = await loadPrivateKeyAsync(COSIGN_SIGSTORE_KEY, 'hello!', 'keys/cosign.key').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KeyPasswordError)
+    expect((err as UsageError).exitCode).toBe(ExitCode.USAGE)
+    expect((err as Error).message).toBe((catchError(() => loadPrivateKey(COSIGN_SIGSTORE_KEY, 'hello!', 'keys/cosign.key')) as Error).message)
+    expect((err as Error).message).not.toContain('hello!')
+  })
+
+  it('rejects unreadable and unsupported keys as the sync loader throws', async () => {
+    await expect(loadPrivateKeyAsync(COSIGN_SEC1_KEY, 'hello', 'sec1.key')).rejects.toThrow(KeyFormatError)
+    await expect(loadPrivateKeyAsync(COSIGN_ED25519, '', 'ed.key')).rejects.toThrow(UnsupportedError)
+    await expect(loadPrivateKeyAsync('not a key', '', 'x.key')).rejects.toThrow(KeyFormatError)
+  })
+
+  it('leaves the event loop free while scrypt runs (N=131072: a timer keeps firing)', async () => {
+    const pem = generateKeyPair('pw', {scryptN: 131072}).privateKeyPem
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 5)
+    const started = Date.now()
+    try {
+      const key = await loadPrivateKeyAsync(pem, 'pw', 'cosign.key')
+      expect(key.asymmetricKeyType).toBe('ec')
+    } finally {
+      clearInterval(timer)
+    }
+    const elapsed = Date.now() - started
+    // a blocked loop would see 0 ticks; allow for a loaded machine
+    expect(ticks).toBeGreaterThanOrEqual(Math.min(5, Math.floor(elapsed / 20)))
+    expect(ticks).toBeGreaterThan(0)
+  })
+})

@@ -6,7 +6,7 @@
  * Only ECDSA P-256 (SHA-256) and P-384 (SHA-384) keys are accepted: cosign v3 signs with Ed25519ph
  * for Ed25519 keys, which Node.js cannot compute, and RSA is out of scope.
  */
-import {createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync} from 'node:crypto'
+import {createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scrypt, scryptSync} from 'node:crypto'
 import type {KeyObject} from 'node:crypto'
 import nacl from 'tweetnacl'
 import {SpecError, UnsupportedError, UsageError} from '../errors.js'
@@ -110,13 +110,42 @@ export function encryptPrivateKey(privateKey: KeyObject, password: string, optio
  * `ENCRYPTED COSIGN PRIVATE KEY`, PKCS#8 `PRIVATE KEY` / `ENCRYPTED PRIVATE KEY`, and SEC1
  * `EC PRIVATE KEY` (other blocks such as `EC PARAMETERS` are skipped). `file` names the source in
  * errors. Throws KeyPasswordError (wrong password), KeyFormatError (unreadable), UnsupportedError
- * (not ECDSA P-256/P-384).
+ * (not ECDSA P-256/P-384). Blocks the thread for scrypt (~0.5 s); see loadPrivateKeyAsync.
  */
 export function loadPrivateKey(pem: string, password: string, file = '(inline key)'): KeyObject {
+  const load = startPrivateKeyLoad(pem, password, file)
+  return load.finish(load.kdf && deriveSecret(password, load.kdf.salt, load.kdf.N))
+}
+
+/**
+ * loadPrivateKey() with cosign's scrypt step on libuv's thread pool, so the event loop keeps
+ * running (downloads can proceed meanwhile). Same inputs, same result, same errors (as rejections).
+ */
+export async function loadPrivateKeyAsync(pem: string, password: string, file = '(inline key)'): Promise<KeyObject> {
+  const load = startPrivateKeyLoad(pem, password, file)
+  return load.finish(load.kdf && (await deriveSecretAsync(password, load.kdf.salt, load.kdf.N)))
+}
+
+/** A private key load split around its one slow step: `kdf` (if any) names the scrypt inputs. */
+interface PrivateKeyLoad {
+  kdf?: {salt: Buffer; N: number}
+  /** Finish with the derived secret (wiped afterwards); undefined when there is no `kdf`. */
+  finish(secret: Buffer | undefined): KeyObject
+}
+
+function startPrivateKeyLoad(pem: string, password: string, file: string): PrivateKeyLoad {
   const block = findBlock(pem, file, PRIVATE_LABELS, 'private key')
-  const key = block.label === SIGSTORE_PRIVATE_KEY_LABEL || block.label === COSIGN_PRIVATE_KEY_LABEL
-    ? decryptCosignKey(block, password, file)
-    : readStandardPrivateKey(block, password, file)
+  if (block.label !== SIGSTORE_PRIVATE_KEY_LABEL && block.label !== COSIGN_PRIVATE_KEY_LABEL) {
+    return {finish: () => supported(readStandardPrivateKey(block, password, file), file)}
+  }
+  const env = parseCosignEnvelope(block, file)
+  return {
+    kdf: {salt: env.salt, N: env.N},
+    finish: (secret) => supported(decryptCosignKey(block, env, secret!, file), file),
+  }
+}
+
+function supported(key: KeyObject, file: string): KeyObject {
   assertSupportedKey(key, file)
   return key
 }
@@ -208,9 +237,7 @@ interface CosignEnvelope {
   ciphertext: Buffer
 }
 
-function decryptCosignKey(block: PemBlock, password: string, file: string): KeyObject {
-  const env = parseCosignEnvelope(block, file)
-  const secret = deriveSecret(password, env.salt, env.N)
+function decryptCosignKey(block: PemBlock, env: CosignEnvelope, secret: Buffer, file: string): KeyObject {
   let plaintext: Uint8Array | null
   try {
     plaintext = nacl.secretbox.open(env.ciphertext, env.nonce, secret)
@@ -265,6 +292,16 @@ function base64Field(v: unknown): Buffer | undefined {
 
 function deriveSecret(password: string, salt: Uint8Array, N: number): Buffer {
   return scryptSync(Buffer.from(password, 'utf8'), salt, KEY_BYTES, {N, r: SCRYPT_R, p: SCRYPT_P, maxmem: SCRYPT_MAXMEM})
+}
+
+/** deriveSecret() on the libuv thread pool. */
+function deriveSecretAsync(password: string, salt: Uint8Array, N: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(Buffer.from(password, 'utf8'), salt, KEY_BYTES, {N, r: SCRYPT_R, p: SCRYPT_P, maxmem: SCRYPT_MAXMEM}, (err, key) => {
+      if (err) reject(err)
+      else resolve(key)
+    })
+  })
 }
 
 function readStandardPrivateKey(block: PemBlock, password: string, file: string): KeyObject {

@@ -19,6 +19,7 @@ interface PushJson {
   receipt: PushReceipt
   stats: {bytesCopied: number; blobsCopied: number; blobsSkipped: number; blobsMounted: number; manifestsCopied: number; manifestsSkipped: number}
   images: {total: number; pushed: number}
+  verified: {blobs: number; bytes: number}
 }
 
 const SECRETS = ['s3cret', 'up-pw', 'readpw']
@@ -74,6 +75,7 @@ describeWithServices('airgap push / check (CLI, real registries)', () => {
     expect(out.images).toEqual(expect.objectContaining({total: 3, pushed: 3}))
     expect(out.stats.bytesCopied).toBeGreaterThan(0)
     expect(out.stats.blobsMounted).toBeGreaterThan(0) // the base layer shared by multi and app
+    expect(out.verified.blobs).toBeGreaterThan(0) // everything it sent was hashed first
     const receipt = JSON.parse(await readFile(receiptFile, 'utf8')) as PushReceipt
     expect(receipt.complete).toBe(true)
     expect(receipt.bundle.signer).toMatch(/^sha256:/)
@@ -100,6 +102,14 @@ describeWithServices('airgap push / check (CLI, real registries)', () => {
     expect(stats.bytesCopied).toBe(0)
     expect(stats.blobsCopied).toBe(0)
     expect(stats.manifestsSkipped).toBeGreaterThanOrEqual(4)
+    // Nothing is sent, so only the chart (always checked) is re-read; the images are not re-hashed.
+    const verified = jsonOf<PushJson>(again).verified
+    expect(verified.blobs).toBeLessThan(out.verified.blobs)
+    expect(verified.bytes).toBeLessThan(out.verified.bytes / 2)
+    // --full-verify hashes every blob again.
+    const full = await push(['--registry', `${plain.host}/${prefix}`, '--plain-http', plain.host, '--receipt', receiptFile, '--full-verify'])
+    expect(full.code, full.stderr).toBe(0)
+    expect(jsonOf<PushJson>(full).verified.blobs).toBeGreaterThanOrEqual(out.verified.blobs)
   })
 
   it('publishes the chart into nginx with WebDAV PUT (existing index entries kept; a missing index.yaml is created) and check downloads it', async () => {

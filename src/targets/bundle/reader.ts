@@ -50,6 +50,8 @@ export interface VerifyAllOptions {
   concurrency?: number
   /** Hashing worker threads for large blobs (default: cores, at most 4); 0 hashes on this thread only. */
   workers?: number
+  /** Hash only the blobs whose digest this accepts (default: every blob). */
+  only?: (digest: string) => boolean
   /** Called with the byte count of every chunk hashed. */
   onBytes?: (n: number) => void
   signal?: AbortSignal
@@ -168,7 +170,8 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located {
    * the digest in its name. Reports every mismatch in one IntegrityError naming the entries.
    */
   async verifyAllBlobs(options: VerifyAllOptions = {}): Promise<{blobs: number; bytes: number}> {
-    const blobs = this.entries().filter((e) => e.kind === 'blob')
+    const only = options.only
+    const blobs = this.entries().filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
     // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
     const large = blobs.filter((e) => e.size >= WORKER_MIN_BYTES)
     const pool = large.length > 0 && options.workers !== 0 ? new HashPool(options.workers) : undefined

@@ -18,7 +18,7 @@ import type {FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import type {Located, Storage} from '../../content/types.js'
+import type {Located, Storage, VerifyingPusher} from '../../content/types.js'
 import {verifier} from '../../content/verify.js'
 import {IntegrityError, NotFoundError, UsageError} from '../../errors.js'
 import {parseDigest} from '../../oci/digest.js'
@@ -124,8 +124,10 @@ export function planBundleSize(descriptors: readonly Descriptor[], metadataSizes
 }
 
 /** Writes a bundle tarball; implements Storage (push, exists, fetch) over the planned layout. */
-export class BundleWriter implements Storage, Located {
+export class BundleWriter implements Storage, Located, VerifyingPusher {
   readonly location: string
+  /** push() hashes every byte and journals a blob only when size and digest match (see write()). */
+  readonly verifiesPushedContent = true as const
   private readonly complete = new Set<string>()
   private readonly inflight = new Map<string, Promise<void>>()
   private journalChain: Promise<void> = Promise.resolve()

@@ -21,9 +21,9 @@ export interface RegistryClientOptions {
   side?: Side
   /** Called once per distinct `Warning:` header text the registry sends. */
   onWarning?: (message: string, registry: string) => void
-  /** Blobs larger than this are uploaded in chunks (default 64 MiB). */
+  /** Blobs larger than this are uploaded in chunks (default 1 GiB; smaller blobs go up in one streamed PUT). */
   chunkThreshold?: number
-  /** Chunk size for chunked uploads (default 16 MiB). */
+  /** Chunk size for chunked uploads (default 64 MiB; each chunk is streamed, never buffered). */
   chunkSize?: number
 }
 

@@ -6,7 +6,7 @@ import type {RegistryRepository, RepositoryOptions} from './repository.js'
 export {RegistryClient} from './client.js'
 export {nextLink, warningTexts, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_THRESHOLD} from './util.js'
 export type {RegistryClientOptions, RegistryRequest} from './client.js'
-export {RegistryRepository, chunksOf, MAX_RESUMES} from './repository.js'
+export {RegistryRepository, StreamSlicer, MAX_RESUMES} from './repository.js'
 export type {RepositoryOptions} from './repository.js'
 export {parseDistributionErrors, responseError} from './errors.js'
 

@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream'
 import {repositoryScope} from '../../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../../content/verify.js'
-import type {Mounter, ReferencePusher, TagLister, Target, Located} from '../../content/types.js'
+import type {Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher} from '../../content/types.js'
 import {IntegrityError, UsageError, type RegistryContext, type Side} from '../../errors.js'
 import {isRetryableError, mapTransportError} from '../../http/errors.js'
 import type {HttpResponse} from '../../http/client.js'
@@ -26,7 +26,7 @@ export interface RepositoryOptions {
 /** How often a broken blob download is resumed with a Range request. */
 export const MAX_RESUMES = 3
 
-export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located {
+export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher {
   readonly location: string
   readonly registryHost: string
   readonly repository: string
@@ -169,13 +169,26 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
   }
 
   private async fetchBlob(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    const source = await this.fetchBlobUnverified(desc, signal)
+    return pipeline(source, verifier(desc, this.where(desc)), () => undefined)
+  }
+
+  /**
+   * UnverifiedFetcher: a blob's bytes without the size/digest check (resumed like fetch()), for a
+   * destination that verifies them itself (the copy engine asks only for a VerifyingPusher).
+   * Manifests are always verified (they are parsed).
+   */
+  async fetchUnverified(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    if (isGraphMediaType(desc.mediaType)) return this.fetch(desc, signal)
+    return this.fetchBlobUnverified(desc, signal)
+  }
+
+  private async fetchBlobUnverified(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
     const ctx = this.ctx(desc.digest)
     const first = await this.blobRequest(desc, 0, signal)
     if (first.status !== 200) throw await this.client.fail(first, ctx, 'pull', `blob ${desc.digest}`)
     this.checkServedDigest(first, desc)
-    const check = verifier(desc, this.where(desc))
-    const source = Readable.from(this.blobChunks(desc, first, signal), {objectMode: false})
-    return pipeline(source, check, () => undefined)
+    return Readable.from(this.blobChunks(desc, first, signal), {objectMode: false})
   }
 
   /** The blob's bytes across as many responses as it takes (Range requests after a break). */
@@ -332,21 +345,28 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     await res.dump()
   }
 
+  /**
+   * Chunked upload: one PATCH per `chunkSize` bytes, each body a slice streamed straight from
+   * `body` (no chunk is ever held in memory), following the new Location every time; then the
+   * final PUT ?digest=. `body` must already be the verified stream: it is read to its end after
+   * the last chunk so that its size and digest check runs before the upload is committed.
+   */
   private async putChunked(desc: Descriptor, start: URL, body: Readable, signal?: AbortSignal): Promise<void> {
     const ctx = this.ctx(desc.digest)
     const chunkSize = this.client.options.chunkSize ?? DEFAULT_CHUNK_SIZE
+    const slicer = new StreamSlicer(body, this.where(desc))
     let location = start
-    let offset = 0
-    const send = async (chunk: Buffer) => {
+    for (let offset = 0; offset < desc.size; ) {
+      const length = Math.min(chunkSize, desc.size - offset)
       const res = await this.client.send({
         method: 'PATCH',
         url: location,
         headers: {
           'content-type': 'application/octet-stream',
-          'content-length': String(chunk.length),
-          'content-range': `${offset}-${offset + chunk.length - 1}`,
+          'content-length': String(length),
+          'content-range': `${offset}-${offset + length - 1}`,
         },
-        body: chunk,
+        body: slicer.next(length),
         retry: false,
         scopes: this.pushScopes,
         ctx,
@@ -355,9 +375,9 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
       if (res.status !== 202) throw await this.client.fail(res, ctx, 'push', `blob ${desc.digest}`)
       await res.dump()
       location = await this.locationOf(res, location, desc)
-      offset += chunk.length
+      offset += length
     }
-    for await (const chunk of chunksOf(body, chunkSize)) await send(chunk)
+    await slicer.end()
     const res = await this.client.send({
       method: 'PUT',
       url: this.withDigest(location, desc.digest),
@@ -432,23 +452,57 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
   }
 }
 
-/** Re-slice a byte stream into chunks of exactly `size` bytes (the last one may be shorter). */
-export async function* chunksOf(stream: AsyncIterable<unknown>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = []
-  let have = 0
-  for await (const c of stream) {
-    let buf = c as Buffer
-    while (buf.length > 0) {
-      const take = Math.min(size - have, buf.length)
-      parts.push(buf.subarray(0, take))
-      have += take
-      buf = buf.subarray(take)
-      if (have === size) {
-        yield Buffer.concat(parts, have)
-        parts = []
-        have = 0
-      }
+/**
+ * Cut one byte stream into consecutive sub-streams of given lengths without buffering or copying:
+ * each slice pulls from the shared source only as fast as its consumer reads, and the bytes past
+ * its end stay with the source for the next slice. Take a slice only after the previous one was
+ * read to its end (a slice never reads past its own end, so the order cannot mix up).
+ */
+export class StreamSlicer {
+  private readonly source: AsyncIterator<unknown>
+  private rest: Buffer | undefined
+
+  constructor(
+    source: AsyncIterable<unknown>,
+    private readonly where: string,
+  ) {
+    this.source = source[Symbol.asyncIterator]()
+  }
+
+  /** A stream of exactly the next `length` bytes; it fails when the source ends before that. */
+  next(length: number): Readable {
+    return Readable.from(this.take(length), {objectMode: false, highWaterMark: 64 * 1024})
+  }
+
+  /** Read the source to its end (which runs its checks); fails if bytes are left over. */
+  async end(): Promise<void> {
+    const leftover = this.rest !== undefined || !(await this.source.next()).done
+    this.rest = undefined
+    if (leftover) {
+      throw new IntegrityError(`content of ${this.where} is longer than its chunks`, {hint: 'the content changed while it was uploaded; retry'})
     }
   }
-  if (have > 0) yield Buffer.concat(parts, have)
+
+  private async *take(length: number): AsyncGenerator<Buffer> {
+    for (let left = length; left > 0; ) {
+      let buf = this.rest ?? (await this.nextChunk(left, length))
+      this.rest = undefined
+      if (buf.length > left) {
+        this.rest = buf.subarray(left)
+        buf = buf.subarray(0, left)
+      }
+      left -= buf.length
+      if (buf.length > 0) yield buf
+    }
+  }
+
+  private async nextChunk(left: number, length: number): Promise<Buffer> {
+    const r = await this.source.next()
+    if (r.done) {
+      throw new IntegrityError(`content of ${this.where} ended ${left} bytes before the end of a ${length}-byte chunk`, {
+        hint: 'the content is shorter than its descriptor says; fetch it again',
+      })
+    }
+    return Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array)
+  }
 }

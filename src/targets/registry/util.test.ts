@@ -1,6 +1,4 @@
-import {Readable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
-import {chunksOf} from './repository.js'
 import {parseDistributionErrors} from './errors.js'
 import {nextLink, warningTexts} from './util.js'
 
@@ -21,22 +19,6 @@ describe('warningTexts', () => {
     expect(warningTexts('299 - "deprecated API"')).toEqual(['deprecated API'])
     expect(warningTexts(['299 - "a \\"b\\""', '299 registry "c", 299 - "d"'])).toEqual(['a "b"', 'c', 'd'])
     expect(warningTexts(undefined)).toEqual([])
-  })
-})
-
-describe('chunksOf', () => {
-  it('re-slices a stream into exact chunk sizes, last one shorter', async () => {
-    const data = Buffer.from(Array.from({length: 25}, (_, i) => i))
-    const parts = [data.subarray(0, 3), data.subarray(3, 17), data.subarray(17)]
-    const out: Buffer[] = []
-    for await (const c of chunksOf(Readable.from(parts), 10)) out.push(c)
-    expect(out.map((c) => c.length)).toEqual([10, 10, 5])
-    expect(Buffer.concat(out).equals(data)).toBe(true)
-  })
-  it('yields nothing for an empty stream', async () => {
-    const out: Buffer[] = []
-    for await (const c of chunksOf(Readable.from([]), 10)) out.push(c)
-    expect(out).toEqual([])
   })
 })
 

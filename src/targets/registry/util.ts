@@ -1,7 +1,12 @@
 /** Small helpers of the registry client: pagination links, Warning headers, upload defaults. */
 
-export const DEFAULT_CHUNK_THRESHOLD = 64 * 1024 * 1024
-export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+/**
+ * Blobs up to this size go up in one streamed PUT (no buffering either way). Chunks pay only for
+ * very large blobs, where a proxy body-size limit or a per-request timeout is likelier to bite.
+ */
+export const DEFAULT_CHUNK_THRESHOLD = 1024 * 1024 * 1024
+/** Chunk size above the threshold; each chunk is streamed, never held in memory. */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024
 
 /** Parse a `Link: <url>; rel="next"` header into an absolute URL. */
 export function nextLink(link: string | undefined, base: URL): URL | undefined {
