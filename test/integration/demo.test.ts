@@ -101,9 +101,17 @@ describe('airgap demo', () => {
     expect(cr.kind).toBe('WeightsAndBiases')
     const mirror = /Mirror: images at (127\.0\.0\.1:\d+)/.exec(run.stdout)![1]!
     expect(cr.spec.chart.url).toBe(`oci://${mirror}/charts/operator-wandb`)
-    const repos = JSON.stringify(cr.spec.values).match(/"repository":"[^"]+"/g) ?? []
-    expect(repos.length).toBe(7)
-    for (const r of repos) expect(r).toContain(`"repository":"${mirror}/`)
+    // Every image block: {repository, tag}, or Bitnami's {registry, repository, tag}.
+    const images: string[] = []
+    const walk = (node: unknown): void => {
+      if (node === null || typeof node !== 'object') return
+      const o = node as Record<string, unknown>
+      if (typeof o['repository'] === 'string') images.push(o['registry'] ? `${String(o['registry'])}/${o['repository']}` : o['repository'])
+      else Object.values(o).forEach(walk)
+    }
+    walk(cr.spec.values)
+    expect(images.length).toBe(7)
+    for (const r of images) expect(r.startsWith(`${mirror}/`), r).toBe(true)
   })
 
   it('ends with the timings table and a total', () => {

@@ -72,16 +72,17 @@ interface Walked {
   where: string
 }
 
-/** Every image reference in a values/manifest tree: strings under `image`, {repository,tag,digest}, Bitnami {registry,repository,…}. */
+/** Every image reference in a values/manifest tree: strings under `image`, {repository,tag,digest}, Bitnami {registry,repository,…}, {name,tag} (reloader). */
 function imageRefs(node: unknown, where: string, out: Walked[] = []): Walked[] {
   if (Array.isArray(node)) node.forEach((n, i) => imageRefs(n, `${where}[${i}]`, out))
   else if (node !== null && typeof node === 'object') {
     for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
       const here = where ? `${where}.${k}` : k
       if (k === 'image' && typeof v === 'string' && v !== '') out.push({ref: v, where: here})
-      else if (k === 'image' && v !== null && typeof v === 'object' && typeof (v as Record<string, unknown>)['repository'] === 'string') {
+      else if (k === 'image' && v !== null && typeof v === 'object' && typeof ((v as Record<string, unknown>)['repository'] ?? (v as Record<string, unknown>)['name']) === 'string') {
         const i = v as Record<string, string>
-        const repo = i['registry'] ? `${i['registry']}/${i['repository']}` : i['repository']!
+        const path = i['repository'] ?? i['name']!
+        const repo = i['registry'] ? `${i['registry']}/${path}` : path
         out.push({ref: i['digest'] ? `${repo}${i['tag'] ? `:${i['tag']}` : ''}@${i['digest']}` : `${repo}:${i['tag'] || 'latest'}`, where: here})
       } else imageRefs(v, here, out)
     }
