@@ -34,12 +34,21 @@ export interface ErrorJson {
   code: string
   message: string
   hint?: string
+  /** Every problem, when an input had several (each `file:line:column: field: message`). */
+  problems?: readonly string[]
   exitCode: number
+}
+
+/** The list of problems some errors carry (a spec with several mistakes). */
+function problemsOf(err: AirgapError): readonly string[] {
+  const problems = (err as {problems?: unknown}).problems
+  return Array.isArray(problems) ? problems.filter((p): p is string => typeof p === 'string') : []
 }
 
 export function errorJson(err: unknown, exitCode: number): ErrorJson {
   if (err instanceof AirgapError) {
-    return {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), exitCode}
+    const problems = problemsOf(err)
+    return {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), ...(problems.length > 1 ? {problems} : {}), exitCode}
   }
   const message = err instanceof Error ? err.message : String(err)
   return {code: exitCode === ExitCode.USAGE ? 'USAGE' : 'INTERNAL', message, exitCode}
@@ -48,7 +57,9 @@ export function errorJson(err: unknown, exitCode: number): ErrorJson {
 /** One line: `Error: <what and where>. <what to do>`; internal errors add a report hint. */
 export function renderError(err: unknown, exitCode: number): string {
   if (err instanceof AirgapError) {
-    return `Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`
+    const line = `Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`
+    const problems = problemsOf(err)
+    return problems.length > 1 ? [line, ...problems.map((p) => `  - ${p}`)].join('\n') : line
   }
   const message = err instanceof Error ? err.message : String(err)
   if (exitCode === ExitCode.USAGE) return `Error: ${usageLine(message)}. See --help.`
@@ -59,6 +70,7 @@ export function renderError(err: unknown, exitCode: number): string {
 /** oclif's multi-line usage messages, folded into one line without its generic notes. */
 function usageLine(message: string): string {
   const lines = message
+    .replace(/^The following error occurred:\s*/, '')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^(Note:|Alternatively|See more help)/.test(l))

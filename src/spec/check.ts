@@ -147,7 +147,7 @@ export class Checker {
       this.src?.file ?? this.origin,
       formatPath(first.path),
       problems,
-      `fix the ${what} at the position shown${more ? '; all problems are listed in the error details' : ''}`,
+      `fix the ${what} at the position shown${more ? '; every problem is listed below' : ''}`,
     )
   }
 }
