@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
-import {pullBundle, type PullEvent, type PullResult, type SignKeySource} from '../src/app/pull.js'
+import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/app/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
@@ -8,7 +8,9 @@ import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 import {SpecError} from '../src/errors.js'
+import {loadPrivateKeyAsync, publicKeyOf} from '../src/sign/index.js'
 import {sourceDateEpoch} from '../src/targets/bundle/index.js'
+import {parseSize} from '../src/app/bundle-parts.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
@@ -20,11 +22,16 @@ Images that cannot be found are listed together: one an enabled component needs 
 (exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded
 in the lock as not carried. Interrupted pulls resume: run the same command again.
 SOURCE_DATE_EPOCH makes the bundle reproducible.
+--since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left
+out (manifests are always carried) and listed in the lock; push checks they are in the mirror
+before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs
+and OCI referrers of every image.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
     '<%= config.bin %> pull airgap.yaml -o wandb.tar --sign-key cosign.key',
     '<%= config.bin %> pull --channel-url https://deploy.wandb.ai --license "$WANDB_LICENSE" -o wandb.tar',
+    '<%= config.bin %> pull airgap.yaml -o update.tar --since wandb.tar.receipt.json --with-signatures',
     '<%= config.bin %> pull channel.json -o wandb.tar --registry-mirror docker.io=artifactory.corp:443/dockerhub --platform linux/amd64',
   ]
   static override args = {
@@ -51,12 +58,30 @@ ${BaseCommand.exitCodesHelp}`
     }),
     'skip-missing': Flags.boolean({description: 'carry on when an image of an enabled component is missing (recorded in the lock)', default: false}),
     force: Flags.boolean({description: 'overwrite an existing bundle file', default: false}),
+    'max-part-size': Flags.string({
+      description: 'split media: write parts of at most SIZE (e.g. 4GiB, 700MiB), BUNDLE.part-001-of-00N.tar …, each a complete signed bundle; verify and push them one at a time, in any order',
+      helpValue: 'SIZE',
+    }),
+    since: Flags.string({
+      description: 'write a delta: leave out the blobs the mirror already holds, per this push receipt, bundle, bundle lock or `airgap inventory` file',
+      env: 'AIRGAP_SINCE',
+      helpValue: 'RECEIPT|BUNDLE|LOCK|INVENTORY',
+    }),
+    'with-signatures': Flags.boolean({description: 'also carry cosign signatures, attestations, SBOMs (sha256-<hex>.sig/.att/.sbom tags) and OCI referrers of every image', default: false}),
   }
 
   async run(): Promise<PullResult> {
     const {args, flags} = await this.parse(Pull)
     const json = this.jsonEnabled()
-    const signKey = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
+    const maxPartSize = flags['max-part-size'] === undefined ? undefined : parseSize(flags['max-part-size'])
+    const signKeySource = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
+    // Decrypt the key (scrypt: ~0.2 s and 64 MiB on a thread-pool thread) while the pull code
+    // loads, and have it done before the first request: the 64 MiB are released before any
+    // download or hashing ramps up, instead of adding to their working set.
+    const keyLoading = signKeySource ? decryptSignKey(signKeySource) : undefined
+    keyLoading?.catch(() => undefined) // awaited below; no unhandled rejection meanwhile
+    const {pullBundle} = await import('../src/app/pull.js')
+    const signKey = await keyLoading
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
       if (json) progress.note({event: 'warning', message})
@@ -75,7 +100,10 @@ ${BaseCommand.exitCodesHelp}`
         onlyEnabled: flags['only-enabled'],
         skipMissing: flags['skip-missing'],
         force: flags.force,
-        ...(signKey ? {signKeySource: signKey} : {}),
+        ...(maxPartSize !== undefined ? {maxPartSize} : {}),
+        ...(flags.since ? {since: flags.since} : {}),
+        withSignatures: flags['with-signatures'],
+        ...(signKey ? {signKey} : {}),
         epoch: sourceDateEpoch(process.env),
         concurrency: flags.concurrency,
         hooks: {
@@ -101,12 +129,19 @@ ${BaseCommand.exitCodesHelp}`
 
   private printSummary(r: PullResult): void {
     const rate = r.seconds > 0 ? r.stats.bytesCopied / 1e6 / r.seconds : 0
-    this.log(`Wrote ${r.path} (${formatBytes(r.size)})${r.signed ? `, signed by key ${r.signer}` : ', unsigned'}`)
+    if (r.split) {
+      this.log(`Wrote ${r.split.parts.length} part(s), ${formatBytes(r.size)} in all${r.signed ? `, each signed by key ${r.signer}` : ', unsigned'} (set ${r.split.setId})`)
+      for (const p of r.split.parts) {
+        this.log(`  ${p.path} (${formatBytes(p.size)}${p.oversized ? ', one blob over the limit' : ''}${p.kept ? ', kept from an earlier run' : ''}): ${p.images.length} image(s)`)
+      }
+    } else this.log(`Wrote ${r.path} (${formatBytes(r.size)})${r.signed ? `, signed by key ${r.signer}` : ', unsigned'}`)
     const rows: Array<[string, string]> = [
       ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}`],
       ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
       ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
       ['saved by sharing', formatBytes(r.savedBySharing)],
+      ...(r.delta ? [['left out (delta)', `${formatBytes(r.delta.expectedBytes)} in ${r.delta.expectedBlobs} blobs the mirror holds (per ${r.delta.since})`] as [string, string]] : []),
+      ...(r.signatures ? [['signatures', `${r.signatures.length} carried`] as [string, string]] : []),
       ['fetched this run', `${formatBytes(r.stats.bytesCopied)} (${r.stats.blobsSkipped} blobs already present)`],
       ['time', `${r.seconds.toFixed(2)} s, ${rate.toFixed(1)} MB/s`],
     ]
@@ -115,7 +150,13 @@ ${BaseCommand.exitCodesHelp}`
   }
 }
 
-/** Read the cosign private key and its password (asked when not in the environment); pull decrypts it in the background. */
+/** Decrypt a cosign private key off the main thread; its public key alongside. */
+async function decryptSignKey(source: SignKeySource): Promise<SignKey> {
+  const privateKey = await loadPrivateKeyAsync(source.pem, source.password, source.file)
+  return {privateKey, publicKey: publicKeyOf(privateKey)}
+}
+
+/** Read the cosign private key and its password (asked when not in the environment). */
 async function readSignKey(file: string): Promise<SignKeySource> {
   const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new SpecError(`cannot read signing key ${file} (${err.code ?? err.message})`, file, undefined, {hint: 'check the --sign-key path (airgap key generate writes one)'})

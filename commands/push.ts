@@ -16,6 +16,9 @@ blobs the registry has and mounting blobs shared between repositories. Charts go
 oci://HOST/PATH, http(s)://… (PUT uploads: nginx WebDAV, Nexus, Artifactory), chartmuseum+https://…
 or file:///PATH. A receipt (default BUNDLE.receipt.json) records what went where; \`airgap check\`
 reads it. Rerunning the same push after a failure pushes only what is missing.
+Parts of a split bundle (pull --max-part-size) are pushed one at a time, in any order: each push
+sends the blobs of its part and completes every image whose blobs are all in the mirror; images
+still waiting for other parts are listed (exit 0) and complete when their last part is pushed.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
@@ -95,6 +98,16 @@ ${BaseCommand.exitCodesHelp}`
     this.log(`  blobs: ${s.blobsCopied} pushed (${formatBytes(s.bytesCopied)}), ${s.blobsSkipped} already present, ${s.blobsMounted} mounted; manifests: ${s.manifestsCopied} pushed, ${s.manifestsSkipped} present`)
     this.log(`  ${r.seconds.toFixed(2)} s (verify ${r.verifySeconds.toFixed(2)} s), ${mbps.toFixed(0)} MB/s`)
     if (r.authenticity !== 'verified') this.log('  authenticity NOT checked (--allow-unsigned)')
+    if (r.delta) this.log(`  delta: ${r.delta.expected} blob(s) left out of the bundle; ${r.delta.present} found in place, ${r.delta.mounted} mounted from other repositories`)
+    if (r.signatures) this.log(`  signatures: ${r.signatures.filter((x) => x.status === 'pushed').length}/${r.signatures.length} pushed`)
     this.log(`  receipt: ${r.receiptPath}`)
+    if (r.split) {
+      const s = r.split
+      this.log(`  part ${s.part} of ${s.parts}: ${s.completed.length} image(s) completed now, ${s.alreadyComplete.length} already complete, ${s.waiting.length} waiting`)
+      if (s.missingParts.length > 0) {
+        this.log(`  waiting for part(s) ${s.missingParts.join(', ')} of ${s.parts}:`)
+        for (const w of s.waiting) this.log(`    ${w.image}: part(s) ${w.parts.join(', ')}`)
+      } else this.log('  every image of the set is complete in the mirror')
+    }
   }
 }

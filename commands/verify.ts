@@ -9,6 +9,8 @@ export default class Verify extends BaseCommand<typeof Verify> {
 airgap/lock.json verifies with --key; the lock pins index.json; lock and index.json list the same
 images and charts; every manifest, config and layer reachable from index.json is present with its
 size; every blob hashes to its digest. Exits 0 only when all of it holds.
+A part of a split bundle (pull --max-part-size) verifies alone: the blobs its lock places in
+other parts are not required, every blob it holds is checked.
 Without --key the content is checked but not who produced it ("authenticity NOT checked").
 
 ${BaseCommand.exitCodesHelp}`
@@ -35,6 +37,10 @@ ${BaseCommand.exitCodesHelp}`
     const mbps = r.bytesPerSecond / 1e6
     this.log(`Verified ${r.path} (bundle format ${r.formatVersion}, created ${r.created} by ${r.createdBy})`)
     this.log(`  ${r.images.length} image(s), ${r.charts.length} chart(s), ${r.blobs} blobs, ${formatBytes(r.bytes)}; every digest matches`)
+    if (r.split) {
+      const elsewhere = r.split.blobs.filter((b) => b.part !== r.split!.part).length
+      this.log(`  part ${r.split.part} of ${r.split.parts} of set ${r.split.setId}: ${elsewhere} blob(s) of the set are in the other parts (not required here)`)
+    }
     if (r.authenticity === 'verified') this.log(`  signed by key ${r.signer}`)
     else if (r.authenticity === 'unsigned') this.log('  authenticity NOT checked: the bundle is not signed')
     else this.log(`  authenticity NOT checked: pass --key cosign.pub (or AIRGAP_KEY) to verify the signature${r.signerHint ? ` (it claims key ${r.signerHint})` : ''}`)

@@ -18,12 +18,13 @@ import {digestOf} from '../oci/digest.js'
 import {copy, CopyTracker, addStats, emptyStats, type CopyHooks, type CopyStats} from '../copy/index.js'
 import {planCopy, type CopyPlan} from '../copy/plan.js'
 import {InternalError, UsageError} from '../errors.js'
-import {isManifestMediaType, parseManifest} from '../oci/manifest.js'
+import {isIndexMediaType, isManifestMediaType, parseManifest} from '../oci/manifest.js'
 import {formatPlatform, normalizePlatform} from '../oci/platform.js'
 import {MediaType, type Descriptor, type Platform} from '../oci/types.js'
 import {keyFingerprint, serializeBundle, signBlob} from '../sign/index.js'
-import {createLock, serializeLock, type BundleLock, type LockChart, type LockDiscovery, type LockImage, type LockMissing} from '../bundle/lock.js'
+import {createLock, serializeLock, type BundleLock, type LockChart, type LockDiscovery, type LockExpectedBlob, type LockImage, type LockMissing, type LockSignature} from '../bundle/lock.js'
 import {BundleWriter, buildIndexJson} from '../targets/bundle/index.js'
+import {writeParts, type PartResult, type SplitResult} from './bundle-parts.js'
 
 /** One image (or any OCI artifact) to carry. */
 export interface BundleImageInput {
@@ -41,9 +42,25 @@ export interface BundleChartInput extends BundleImageInput {
   chart: Omit<LockChart, 'digest'>
 }
 
+/** An upstream signature artifact (cosign tag or OCI referrer) carried with its image. */
+export interface BundleSignatureInput extends BundleImageInput {
+  signature: Pick<LockSignature, 'subject' | 'kind'>
+}
+
+/** What the mirror already holds (`airgap pull --since`): see src/delta. */
+export interface BundleHaveList {
+  has(digest: string): boolean
+  /** Mirror repositories known to hold the digest (mount candidates for push). */
+  repositories(digest: string): string[]
+}
+
 export interface BundleHooks extends CopyHooks {
   /** After planning: every blob of the bundle, and what is still to be fetched. */
   onPlanned?(plan: {images: number; blobs: number; bytes: number; missingBlobs: number; missingBytes: number}): void
+  /** Split bundles: a part was written (or kept from an earlier run). */
+  onPart?(part: PartResult): void
+  /** Something the user must know (e.g. a blob larger than --max-part-size). */
+  onWarning?(message: string): void
 }
 
 export interface WriteBundleOptions {
@@ -69,6 +86,20 @@ export interface WriteBundleOptions {
   signal?: AbortSignal
   /** On resume, re-hash blobs kept from the interrupted run (default false: trust the fsync'd journal). */
   verifyResumed?: boolean
+  /**
+   * Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …) instead of
+   * one bundle; see src/app/bundle-parts.ts.
+   */
+  maxPartSize?: number
+  /** Split media: overwrite part files that belong to another set (default: refuse). */
+  force?: boolean
+  /**
+   * Write a delta: image blobs (not manifests, not chart content) on this list are left out and
+   * recorded in the lock's `expectedInMirror`.
+   */
+  have?: BundleHaveList
+  /** Upstream signatures and attestations to carry (index.json entries + the lock's `signatures`). */
+  signatures?: readonly BundleSignatureInput[]
 }
 
 export interface WriteBundleResult {
@@ -84,11 +115,14 @@ export interface WriteBundleResult {
   /** What this run transferred (a resumed run transfers only what was missing). */
   stats: CopyStats
   seconds: number
+  /** Split media: the parts written; `path` is part 1, `size` the sum, `lock` the set seen as one bundle. */
+  split?: SplitResult
 }
 
-interface Planned {
+export interface Planned {
   input: BundleImageInput
   chart?: BundleChartInput['chart']
+  signature?: BundleSignatureInput['signature']
   plan: CopyPlan
   platforms: string[]
 }
@@ -96,7 +130,11 @@ interface Planned {
 /** Write a bundle tarball holding `images` and `charts`; see the module comment for the phases. */
 export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundleResult> {
   const started = performance.now()
-  const items = [...opts.images.map((input) => ({input})), ...(opts.charts ?? []).map((c) => ({input: c as BundleImageInput, chart: c.chart}))]
+  const items = [
+    ...opts.images.map((input) => ({input})),
+    ...(opts.charts ?? []).map((c) => ({input: c as BundleImageInput, chart: c.chart})),
+    ...(opts.signatures ?? []).map((s) => ({input: s as BundleImageInput, signature: s.signature})),
+  ]
   checkNames(items.map((i) => i.input.name))
   const tracker = new CopyTracker({concurrency: opts.concurrency ?? 3})
   const hooks = opts.hooks ?? {}
@@ -106,7 +144,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 
   // Phase 1: plan.
   const planned = await Promise.all(items.map((item) => planItem(item, opts.platforms, tracker, signal)))
-  const blobs = uniqueNodes(planned.flatMap((p) => p.plan.nodes))
+  const {blobs, expected} = splitDelta(planned, opts.have)
+  if (opts.maxPartSize !== undefined) return writeParts({opts, planned, expected, tracker, signal, started})
 
   // Phase 2: open (or resume) the writer with every blob.
   const writer = await BundleWriter.open({out: opts.out, epoch: opts.epoch ?? 0, blobs, ...(opts.verifyResumed ? {verifyResumed: true} : {})})
@@ -121,7 +160,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     })
 
     // Phase 3: copy everything with one tracker (dedupe across images, largest blobs first).
-    const dst = storageAsTarget(writer)
+    const dst = storageAsTarget(writer, new Set(expected.map((e) => e.digest)))
     const stats = emptyStats()
     const results = await Promise.allSettled(
       planned.map(async ({input, plan}) => {
@@ -149,11 +188,13 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       createdBy: opts.createdBy ?? 'airgap',
       epoch: opts.epoch ?? 0,
       indexJson,
-      images: planned.filter((p) => !p.chart).map(lockImage),
+      images: planned.filter((p) => !p.chart && !p.signature).map(lockImage),
       charts: planned.flatMap((p) => (p.chart ? [{...p.chart, digest: p.plan.root.digest}] : [])),
       blobs: {count: blobs.length, bytes: sum(blobs)},
       ...(opts.specBytes ? {specBytes: opts.specBytes} : {}),
       ...(opts.missing?.length ? {missing: opts.missing} : {}),
+      ...(expected.length ? {expectedInMirror: expected} : {}),
+      ...(planned.some((p) => p.signature) ? {signatures: planned.flatMap(lockSignature)} : {}),
     })
     const lockBytes = serializeLock(lock)
     const signKey = opts.signKey
@@ -186,7 +227,7 @@ function checkNames(names: string[]): void {
 }
 
 async function planItem(
-  item: {input: BundleImageInput; chart?: BundleChartInput['chart']},
+  item: {input: BundleImageInput; chart?: BundleChartInput['chart']; signature?: BundleSignatureInput['signature']},
   platforms: readonly Platform[] | undefined,
   tracker: CopyTracker,
   signal: AbortSignal | undefined,
@@ -199,7 +240,7 @@ async function planItem(
     image: input.name,
   })
   const kept = plan.platforms.length > 0 ? plan.platforms : await manifestPlatform(input, plan, tracker, signal)
-  return {input, plan, platforms: kept, ...(item.chart ? {chart: item.chart} : {})}
+  return {input, plan, platforms: kept, ...(item.chart ? {chart: item.chart} : {}), ...(item.signature ? {signature: item.signature} : {})}
 }
 
 /** The platform of a single image (from its config), or [] for artifacts such as Helm charts. */
@@ -217,7 +258,7 @@ async function manifestPlatform(input: BundleImageInput, plan: CopyPlan, tracker
   return [formatPlatform(normalizePlatform(p))]
 }
 
-function lockImage(p: Planned): LockImage {
+export function lockImage(p: Planned): LockImage {
   const {root, nodes} = p.plan
   return {
     source: p.input.name,
@@ -230,24 +271,50 @@ function lockImage(p: Planned): LockImage {
   }
 }
 
+export function lockSignature(p: Planned): LockSignature[] {
+  if (!p.signature) return []
+  const {root} = p.plan
+  return [{...p.signature, ref: p.input.name, digest: root.digest, mediaType: root.mediaType, size: root.size}]
+}
+
+/**
+ * The blobs to store, and (for a delta) the blobs left out because the mirror holds them:
+ * manifests and indexes are always stored, and so is everything a chart needs (push may publish
+ * it to a classic Helm repository, which needs the .tgz bytes).
+ */
+function splitDelta(planned: readonly Planned[], have: BundleHaveList | undefined): {blobs: Descriptor[]; expected: LockExpectedBlob[]} {
+  const all = uniqueNodes(planned.flatMap((p) => p.plan.nodes))
+  if (!have) return {blobs: all, expected: []}
+  const chartNodes = new Set(planned.filter((p) => p.chart).flatMap((p) => p.plan.nodes.map((n) => n.digest)))
+  const leaveOut = (d: Descriptor): boolean => !isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType) && !chartNodes.has(d.digest) && have.has(d.digest)
+  const expected = all.filter(leaveOut).map((d): LockExpectedBlob => {
+    const repositories = have.repositories(d.digest)
+    return {digest: d.digest, size: d.size, mediaType: d.mediaType, ...(repositories.length ? {repositories} : {})}
+  })
+  return {blobs: all.filter((d) => !leaveOut(d)), expected}
+}
+
 function uniqueNodes(nodes: Descriptor[]): Descriptor[] {
   const byDigest = new Map<string, Descriptor>()
   for (const n of nodes) if (!byDigest.has(n.digest)) byDigest.set(n.digest, n)
   return [...byDigest.values()]
 }
 
-function sum(descs: readonly Descriptor[]): number {
+export function sum(descs: readonly Descriptor[]): number {
   return descs.reduce((n, d) => n + d.size, 0)
 }
 
-/** The writer as a copy destination: copy() never tags when given an empty destination ref. */
-function storageAsTarget(writer: BundleWriter): Target {
+/**
+ * The writer as a copy destination: copy() never tags when given an empty destination ref. Blobs
+ * of a delta that the mirror holds (`expected`) count as present, so copy() skips them.
+ */
+export function storageAsTarget(writer: BundleWriter, expected: ReadonlySet<string> = new Set()): Target {
   const refuse = (op: string) => (): Promise<never> =>
     Promise.reject(new UsageError(`${writer.location}: ${op} is not supported while writing a bundle`, {hint: 'this is a bug in airgap: please report it'}))
   return {
     location: writer.location,
     verifiesPushedContent: writer.verifiesPushedContent,
-    exists: (d) => writer.exists(d),
+    exists: (d) => (expected.has(d.digest) ? Promise.resolve(true) : writer.exists(d)),
     fetch: (d) => writer.fetch(d),
     push: (d, body, s) => writer.push(d, body, s),
     resolve: refuse('resolve'),

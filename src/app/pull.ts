@@ -22,10 +22,14 @@ import {parsePlatform, normalizePlatform, formatPlatform} from '../oci/platform.
 import {loadPrivateKeyAsync, publicKeyOf} from '../sign/index.js'
 import {specForBundle, type ReleaseSpec} from '../spec/index.js'
 import {writeBundle, type BundleHooks, type BundleImageInput} from './bundle.js'
+import type {SplitResult} from './bundle-parts.js'
 import {chartBundleInput, fetchCharts, type PulledChart} from './pull-charts.js'
 import {describeMissing, discoverRelease, describeOrigin, lockDiscoveries, lockMissing, resolveImages, type MissingImage, type ResolvedImage} from './pull-images.js'
 import {checkSpecInput, loadReleaseSpec, parseRegistryMirrors, type RegistryMirror, type SpecInput} from './pull-input.js'
 import {Session, type ConnectionOptions} from './session.js'
+import {expandFrom, loadHaveList} from '../delta/sources.js'
+import {mirroredReference} from './pull-input.js'
+import {pullSignatures} from './signatures.js'
 
 /** Progress of a pull beyond blob transfers (one JSON line each with --json). */
 export type PullEvent =
@@ -35,6 +39,8 @@ export type PullEvent =
   | {event: 'resolved'; image: string; digest: string; from: string}
   | {event: 'missing'; image: string; reason: string; enabled: boolean}
   | {event: 'planned'; images: number; blobs: number; bytes: number; missingBlobs: number; missingBytes: number}
+  | {event: 'since'; file: string; digests: number}
+  | {event: 'signatures'; images: number; found: number}
 
 export interface PullHooks extends BundleHooks {
   onEvent?(event: PullEvent): void
@@ -66,6 +72,8 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   skipMissing?: boolean
   /** Overwrite a finished bundle at `out`. */
   force?: boolean
+  /** Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …). */
+  maxPartSize?: number
   signKey?: SignKey
   /**
    * Or an encrypted key to decrypt in the background: scrypt runs on the thread pool while the
@@ -79,6 +87,13 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   signal?: AbortSignal
   /** Free bytes in a folder (default: fs.statfs); injectable for tests. */
   freeSpace?: (dir: string) => number
+  /**
+   * Write a delta: leave out the blobs the mirror holds, per this push receipt, bundle lock,
+   * bundle or `airgap inventory` file (issue 10).
+   */
+  since?: string
+  /** Carry cosign signatures, attestations, SBOMs and OCI referrers of every image (issue 10). */
+  withSignatures?: boolean
 }
 
 export interface PullImageReport {
@@ -121,6 +136,12 @@ export interface PullResult {
   stats: CopyStats
   seconds: number
   bytesPerSecond: number
+  /** Delta bundles (--since): blobs left out because the mirror holds them. */
+  delta?: {since: string; expectedBlobs: number; expectedBytes: number}
+  /** Upstream signature artifacts carried (--with-signatures). */
+  signatures?: Array<{subject: string; ref: string; kind: string; digest: string}>
+  /** Split media: the parts written (`path` is part 1, `size` their sum). */
+  split?: SplitResult
 }
 
 /** Pull a release into a bundle; see the module comment. */
@@ -157,7 +178,10 @@ async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: P
   const mirrors = parseRegistryMirrors(opts.registryMirrors ?? [])
   const cliPlatforms = (opts.platforms ?? []).map((p) => formatPlatform(normalizePlatform(parsePlatform(p))))
   const out = resolvePath(opts.out)
-  await refuseFinished(out, opts.force === true)
+  if (opts.maxPartSize !== undefined && opts.since) {
+    throw new UsageError('--max-part-size cannot be combined with --since yet', {hint: 'pull the delta as one bundle, or split a full pull'})
+  }
+  if (opts.maxPartSize === undefined) await refuseFinished(out, opts.force === true) // parts: checked per part file
   const warnings: string[] = []
   const hooks = opts.hooks ?? {}
   const warn = (m: string): void => {
@@ -182,6 +206,10 @@ async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: P
     const platforms = (cliPlatforms.length > 0 ? cliPlatforms : spec.spec.platforms).map(parsePlatform)
     const images: BundleImageInput[] = resolved.map((r) => ({source: r.source, ref: r.descriptor.digest, name: r.group.reference, discoveredBy: lockDiscoveries(r.group)}))
     const freeSpace = opts.freeSpace ?? freeBytes
+    const have = opts.since ? await loadSince(opts.since, session, mirrors, warn, opts.signal) : undefined
+    if (have && opts.since) hooks.onEvent?.({event: 'since', file: opts.since, digests: have.size})
+    const signatures = opts.withSignatures ? await pullSignatures(resolved, opts.signal) : []
+    if (opts.withSignatures) hooks.onEvent?.({event: 'signatures', images: resolved.length, found: signatures.length})
     const signKey = await signKeyLoading // decrypted meanwhile; before the first blob is written
     const result = await writeBundle({
       images,
@@ -192,11 +220,15 @@ async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: P
       ...(signKey ? {signKey} : {}),
       specBytes: Buffer.from(specForBundle(spec), 'utf8'),
       missing: lockMissing(missing),
+      ...(have ? {have} : {}),
+      ...(signatures.length ? {signatures} : {}),
       createdBy: 'airgap',
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       ...(opts.signal ? {signal: opts.signal} : {}),
+      ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
       hooks: {
         ...hooks,
+        onWarning: warn,
         onPlanned(plan) {
           hooks.onEvent?.({event: 'planned', ...plan})
           checkDiskSpace(out, plan.missingBytes + (plan.missingBlobs + 16) * 1024 + 1024 * 1024, freeSpace)
@@ -247,6 +279,17 @@ async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: P
       stats: result.stats,
       seconds,
       bytesPerSecond: seconds > 0 ? Math.round(result.stats.bytesCopied / seconds) : 0,
+      ...(opts.since
+        ? {
+            delta: {
+              since: opts.since,
+              expectedBlobs: result.lock.expectedInMirror?.length ?? 0,
+              expectedBytes: (result.lock.expectedInMirror ?? []).reduce((n, e) => n + e.size, 0),
+            },
+          }
+        : {}),
+      ...(result.split ? {split: result.split} : {}),
+      ...(result.lock.signatures ? {signatures: result.lock.signatures.map((s) => ({subject: s.subject, ref: s.ref, kind: s.kind, digest: s.digest}))} : {}),
     }
   } finally {
     await session.close()
@@ -289,6 +332,16 @@ async function prepareRelease(
     onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
   })
   return {charts, groups, resolved, missing, excluded}
+}
+
+/** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */
+function loadSince(file: string, session: Session, mirrors: readonly RegistryMirror[], warn: (m: string) => void, signal: AbortSignal | undefined) {
+  const open = (repository: string) => {
+    const [registry = '', ...rest] = repository.split('/')
+    const via = mirroredReference({registry, repository: rest.join('/')}, mirrors)
+    return session.repository(`${via.registry}/${via.repository}`, 'source').repository
+  }
+  return loadHaveList(file, {expand: expandFrom(open, signal), onWarning: warn, ...(signal ? {signal} : {})})
 }
 
 function missingReport(m: MissingImage): PullMissingReport {

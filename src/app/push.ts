@@ -15,19 +15,25 @@ import type {KeyObject} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
 import {resolve as resolvePath} from 'node:path'
 import {fetchAll} from '../content/verify.js'
-import {copy, CopyTracker, addStats, emptyStats, type CopyHooks, type CopyStats} from '../copy/index.js'
+import {copy, copyGraph, CopyTracker, addStats, emptyStats, isManifestDescriptor, type CopyHooks, type CopyStats} from '../copy/index.js'
 import {planCopy} from '../copy/plan.js'
-import {AirgapError, PartialError, UsageError} from '../errors.js'
+import {AirgapError, IntegrityError, PartialError, UsageError} from '../errors.js'
 import {chartLayers, chartTag, MAX_CHART_BYTES, ociArtifactToChart} from '../helm/oci.js'
 import type {ChartMetadata} from '../helm/types.js'
+import {digestOf} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
-import type {LockChart, LockImage} from '../bundle/lock.js'
+import type {LockChart, LockImage, LockSplit, LockSplitImage} from '../bundle/lock.js'
 import {BundleReader} from '../targets/bundle/index.js'
 import type {RegistryRepository} from '../targets/registry/index.js'
-import {helmRepoKind, openChartPublisher, type ChartPackage, type HelmAuth} from '../push/helm-publish.js'
+// The chart publisher (and the YAML/tar/semver code it needs) is imported only when charts are published.
+import type {ChartPackage, HelmAuth, helmRepoKind} from '../push/helm-publish.js'
 import {formatMirrorRegistry, parseMirrorRegistry, parseOciRepoUrl, planMirror, type MirrorPlacement, type MirrorRegistry} from '../push/mapping.js'
 import {safeUrl, writeReceipt, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptStats} from '../push/receipt.js'
 import {Session, type ConnectionOptions} from './session.js'
+import {applyMounts, preflightDelta, type PlannedMount} from '../delta/preflight.js'
+import {pushSignatures, type SignaturePushResult} from '../signatures/publish.js'
+import {mirrorRepository} from '../push/mapping.js'
+import {parseReference} from '../oci/reference.js'
 import {verifyBundle, type VerifyReport} from './verify.js'
 
 export interface PushHooks extends CopyHooks {
@@ -78,6 +84,12 @@ export interface PushResult {
   verified: {blobs: number; bytes: number}
   /** Bytes sent per second during the push phase. */
   bytesPerSecond: number
+  /** Delta bundles: blobs left out, found in place, and mounted from other repositories first. */
+  delta?: {expected: number; present: number; mounted: number}
+  /** Upstream signatures carried by the bundle, each with where it went. */
+  signatures?: SignaturePushResult[]
+  /** Split media: what this part completed and which parts the other images still wait for. */
+  split?: PartPushReport
 }
 
 /** Push a bundle; see the module comment for the phases. */
@@ -87,7 +99,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
   const t0 = performance.now()
   const registry = parseMirrorRegistry(opts.registry)
   const keepSourceHost = opts.keepSourceHost ?? false
-  const chartTarget = opts.helmRepo ? chartDestination(opts.helmRepo) : undefined
+  const chartTarget = opts.helmRepo ? await chartDestination(opts.helmRepo) : undefined
   if (!opts.publicKey && !opts.allowUnsigned) {
     throw new UsageError(`refusing to push ${opts.bundle} without checking its signature`, {
       hint: "pass the signer's public key with --key cosign.pub (or AIRGAP_KEY), or --allow-unsigned to push without checking who produced the bundle",
@@ -103,7 +115,8 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     ...(signal ? {signal} : {}),
     blobs: 'none',
   })
-  const placements = planMirror(metadata.images, registry, keepSourceHost)
+  // A split part places every image of its set, so that each part's receipt covers the whole set.
+  const placements = planMirror(metadata.split ? metadata.split.images : metadata.images, registry, keepSourceHost)
 
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
@@ -122,12 +135,11 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     //    nothing. Images whose manifest the mirror already holds send nothing, so their blobs are
     //    not re-read (a registry only accepts a manifest whose content it has); --full-verify
     //    hashes everything regardless.
-    const toSend = opts.fullVerify ? 'all' : await blobsToSend(ctx, metadata, placements)
-    const report = await verifyBundle(opts.bundle, {
-      ...(opts.publicKey ? {publicKey: opts.publicKey} : {}),
-      ...(signal ? {signal} : {}),
-      blobs: toSend,
-    })
+    checkSameIndex(reader, metadata)
+    // Delta bundles (pull --since): every blob left out must be in the mirror; refused before any write.
+    const delta = metadata.expectedInMirror?.length ? await checkDelta(ctx, metadata, placements, (source) => mirrorRepositoryOf(registry, keepSourceHost, source)) : undefined
+    const toSend = opts.fullVerify || metadata.split ? 'all' : await blobsToSend(ctx, metadata, placements)
+    const report = await hashBlobs(reader, metadata, toSend, signal)
     const verifySeconds = (performance.now() - t0) / 1000
     opts.hooks?.onVerified?.(report)
     if (report.authenticity !== 'verified') {
@@ -136,10 +148,24 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       )
     }
     const tPush = performance.now()
+    if (delta) await applyMounts(delta.mounts, signal)
     // 3. Images.
-    const images = await pushImages(ctx, report.images, placements)
+    const part = report.split ? await pushPartImages(ctx, report.split, report.images, placements) : undefined
+    const images = part ? part.images : await pushImages(ctx, report.images, placements)
     // 4. Charts.
     const charts = await publishCharts(ctx, report.charts, chartTarget, opts, clock)
+    // Upstream signatures (pull --with-signatures), into their images' repositories.
+    const signatures = metadata.signatures?.length
+      ? await pushSignatures({
+          source: reader,
+          signatures: metadata.signatures,
+          repositoryFor: (source) => repositoryFor(ctx, mirrorRepositoryOf(registry, keepSourceHost, source)),
+          tracker: ctx.tracker,
+          hooks: ctx.hooks,
+          ...(signal ? {signal} : {}),
+          onStats: (s) => addStats(ctx.stats, s),
+        })
+      : undefined
     // 5. Receipt.
     const pushSeconds = (performance.now() - tPush) / 1000
     const receipt: PushReceipt = {
@@ -164,7 +190,14 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     }
     const receiptPath = opts.receipt ?? `${opts.bundle}.receipt.json`
     await writeReceipt(receiptPath, receipt)
-    failIfIncomplete(receipt, images, charts, receiptPath, ctx.failures)
+    // Images waiting for other parts of a split set are not failures (exit 0, listed in `split`).
+    failIfIncomplete(receipt, part ? images.filter((i) => !part.waiting.has(i.source)) : images, charts, receiptPath, ctx.failures)
+    const badSignatures = (signatures ?? []).filter((s) => s.status === 'failed')
+    if (badSignatures.length > 0) {
+      throw new PartialError(`pushed every image, but ${badSignatures.length} signature(s) failed: ${badSignatures.map((s) => `${s.ref}: ${s.error}`).join('; ')}`, {
+        hint: 'fix the cause and run the same push again: what is already in the mirror is skipped',
+      })
+    }
     return {
       receiptPath,
       receipt,
@@ -177,11 +210,71 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       verifySeconds: round(verifySeconds),
       verified: {blobs: report.blobs, bytes: report.bytes},
       bytesPerSecond: Math.round(ctx.stats.bytesCopied / Math.max(pushSeconds, 0.001)),
+      ...(delta ? {delta: {expected: metadata.expectedInMirror!.length, present: delta.present, mounted: delta.mounts.length}} : {}),
+      ...(signatures ? {signatures} : {}),
+      ...(part ? {split: part.report} : {}),
     }
   } finally {
     await reader.close()
     await session.close()
   }
+}
+
+/**
+ * The reader pushed from must hold the index whose digest the verified (signed) lock pins: the file
+ * may not be swapped between the verification above and the push.
+ */
+function checkSameIndex(reader: BundleReader, metadata: VerifyReport): void {
+  const got = digestOf(reader.indexBytes)
+  if (got !== metadata.indexDigest) {
+    throw new IntegrityError(`bundle ${reader.path}: index.json changed while it was pushed (${got}, verified ${metadata.indexDigest})`, {
+      hint: 'do not modify the bundle during a push; run the push again',
+    })
+  }
+}
+
+/**
+ * Hash the blobs about to be sent (or all) on the already open reader, on worker threads for
+ * large ones; the signature, lock, index and graph were checked by verifyBundle before.
+ */
+async function hashBlobs(reader: BundleReader, metadata: VerifyReport, toSend: 'all' | ReadonlySet<string>, signal: AbortSignal | undefined): Promise<VerifyReport> {
+  const started = performance.now()
+  const hashed = await reader.verifyAllBlobs({
+    ...(toSend === 'all' ? {} : {only: (d: string) => toSend.has(d)}),
+    ...(signal ? {signal} : {}),
+  })
+  const seconds = (performance.now() - started) / 1000 + metadata.seconds
+  return {...metadata, blobs: hashed.blobs, bytes: hashed.bytes, seconds: round(seconds), bytesPerSecond: Math.round(hashed.bytes / Math.max(seconds, 0.001))}
+}
+
+/** `HOST/PREFIX/path` of the mirror repository for a source repository or reference. */
+function mirrorRepositoryOf(registry: MirrorRegistry, keepSourceHost: boolean, source: string): string {
+  return `${registry.host}/${mirrorRepository(parseReference(source), registry, keepSourceHost)}`
+}
+
+/**
+ * Delta preflight: the images and signatures still to push, with their mirror repositories; every
+ * expected blob must be there or in another repository of the mirror (then mounted after verify).
+ */
+async function checkDelta(
+  ctx: PushContext,
+  metadata: VerifyReport,
+  placements: readonly MirrorPlacement[],
+  mirrorOf: (source: string) => string,
+): Promise<{present: number; mounts: PlannedMount[]}> {
+  const items = [
+    ...metadata.images.map((image, i) => ({name: image.source, root: {mediaType: image.mediaType, digest: image.digest, size: image.size}, repository: repositoryFor(ctx, placements[i]!.mirror)})),
+    ...(metadata.signatures ?? []).map((s) => ({name: s.ref, root: {mediaType: s.mediaType, digest: s.digest, size: s.size}, repository: repositoryFor(ctx, mirrorOf(s.ref))})),
+  ]
+  const host = items[0]?.repository.client
+  return preflightDelta({
+    source: ctx.reader,
+    items,
+    expected: metadata.expectedInMirror ?? [],
+    repositoryAt: (path) => (host ? repositoryFor(ctx, `${host.registry}/${path}`) : repositoryFor(ctx, path)),
+    tracker: ctx.tracker,
+    ...(ctx.signal ? {signal: ctx.signal} : {}),
+  })
 }
 
 /**
@@ -334,7 +427,8 @@ interface ChartDestination {
   oci?: MirrorRegistry
 }
 
-function chartDestination(url: string): ChartDestination {
+async function chartDestination(url: string): Promise<ChartDestination> {
+  const {helmRepoKind} = await import('../push/helm-publish.js')
   const kind = helmRepoKind(url)
   return {url, display: safeUrl(url), kind, ...(kind === 'oci' ? {oci: parseOciRepoUrl(url)} : {})}
 }
@@ -350,7 +444,7 @@ async function publishCharts(
     if (charts.length > 0) opts.hooks?.onWarning?.(`the bundle holds ${charts.length} chart(s) but no --helm-repo was given; they were not published`)
     return charts.map((c) => ({...chartBase(c), status: 'skipped', error: 'no --helm-repo given'}))
   }
-  const publisher = target.kind === 'oci' ? undefined : openChartPublisher(target.url, {http: ctx.session.http, ...(opts.helmAuth ? {auth: opts.helmAuth} : {}), now: clock})
+  const publisher = target.kind === 'oci' ? undefined : (await import('../push/helm-publish.js')).openChartPublisher(target.url, {http: ctx.session.http, ...(opts.helmAuth ? {auth: opts.helmAuth} : {}), now: clock})
   const out: ReceiptChart[] = []
   for (const chart of charts) {
     const where = `chart ${chart.name}@${chart.version}`
@@ -406,6 +500,7 @@ function failIfIncomplete(receipt: PushReceipt, images: ReceiptImage[], charts: 
   if (receipt.complete) return
   const failed = [...images.map((i) => ({...i, name: i.source})), ...charts.map((c) => ({...c, name: `chart ${c.name}@${c.version}`}))].filter((i) => i.status === 'failed' || i.status === 'not-attempted')
   const pushed = [...images, ...charts].filter((i) => i.status === 'pushed').length
+  if (failed.length === 0) return
   const list = failed.map((f) => `${f.name}: ${f.error ?? f.status}`).join('; ')
   if (pushed === 0 && failures?.[0] instanceof AirgapError) {
     const first = failures[0]
@@ -415,4 +510,107 @@ function failIfIncomplete(receipt: PushReceipt, images: ReceiptImage[], charts: 
   throw new PartialError(`pushed ${pushed} of ${images.length + charts.length} item(s); not pushed: ${list} (incomplete receipt ${receiptPath})`, {
     hint: 'fix the cause and run the same push again: what is already in the mirror is skipped',
   })
+}
+
+// ---- split media (issue 10) ---------------------------------------------------------------------
+
+/** Split media: what one part's push did for the whole set. */
+export interface PartPushReport {
+  setId: string
+  part: number
+  parts: number
+  /** Images whose manifests this run pushed (their last blobs arrived). */
+  completed: string[]
+  /** Images already complete in the mirror before this run. */
+  alreadyComplete: string[]
+  /** Images still incomplete, with the parts whose content the mirror still lacks. */
+  waiting: Array<{image: string; parts: number[]}>
+  /** Every part some image still waits for, ascending (empty: the set is complete). */
+  missingParts: number[]
+}
+
+/**
+ * Push one part of a split set. For every image of the set: push the blobs this part holds into
+ * the image's repository; then HEAD every blob the image needs; when all are in the mirror, push
+ * its manifests and tag (the copy engine finds the blobs present). Images that still lack blobs
+ * are reported as waiting for the parts that hold them (receipt status `not-attempted`).
+ */
+async function pushPartImages(
+  ctx: PushContext,
+  split: LockSplit,
+  carried: readonly LockImage[],
+  placements: readonly MirrorPlacement[],
+): Promise<{images: ReceiptImage[]; waiting: Set<string>; report: PartPushReport}> {
+  const here = new Set(carried.map((i) => i.source))
+  const partOf = new Map(split.blobs.map((b) => [b.digest, b.part]))
+  const report: PartPushReport = {setId: split.setId, part: split.part, parts: split.parts, completed: [], alreadyComplete: [], waiting: [], missingParts: []}
+  const images = await Promise.all(
+    split.images.map(async (image, i): Promise<ReceiptImage> => {
+      const place = placements[i]!
+      const base = failedImage(image, place, '')
+      delete base.error
+      try {
+        const dst = repositoryFor(ctx, place.mirror)
+        if (here.has(image.source)) await pushPartBlobs(ctx, image, dst)
+        const lacking = await lackingParts(ctx, image, dst, partOf)
+        if (lacking.length === 0 && here.has(image.source)) {
+          const {stats} = await copy(ctx.reader, image.digest, dst, place.tag ?? '', {tracker: ctx.tracker, hooks: ctx.hooks, image: image.source, ...(ctx.signal ? {signal: ctx.signal} : {})})
+          addStats(ctx.stats, stats)
+          ;(stats.manifestsCopied > 0 ? report.completed : report.alreadyComplete).push(image.source)
+          ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'pushed'})
+          return {...base, status: 'pushed'}
+        }
+        if (lacking.length === 0 && (await dst.exists({mediaType: image.mediaType, digest: image.digest, size: image.size}, ctx.signal))) {
+          report.alreadyComplete.push(image.source)
+          return {...base, status: 'pushed'}
+        }
+        // Blobs missing, or (rarely) every blob there but the manifests not: any part of the image brings them.
+        const parts = lacking.length > 0 ? lacking : image.parts
+        report.waiting.push({image: image.source, parts})
+        return {...base, status: 'not-attempted', error: `waiting for part(s) ${parts.join(', ')} of ${split.parts}`}
+      } catch (err) {
+        if (ctx.signal?.aborted) throw err
+        ;(ctx.failures ??= []).push(err)
+        ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'failed', error: oneLine(err)})
+        return {...base, status: 'failed', error: oneLine(err)}
+      }
+    }),
+  )
+  report.waiting.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0))
+  report.missingParts = [...new Set(report.waiting.flatMap((w) => w.parts))].sort((a, b) => a - b)
+  return {images, waiting: new Set(report.waiting.map((w) => w.image)), report}
+}
+
+/** Push the layers and configs of `image` that this part holds (each verified as it streams out). */
+async function pushPartBlobs(ctx: PushContext, image: LockSplitImage, dst: RegistryRepository): Promise<void> {
+  const {nodes} = await planCopy(ctx.reader, image.digest, {tracker: ctx.tracker, image: image.source, ...(ctx.signal ? {signal: ctx.signal} : {})})
+  const blobs = nodes.filter((d) => !isManifestDescriptor(d))
+  const held = (await Promise.all(blobs.map(async (d) => ((await ctx.reader.exists(d)) ? d : undefined)))).filter((d): d is Descriptor => d !== undefined)
+  const from = dst.repository
+  await Promise.all(
+    held.map(async (d) => {
+      const stats = await copyGraph(ctx.reader, dst, d, {
+        tracker: ctx.tracker,
+        hooks: ctx.hooks,
+        mountFrom: (x: Descriptor) => [...(ctx.located.get(x.digest) ?? [])].filter((r) => r !== from),
+        image: image.source,
+        ...(ctx.signal ? {signal: ctx.signal} : {}),
+      })
+      addStats(ctx.stats, stats)
+      remember(ctx, [d.digest], from)
+    }),
+  )
+}
+
+/** Parts holding blobs of `image` that its mirror repository lacks (HEAD each blob), ascending. */
+async function lackingParts(ctx: PushContext, image: LockSplitImage, dst: RegistryRepository, partOf: ReadonlyMap<string, number>): Promise<number[]> {
+  const lacking = new Set<number>()
+  await Promise.all(
+    image.blobs.map(async (digest) => {
+      const present = await ctx.tracker.queue.add(() => dst.exists({mediaType: 'application/octet-stream', digest, size: 0}, ctx.signal))
+      // A blob no part owns (shared with a chart) travels in every part of the image.
+      if (!present) for (const p of partOf.has(digest) ? [partOf.get(digest)!] : image.parts) lacking.add(p)
+    }),
+  )
+  return [...lacking].sort((a, b) => a - b)
 }

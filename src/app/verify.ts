@@ -19,8 +19,8 @@ import {IntegrityError, UsageError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
 import {Annotation, type Descriptor} from '../oci/types.js'
 import {loadPublicKey, parseBundle, verifyBlob} from '../sign/index.js'
-import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockImage} from '../bundle/lock.js'
-import {BundleReader, INDEX_JSON, LOCK_JSON, SIGNATURE, SPEC_YAML} from '../targets/bundle/index.js'
+import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockSignature, type LockSplit} from '../bundle/lock.js'
+import {BundleReader, INDEX_JSON, LOCK_JSON, SIGNATURE, SPEC_YAML, digestOfEntryName} from '../targets/bundle/index.js'
 
 export type Authenticity = 'verified' | 'not-checked' | 'unsigned'
 
@@ -46,6 +46,12 @@ export interface VerifyReport {
   created: string
   images: LockImage[]
   charts: LockChart[]
+  /** Delta bundles: blobs left out because the mirror holds them (push checks them first). */
+  expectedInMirror?: LockExpectedBlob[]
+  /** Upstream signatures and attestations carried. */
+  signatures?: LockSignature[]
+  /** Split media: this bundle is one part of a set; blobs of the other parts are not required. */
+  split?: LockSplit
   blobs: number
   /** Bytes of blob content hashed. */
   bytes: number
@@ -73,13 +79,13 @@ export async function verifyBundle(path: string, opts: VerifyOptions = {}): Prom
     const lockBytes = await readRequired(reader, LOCK_JSON, where)
     const auth = await checkSignature(reader, lockBytes, opts.publicKey, where)
     const lock = parseLock(lockBytes, `${where} ${LOCK_JSON}`)
-    const problems = [...checkIndexPin(reader, lock), ...checkEntries(reader, lock), ...checkBlobTotals(reader, lock), ...(await checkSpec(reader, lock))]
+    const problems = [...checkIndexPin(reader, lock), ...checkEntries(reader, lock), ...checkBlobTotals(reader, lock), ...(await checkSpec(reader, lock)), ...checkSplit(reader, lock)]
     if (problems.length > 0) {
       throw new IntegrityError(`${where}: ${problems.length} problem(s): ${problems.join('; ')}`, {
         hint: 'the bundle is damaged or was edited; copy it again from its source',
       })
     }
-    await reader.verifyGraph()
+    await reader.verifyGraph(absentAllowed(lock))
     const only = opts.blobs === 'none' ? () => false : opts.blobs instanceof Set ? (d: string) => (opts.blobs as ReadonlySet<string>).has(d) : undefined
     const hashed = await reader.verifyAllBlobs({
       ...(only ? {only} : {}),
@@ -96,6 +102,9 @@ export async function verifyBundle(path: string, opts: VerifyOptions = {}): Prom
       created: lock.created,
       images: lock.images,
       charts: lock.charts,
+      ...(lock.expectedInMirror ? {expectedInMirror: lock.expectedInMirror} : {}),
+      ...(lock.signatures ? {signatures: lock.signatures} : {}),
+      ...(lock.split ? {split: lock.split} : {}),
       blobs: hashed.blobs,
       bytes: hashed.bytes,
       fileSize,
@@ -176,8 +185,42 @@ function checkEntries(reader: BundleReader, lock: BundleLock): string[] {
     if (entries.length === 0) problems.push(`chart ${chart.name}@${chart.version} (${chart.digest}) is in ${LOCK_JSON} but not in ${INDEX_JSON}`)
     for (const [name] of entries) listed.add(name)
   }
+  for (const sig of lock.signatures ?? []) {
+    listed.add(sig.ref)
+    const m = byName.get(sig.ref)
+    if (!m) problems.push(`signature ${sig.ref} (${sig.digest}) is in ${LOCK_JSON} but not in ${INDEX_JSON}`)
+    else if (m.digest !== sig.digest || m.mediaType !== sig.mediaType || m.size !== sig.size) {
+      problems.push(`signature ${sig.ref} is ${m.digest} (${m.mediaType}, ${m.size} bytes) in ${INDEX_JSON} but ${sig.digest} (${sig.mediaType}, ${sig.size} bytes) in ${LOCK_JSON}`)
+    }
+  }
   for (const [name, m] of byName) {
     if (!listed.has(name)) problems.push(`${INDEX_JSON} names ${name} (${m.digest}), which ${LOCK_JSON} does not list`)
+  }
+  return problems
+}
+
+/**
+ * Blobs the content graph may lack: a delta's blobs held by the mirror, and a split part's blobs
+ * that the lock places in other parts (digest -> size; manifests are never allowed to be absent).
+ */
+function absentAllowed(lock: BundleLock): {expected?: Map<string, number>} {
+  const expected = new Map<string, number>()
+  for (const e of lock.expectedInMirror ?? []) expected.set(e.digest, e.size)
+  for (const b of lock.split?.blobs ?? []) if (b.part !== lock.split!.part) expected.set(b.digest, b.size)
+  return expected.size > 0 ? {expected} : {}
+}
+
+/** A split part stores exactly the blobs its lock assigns to it (plus manifests and charts, which no part owns). */
+function checkSplit(reader: BundleReader, lock: BundleLock): string[] {
+  const split = lock.split
+  if (!split) return []
+  const problems: string[] = []
+  const entries = new Map(reader.entries().filter((e) => e.kind === 'blob').map((e) => [digestOfEntryName(e.name), e]))
+  for (const b of split.blobs) {
+    const entry = entries.get(b.digest)
+    if (b.part === split.part && !entry) problems.push(`${LOCK_JSON} places ${b.digest} in this part (${split.part} of ${split.parts}) but the part has no such blob`)
+    else if (b.part === split.part && entry!.size !== b.size) problems.push(`${entry!.name} is ${entry!.size} bytes but ${LOCK_JSON} says ${b.size}`)
+    else if (b.part !== split.part && entry) problems.push(`the part holds ${b.digest}, which ${LOCK_JSON} places in part ${b.part}`)
   }
   return problems
 }

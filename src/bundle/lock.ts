@@ -66,6 +66,65 @@ export interface LockMissing {
   discoveredBy?: LockDiscovery[]
 }
 
+/**
+ * A blob a delta bundle leaves out because the mirror already holds it (`airgap pull --since`,
+ * issue 10). Push checks that each is in the mirror before it writes anything.
+ */
+export interface LockExpectedBlob {
+  digest: string
+  size: number
+  mediaType: string
+  /** Mirror repositories (paths inside the mirror host) known to hold it: mount candidates. */
+  repositories?: string[]
+}
+
+/** Kinds of upstream signature artifacts: cosign tag schema (`.sig`, `.att`, `.sbom`) or an OCI 1.1 referrer. */
+export type LockSignatureKind = 'sig' | 'att' | 'sbom' | 'referrer'
+export const LOCK_SIGNATURE_KINDS: readonly LockSignatureKind[] = ['sig', 'att', 'sbom', 'referrer']
+
+/** An upstream signature, attestation, SBOM or referrer carried with an image (`--with-signatures`). */
+export interface LockSignature {
+  /** The image it is attached to: `registry/repository@digest` (source reference). */
+  subject: string
+  /** Its ref.name in index.json: `registry/repository:sha256-<hex>.sig`, or `registry/repository@<digest>` for a referrer. */
+  ref: string
+  digest: string
+  mediaType: string
+  size: number
+  kind: LockSignatureKind
+}
+
+/** An image of a split set: its lock entry, the layer/config blobs it needs, and the parts holding them. */
+export interface LockSplitImage extends LockImage {
+  /** Non-manifest blobs the image needs (sorted). */
+  blobs: string[]
+  /** Parts that carry its blobs (and so its manifests), ascending. */
+  parts: number[]
+}
+
+/** A layer or config blob of a split set and the one part that stores it. */
+export interface LockSplitBlob {
+  digest: string
+  size: number
+  part: number
+}
+
+/**
+ * Split media (`airgap pull --max-part-size`, issue 10): this bundle is part `part` of `parts`.
+ * Every part's lock describes the whole set, so a part knows what the others hold.
+ */
+export interface LockSplit {
+  /** Same content and limit, same id (sha256 over the plan). */
+  setId: string
+  part: number
+  parts: number
+  maxPartSize: number
+  /** Every layer/config blob of the set stored in exactly one part (sorted by digest). */
+  blobs: LockSplitBlob[]
+  /** Every image of the set (sorted by source); charts and signatures travel in every part. */
+  images: LockSplitImage[]
+}
+
 export interface LockChart {
   name: string
   version: string
@@ -94,6 +153,12 @@ export interface BundleLock {
   spec?: {file: typeof LOCK_SPEC_FILE; digest: string}
   /** Images found but not carried (only needed by disabled components, or skipped); absent when none. */
   missing?: LockMissing[]
+  /** Delta bundles: blobs left out because the mirror holds them (absent in full bundles). */
+  expectedInMirror?: LockExpectedBlob[]
+  /** Upstream signatures and attestations carried (absent when none). */
+  signatures?: LockSignature[]
+  /** Split media: which part of which set this bundle is (absent in whole bundles). */
+  split?: LockSplit
 }
 
 export interface LockInput {
@@ -106,6 +171,9 @@ export interface LockInput {
   blobs: {count: number; bytes: number}
   specBytes?: Uint8Array
   missing?: readonly LockMissing[]
+  expectedInMirror?: readonly LockExpectedBlob[]
+  signatures?: readonly LockSignature[]
+  split?: LockSplit
 }
 
 /** Build a lock from its parts (sorted; `created` from the epoch; index and spec digests computed). */
@@ -123,11 +191,28 @@ export function createLock(input: LockInput): BundleLock {
   }
   if (input.specBytes) lock.spec = {file: LOCK_SPEC_FILE, digest: digestOf(input.specBytes)}
   if (input.missing?.length) lock.missing = [...input.missing].sort((a, b) => compare(a.source, b.source))
+  if (input.expectedInMirror?.length) {
+    lock.expectedInMirror = [...input.expectedInMirror]
+      .map((e) => (e.repositories ? {...e, repositories: [...new Set(e.repositories)].sort()} : {...e}))
+      .sort((a, b) => compare(a.digest, b.digest))
+  }
+  if (input.signatures?.length) lock.signatures = [...input.signatures].sort((a, b) => compare(a.ref, b.ref))
+  if (input.split) lock.split = sortedSplit(input.split)
   // Round-trip through the validator so that we never write a lock we would refuse to read.
   return parseLock(serializeLock(lock), 'the new lock')
 }
 
-function sortedImage(image: LockImage): LockImage {
+function sortedSplit(split: LockSplit): LockSplit {
+  return {
+    ...split,
+    blobs: [...split.blobs].sort((a, b) => compare(a.digest, b.digest)),
+    images: split.images
+      .map((i) => ({...sortedImage(i), blobs: [...new Set(i.blobs)].sort(), parts: [...new Set(i.parts)].sort((a, b) => a - b)}))
+      .sort((a, b) => compare(a.source, b.source)),
+  }
+}
+
+function sortedImage<T extends LockImage>(image: T): T {
   return {...image, platforms: [...new Set(image.platforms)].sort()}
 }
 
@@ -167,7 +252,7 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
   const v = new Validator(where)
   const top = v.object(raw, '$')
   checkVersion(top, where)
-  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec', 'missing'])
+  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec', 'missing', 'expectedInMirror', 'signatures', 'split'])
   const created = v.string(top.created, '$.created')
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(created) || Number.isNaN(Date.parse(created))) v.fail('$.created', 'must be an ISO 8601 UTC time')
   const index = v.object(top.index, '$.index')
@@ -197,6 +282,15 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
     const carried = new Set(lock.images.map((i) => i.source))
     for (const [i, m] of lock.missing.entries()) if (carried.has(m.source)) v.fail(`$.missing[${i}]`, `names ${JSON.stringify(m.source)}, which is also carried in $.images`)
   }
+  if (top.expectedInMirror !== undefined) {
+    lock.expectedInMirror = v.array(top.expectedInMirror, '$.expectedInMirror').map((x, i) => parseExpected(v, x, `$.expectedInMirror[${i}]`))
+    unique(v, lock.expectedInMirror.map((e) => e.digest), '$.expectedInMirror', 'digest')
+  }
+  if (top.signatures !== undefined) {
+    lock.signatures = v.array(top.signatures, '$.signatures').map((x, i) => parseSignature(v, x, `$.signatures[${i}]`))
+    unique(v, lock.signatures.map((s) => s.ref), '$.signatures', 'ref')
+  }
+  if (top.split !== undefined) lock.split = parseSplit(v, top.split, lock.images)
   unique(v, lock.images.map((i) => i.source), '$.images', 'source')
   unique(v, lock.charts.map((c) => `${c.name}@${c.version}`), '$.charts', 'name@version')
   return lock
@@ -251,6 +345,72 @@ function parseDiscovery(v: Validator, raw: unknown, path: string): LockDiscovery
   if (o.kind !== undefined) d.kind = v.oneOf(o.kind, `${path}.kind`, LOCK_DISCOVERY_KINDS)
   if (o.shape !== undefined) d.shape = v.oneOf(o.shape, `${path}.shape`, LOCK_IMAGE_SHAPES)
   return d
+}
+
+function parseExpected(v: Validator, raw: unknown, path: string): LockExpectedBlob {
+  const o = v.object(raw, path)
+  v.onlyKeys(o, path, ['digest', 'size', 'mediaType', 'repositories'])
+  const e: LockExpectedBlob = {digest: v.digest(o.digest, `${path}.digest`), size: v.size(o.size, `${path}.size`), mediaType: v.string(o.mediaType, `${path}.mediaType`)}
+  if (o.repositories !== undefined) e.repositories = v.array(o.repositories, `${path}.repositories`).map((r, i) => v.string(r, `${path}.repositories[${i}]`))
+  return e
+}
+
+function parseSignature(v: Validator, raw: unknown, path: string): LockSignature {
+  const o = v.object(raw, path)
+  v.onlyKeys(o, path, ['subject', 'ref', 'digest', 'mediaType', 'size', 'kind'])
+  return {
+    subject: v.string(o.subject, `${path}.subject`),
+    ref: v.string(o.ref, `${path}.ref`),
+    digest: v.digest(o.digest, `${path}.digest`),
+    mediaType: v.string(o.mediaType, `${path}.mediaType`),
+    size: v.size(o.size, `${path}.size`),
+    kind: v.oneOf(o.kind, `${path}.kind`, LOCK_SIGNATURE_KINDS),
+  }
+}
+
+/** The split section: part numbers in range, every image's blobs placed, this part's images listed with the same digest. */
+function parseSplit(v: Validator, raw: unknown, carried: readonly LockImage[]): LockSplit {
+  const o = v.object(raw, '$.split')
+  v.onlyKeys(o, '$.split', ['setId', 'part', 'parts', 'maxPartSize', 'blobs', 'images'])
+  const parts = v.size(o.parts, '$.split.parts')
+  if (parts < 1) v.fail('$.split.parts', 'must be at least 1')
+  const partNo = (x: unknown, path: string): number => {
+    const n = v.size(x, path)
+    if (n < 1 || n > parts) v.fail(path, `must be a part number from 1 to ${parts}`)
+    return n
+  }
+  const split: LockSplit = {
+    setId: v.digest(o.setId, '$.split.setId'),
+    part: partNo(o.part, '$.split.part'),
+    parts,
+    maxPartSize: v.size(o.maxPartSize, '$.split.maxPartSize'),
+    blobs: v.array(o.blobs, '$.split.blobs').map((x, i) => {
+      const path = `$.split.blobs[${i}]`
+      const b = v.object(x, path)
+      v.onlyKeys(b, path, ['digest', 'size', 'part'])
+      return {digest: v.digest(b.digest, `${path}.digest`), size: v.size(b.size, `${path}.size`), part: partNo(b.part, `${path}.part`)}
+    }),
+    images: v.array(o.images, '$.split.images').map((x, i) => {
+      const path = `$.split.images[${i}]`
+      const img = v.object(x, path)
+      const {blobs, parts: imageParts, ...rest} = img
+      const base = parseImage(v, rest, path)
+      return {
+        ...base,
+        blobs: v.array(blobs, `${path}.blobs`).map((d, j) => v.digest(d, `${path}.blobs[${j}]`)),
+        parts: v.array(imageParts, `${path}.parts`).map((n, j) => partNo(n, `${path}.parts[${j}]`)),
+      }
+    }),
+  }
+  unique(v, split.blobs.map((b) => b.digest), '$.split.blobs', 'digest')
+  unique(v, split.images.map((i) => i.source), '$.split.images', 'source')
+  const bySource = new Map(split.images.map((i) => [i.source, i]))
+  for (const [i, image] of carried.entries()) {
+    const entry = bySource.get(image.source)
+    if (!entry || entry.digest !== image.digest) v.fail(`$.images[${i}]`, `${JSON.stringify(image.source)} is not listed with digest ${image.digest} in $.split.images`)
+    if (!entry.parts.includes(split.part)) v.fail(`$.images[${i}]`, `${JSON.stringify(image.source)} is carried, but $.split.images does not list part ${split.part} for it`)
+  }
+  return split
 }
 
 function parseChart(v: Validator, raw: unknown, path: string): LockChart {

@@ -76,6 +76,24 @@ export interface VerifyingPusher {
   readonly verifiesPushedContent: true
 }
 
+/**
+ * A Fetcher that declares every fetch() stream verifies size and digest itself: a stream whose
+ * bytes differ from the descriptor fails (IntegrityError) instead of ending, so whatever consumes
+ * it to its end has consumed verified content.
+ */
+export interface VerifiedFetcher {
+  readonly verifiesFetchedContent: true
+}
+
+/**
+ * A Pusher that can take a body which is ALREADY a verifying stream (from a VerifiedFetcher) and
+ * skip its own hash pass. It must still commit nothing unless the body ends without error (and a
+ * registry checks the digest of what it receives on the final PUT anyway).
+ */
+export interface VerifiedBodyPusher {
+  pushVerified(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void>
+}
+
 /** Describes where a target is, for messages and for cross-repository mounts. */
 export interface Located {
   /** e.g. "registry 127.0.0.1:5000/ns/app", "layout ./out", "bundle ./b.tar". */
@@ -94,3 +112,6 @@ export const isLocated = (t: object): t is Located => typeof (t as Partial<Locat
 export const isUnverifiedFetcher = (t: object): t is UnverifiedFetcher =>
   typeof (t as Partial<UnverifiedFetcher>).fetchUnverified === 'function'
 export const isVerifyingPusher = (t: object): t is VerifyingPusher => (t as Partial<VerifyingPusher>).verifiesPushedContent === true
+export const isVerifiedFetcher = (t: object): t is VerifiedFetcher => (t as Partial<VerifiedFetcher>).verifiesFetchedContent === true
+export const isVerifiedBodyPusher = (t: object): t is VerifiedBodyPusher =>
+  typeof (t as Partial<VerifiedBodyPusher>).pushVerified === 'function'

@@ -6,7 +6,7 @@ import {Readable, Transform} from 'node:stream'
 import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
-import {isLocated, isMounter, isUnverifiedFetcher, isVerifyingPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher} from '../content/types.js'
+import {isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
 import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {CopyError, type CopyOp} from './errors.js'
@@ -222,7 +222,8 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   })
   source.pipe(counter)
   try {
-    await ctx.dst.push(desc, counter, ctx.signal)
+    if (!unverified && bodyIsVerified(ctx)) await (ctx.dst as Storage & VerifiedBodyPusher).pushVerified(desc, counter, ctx.signal)
+    else await ctx.dst.push(desc, counter, ctx.signal)
   } catch (err) {
     // Unverified source bytes that fail the destination's own check are the source's fault.
     const fromSource = sourceError ?? (unverified && isIntegrityFailure(err) ? err : undefined)
@@ -240,6 +241,15 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
  */
 function readsUnverified(ctx: Ctx): UnverifiedFetcher | undefined {
   return isVerifyingPusher(ctx.dst) && isUnverifiedFetcher(ctx.src) ? ctx.src : undefined
+}
+
+/**
+ * True when the source's fetch() streams verify themselves and the destination can take such a
+ * stream without hashing it again (one hash pass instead of two; the stream still fails before
+ * its end on any mismatch, so the destination commits nothing corrupt).
+ */
+function bodyIsVerified(ctx: Ctx): boolean {
+  return isVerifiedFetcher(ctx.src) && isVerifiedBodyPusher(ctx.dst)
 }
 
 function isIntegrityFailure(err: unknown): boolean {

@@ -8,7 +8,8 @@ import {readFileSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {rootCertificates} from 'node:tls'
-import {Agent, EnvHttpProxyAgent, request, type Dispatcher} from 'undici'
+import type {Agent as UndiciAgent, EnvHttpProxyAgent} from 'undici'
+import {Agent, loadEnvHttpProxyAgent, request, type Dispatcher} from './undici.js'
 import {UsageError, type Side} from '../errors.js'
 import {isRetryableError, mapTransportError} from './errors.js'
 import {DEFAULT_RETRY, backoffDelay, isRetryableStatus, parseRetryAfter, sleep, type RetryOptions} from './retry.js'
@@ -159,14 +160,15 @@ export class HttpClient {
   }
 
   private makeDispatcher(tlsOptions: {ca?: string[]; rejectUnauthorized?: boolean}): Dispatcher {
-    const agentOptions: Agent.Options = {
+    const agentOptions: UndiciAgent.Options = {
       connections: this.options.connectionsPerOrigin ?? 8,
       keepAliveTimeout: 30_000,
       connect: {...tlsOptions, timeout: this.options.timeouts?.connectMs ?? 30_000},
     }
     const proxy = this.options.proxy
     if (proxy === false || (proxy === undefined && !hasProxyEnv())) return new Agent(agentOptions)
-    return new EnvHttpProxyAgent({
+    const ProxyAgent = loadEnvHttpProxyAgent()
+    return new ProxyAgent({
       ...agentOptions,
       ...(proxy ?? {}),
       requestTls: tlsOptions,

@@ -17,6 +17,7 @@ export {
   SIGNATURE,
   SPEC_YAML,
   blobEntryName,
+  digestOfEntryName,
   buildIndexJson,
 } from './layout.js'
 export type {AirgapFile, IndexEntry} from './layout.js'

@@ -11,7 +11,7 @@ import {open} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import pLimit from 'p-limit'
-import type {Located, ReadOnlyTarget, TagLister} from '../../content/types.js'
+import type {Located, ReadOnlyTarget, TagLister, VerifiedFetcher} from '../../content/types.js'
 import {verifier} from '../../content/verify.js'
 import {IntegrityError, NotFoundError, UnsupportedError, UsageError} from '../../errors.js'
 import {isDigest} from '../../oci/digest.js'
@@ -57,9 +57,11 @@ export interface VerifyAllOptions {
   signal?: AbortSignal
 }
 
-/** Read-only target over a bundle tarball; implements ReadOnlyTarget, TagLister, Located. */
-export class BundleReader implements ReadOnlyTarget, TagLister, Located {
+/** Read-only target over a bundle tarball; implements ReadOnlyTarget, TagLister, Located, VerifiedFetcher. */
+export class BundleReader implements ReadOnlyTarget, TagLister, Located, VerifiedFetcher {
   readonly location: string
+  /** fetch() streams verify size and digest (VerifiedFetcher). */
+  readonly verifiesFetchedContent = true as const
 
   private constructor(
     readonly path: string,
@@ -214,8 +216,11 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located {
    * Walk every descriptor reachable from index.json: each must be present with the declared size,
    * and manifests and indexes are read (digest-checked) to find their children. Reports every
    * missing or wrongly sized blob, naming its parent. Returns the number of descriptors checked.
+   * A delta bundle passes `expected` (digest -> size, from the lock's expectedInMirror): such a
+   * blob (never a manifest) may be absent when its size matches; `absent` counts them.
    */
-  async verifyGraph(): Promise<{descriptors: number}> {
+  async verifyGraph(opts: {expected?: ReadonlyMap<string, number>} = {}): Promise<{descriptors: number; absent?: number}> {
+    let absent = 0
     const problems: string[] = []
     const seen = new Set<string>()
     const queue: Array<{desc: Descriptor; parent: string}> = this.index.manifests.map((desc) => ({desc, parent: refName(desc) ?? INDEX_JSON}))
@@ -225,7 +230,11 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located {
       seen.add(desc.digest)
       const entry = this.blobEntry(desc.digest)
       if (!entry) {
-        problems.push(`${desc.digest} (referenced by ${parent}) is missing`)
+        const expectedSize = opts.expected?.get(desc.digest)
+        const manifest = isIndexMediaType(desc.mediaType) || isManifestMediaType(desc.mediaType)
+        if (expectedSize === undefined || manifest) problems.push(`${desc.digest} (referenced by ${parent}) is missing`)
+        else if (expectedSize !== desc.size) problems.push(`${desc.digest} is expected in the mirror with ${expectedSize} bytes but ${parent} says ${desc.size}`)
+        else absent++
         continue
       }
       if (entry.size !== desc.size) {
@@ -241,7 +250,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located {
         hint: 'the bundle is incomplete or damaged; pull it again',
       })
     }
-    return {descriptors: seen.size}
+    return {descriptors: seen.size, ...(opts.expected ? {absent} : {})}
   }
 
   private async readVerified(desc: Descriptor): Promise<Buffer> {

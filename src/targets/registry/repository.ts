@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream'
 import {repositoryScope} from '../../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../../content/verify.js'
-import type {Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher} from '../../content/types.js'
+import type {Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../../content/types.js'
 import {IntegrityError, UsageError, type RegistryContext, type Side} from '../../errors.js'
 import {isRetryableError, mapTransportError} from '../../http/errors.js'
 import type {HttpResponse} from '../../http/client.js'
@@ -26,8 +26,10 @@ export interface RepositoryOptions {
 /** How often a broken blob download is resumed with a Range request. */
 export const MAX_RESUMES = 3
 
-export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher {
+export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher, VerifiedFetcher, VerifiedBodyPusher {
   readonly location: string
+  /** fetch() streams verify size and digest (VerifiedFetcher). */
+  readonly verifiesFetchedContent = true as const
   readonly registryHost: string
   readonly repository: string
   side: Side | undefined
@@ -289,13 +291,24 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     }
   }
 
-  private async pushBlob(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void> {
+  /**
+   * VerifiedBodyPusher: push `body`, which is already a verifying stream (it fails instead of
+   * ending when its bytes differ from `desc`), without hashing it a second time. The upload is
+   * committed only after the body ended cleanly (chunked: read to its end before the final PUT;
+   * monolithic: a failing body aborts the PUT), and the registry checks `?digest=` itself.
+   */
+  async pushVerified(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void> {
+    if (isGraphMediaType(desc.mediaType)) return this.push(desc, body, signal)
+    return this.pushBlob(desc, body, signal, true)
+  }
+
+  private async pushBlob(desc: Descriptor, body: Readable, signal?: AbortSignal, bodyVerifies = false): Promise<void> {
     if (await this.exists(desc, signal)) {
       body.destroy()
       return
     }
     const location = await this.startUpload(desc, signal)
-    const verified = pipeline(body, verifier(desc, this.where(desc)), () => undefined)
+    const verified = bodyVerifies ? body : pipeline(body, verifier(desc, this.where(desc)), () => undefined)
     try {
       const threshold = this.client.options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD
       if (desc.size <= threshold) await this.putMonolithic(desc, location, verified, signal)

@@ -1,0 +1,127 @@
+/**
+ * The mirror inventory (`airgap inventory`, issue 10): what a private registry holds, as a small
+ * versioned JSON file that can be carried out of the enclave and given to `airgap pull --since`.
+ *
+ *   {apiVersion: airgap.dev/v1alpha1, kind: MirrorInventory, registry: "HOST[/PREFIX]",
+ *    repositories: {name: {tags: {tag: digest}}}, manifests: [digest…], blobs: [digest…]}
+ *
+ * Repository names are the catalog's (full paths inside the mirror host, prefix included).
+ * Deterministic (keys and lists sorted, two-space indent, trailing newline); no time stamp, no
+ * credentials. Parsing is strict (unknown fields refused). Pure: no IO.
+ */
+import {SpecError, UnsupportedError} from '../errors.js'
+import {isDigest} from '../oci/digest.js'
+import {isValidTag} from '../oci/reference.js'
+
+export const INVENTORY_API_VERSION = 'airgap.dev/v1alpha1'
+export const INVENTORY_KIND = 'MirrorInventory'
+
+export interface InventoryRepository {
+  /** Tag -> digest of the manifest or index it points at. */
+  tags: Record<string, string>
+}
+
+export interface MirrorInventory {
+  apiVersion: typeof INVENTORY_API_VERSION
+  kind: typeof INVENTORY_KIND
+  /** `HOST[:PORT][/PREFIX]` that was walked. */
+  registry: string
+  repositories: Record<string, InventoryRepository>
+  /** Every manifest and index reachable from a tag, sorted. */
+  manifests: string[]
+  /** Every other blob (configs, layers) reachable from a tag, sorted. */
+  blobs: string[]
+}
+
+/** Build an inventory with every list sorted and de-duplicated. */
+export function createInventory(input: {registry: string; repositories: Record<string, Record<string, string>>; manifests: Iterable<string>; blobs: Iterable<string>}): MirrorInventory {
+  const repositories: Record<string, InventoryRepository> = {}
+  for (const name of Object.keys(input.repositories).sort()) {
+    const tags: Record<string, string> = {}
+    const given = input.repositories[name]!
+    for (const tag of Object.keys(given).sort()) tags[tag] = given[tag]!
+    repositories[name] = {tags}
+  }
+  const manifests = [...new Set(input.manifests)].sort()
+  const manifestSet = new Set(manifests)
+  return {
+    apiVersion: INVENTORY_API_VERSION,
+    kind: INVENTORY_KIND,
+    registry: input.registry,
+    repositories,
+    manifests,
+    blobs: [...new Set(input.blobs)].filter((d) => !manifestSet.has(d)).sort(),
+  }
+}
+
+/** Deterministic bytes of an inventory. */
+export function serializeInventory(inv: MirrorInventory): string {
+  const ordered = {
+    apiVersion: inv.apiVersion,
+    kind: inv.kind,
+    registry: inv.registry,
+    repositories: inv.repositories,
+    manifests: inv.manifests,
+    blobs: inv.blobs,
+  }
+  return `${JSON.stringify(ordered, null, 2)}\n`
+}
+
+/** True when parsed JSON claims to be an inventory (apiVersion/kind only; parse it to check the rest). */
+export function isInventoryJson(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as {kind?: unknown}).kind === INVENTORY_KIND
+}
+
+/** Parse and check inventory text; SpecError naming the file and JSON path on anything malformed. */
+export function parseInventory(text: string, file: string): MirrorInventory {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new SpecError(`${file}: not valid JSON (${(err as Error).message})`, file, undefined, {hint: 'pass a file written by `airgap inventory`', cause: err})
+  }
+  const fail = (path: string, problem: string): never => {
+    throw new SpecError(`${file}: ${path} ${problem}`, file, path, {hint: 'the inventory was damaged or edited; run `airgap inventory` again'})
+  }
+  const obj = (x: unknown, path: string): Record<string, unknown> => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(path, 'must be a JSON object')
+    return x as Record<string, unknown>
+  }
+  const only = (o: Record<string, unknown>, path: string, keys: string[]): void => {
+    const extra = Object.keys(o).filter((k) => !keys.includes(k))
+    if (extra.length) fail(path, `has unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
+  }
+  const digests = (x: unknown, path: string): string[] => {
+    if (!Array.isArray(x)) fail(path, 'must be an array of digests')
+    return (x as unknown[]).map((d, i) => (typeof d === 'string' && isDigest(d) ? d : fail(`${path}[${i}]`, `${JSON.stringify(d)} is not a digest`)))
+  }
+  const top = obj(raw, '$')
+  if (top.apiVersion !== INVENTORY_API_VERSION || top.kind !== INVENTORY_KIND) {
+    throw new UnsupportedError(`${file}: apiVersion ${JSON.stringify(top.apiVersion ?? null)} kind ${JSON.stringify(top.kind ?? null)} is not a mirror inventory (want ${INVENTORY_API_VERSION} ${INVENTORY_KIND})`, {
+      hint: 'pass a file written by `airgap inventory` of this airgap release',
+    })
+  }
+  only(top, '$', ['apiVersion', 'kind', 'registry', 'repositories', 'manifests', 'blobs'])
+  if (typeof top.registry !== 'string' || top.registry === '') fail('$.registry', 'must be a non-empty string')
+  const repositories: Record<string, InventoryRepository> = {}
+  for (const [name, value] of Object.entries(obj(top.repositories, '$.repositories'))) {
+    const path = `$.repositories[${JSON.stringify(name)}]`
+    const repo = obj(value, path)
+    only(repo, path, ['tags'])
+    const tags: Record<string, string> = {}
+    for (const [tag, digest] of Object.entries(obj(repo.tags, `${path}.tags`))) {
+      if (!isValidTag(tag)) fail(`${path}.tags`, `has an invalid tag ${JSON.stringify(tag)}`)
+      if (typeof digest !== 'string' || !isDigest(digest)) fail(`${path}.tags.${tag}`, 'must be a digest')
+      tags[tag] = digest as string
+    }
+    repositories[name] = {tags}
+  }
+  return {
+    apiVersion: INVENTORY_API_VERSION,
+    kind: INVENTORY_KIND,
+    registry: top.registry as string,
+    repositories,
+    manifests: digests(top.manifests, '$.manifests'),
+    blobs: digests(top.blobs, '$.blobs'),
+  }
+}
