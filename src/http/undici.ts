@@ -4,23 +4,24 @@
  * ~8 MB per process on this machine), none of which airgap needs. Types come from the package.
  * undici 7 has no `exports` map, so these paths are part of its published layout (pinned version).
  */
-import {createRequire} from 'node:module'
 import type * as Undici from 'undici'
-
-const require = createRequire(import.meta.url)
+// Static imports (not createRequire) so that the single-file executable's bundler sees them.
+import AgentModule from 'undici/lib/dispatcher/agent.js'
+import EnvHttpProxyAgentModule from 'undici/lib/dispatcher/env-http-proxy-agent.js'
+import apiRequestModule from 'undici/lib/api/api-request.js'
 
 /** undici's Agent (connection pools per origin, keep-alive). */
-export const Agent = require('undici/lib/dispatcher/agent') as typeof Undici.Agent
+export const Agent = AgentModule as unknown as typeof Undici.Agent
 
-/** undici's EnvHttpProxyAgent, loaded only when a proxy is configured. */
+/** undici's EnvHttpProxyAgent, used only when a proxy is configured. */
 export function loadEnvHttpProxyAgent(): typeof Undici.EnvHttpProxyAgent {
-  return require('undici/lib/dispatcher/env-http-proxy-agent') as typeof Undici.EnvHttpProxyAgent
+  return EnvHttpProxyAgentModule as unknown as typeof Undici.EnvHttpProxyAgent
 }
 
 type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'>
 type ApiRequest = (this: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions) => Promise<Undici.Dispatcher.ResponseData>
 
-const apiRequest = require('undici/lib/api/api-request') as ApiRequest
+const apiRequest = apiRequestModule as unknown as ApiRequest
 
 /** undici's `request(url, {dispatcher, …})` without the index: one request through `dispatcher`. */
 export function request(url: URL, opts: RequestOptions & {dispatcher: Undici.Dispatcher}): Promise<Undici.Dispatcher.ResponseData> {
