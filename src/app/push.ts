@@ -151,7 +151,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     if (delta) await applyMounts(delta.mounts, signal)
     // 3. Images.
     const part = report.split ? await pushPartImages(ctx, report.split, report.images, placements) : undefined
-    const images = part ? part.images : await pushImages(ctx, report.images, placements)
+    const images = part ? part.images : await pushImages(ctx, report.images, placements, toSend)
     // 4. Charts.
     const charts = await publishCharts(ctx, report.charts, chartTarget, opts, clock)
     // Upstream signatures (pull --with-signatures), into their images' repositories.
@@ -356,34 +356,70 @@ function remember(ctx: PushContext, digests: Iterable<string>, repository: strin
 }
 
 /**
- * Copy every image. An image whose blobs another image also holds starts after that image (its
- * "owner", earlier in the list) has finished, so the shared blobs are mounted instead of uploaded
- * twice; everything else runs at once, bounded by the tracker's queue.
+ * Copy every image. Every blob is scheduled at once, each uploaded once into the repository of the
+ * first image that holds it (one queue, largest first); an image starts as soon as the blobs it
+ * shares with earlier images are in the mirror, so it mounts them instead of uploading them twice.
  */
-async function pushImages(ctx: PushContext, images: readonly LockImage[], placements: readonly MirrorPlacement[]): Promise<ReceiptImage[]> {
-  const nodes = await Promise.all(
-    images.map(async (image) => (await planCopy(ctx.reader, image.digest, {tracker: ctx.tracker, image: image.source})).nodes.map((n) => n.digest)),
-  )
-  const owner = new Map<string, number>()
-  nodes.forEach((list, i) => list.forEach((d) => owner.has(d) || owner.set(d, i)))
-  const done: Promise<unknown>[] = []
-  const results: ReceiptImage[] = []
-  images.forEach((image, i) => {
-    const waitFor = [...new Set(nodes[i]!.map((d) => owner.get(d)!).filter((o) => o !== i))]
-    done[i] = Promise.allSettled(waitFor.map((o) => done[o])).then(() => pushImage(ctx, image, placements[i]!, nodes[i]!))
-    done[i]!.then(
-      (r) => (results[i] = r as ReceiptImage),
-      () => undefined,
-    )
+async function pushImages(ctx: PushContext, images: readonly LockImage[], placements: readonly MirrorPlacement[], toSend: 'all' | ReadonlySet<string>): Promise<ReceiptImage[]> {
+  const plans = await Promise.all(images.map((image) => planCopy(ctx.reader, image.digest, {tracker: ctx.tracker, image: image.source})))
+  const nodes = plans.map((p) => p.nodes.map((n) => n.digest))
+  // Images whose root the mirror holds already (blobsToSend) send nothing: no blob is scheduled for them.
+  const uploaded = uploadBlobsOnce(ctx, images, placements, plans.map((p) => p.nodes.filter((n) => toSend === 'all' || toSend.has(n.digest))))
+  const done: Promise<ReceiptImage>[] = images.map(async (image, i) => {
+    const results = await Promise.all(nodes[i]!.flatMap((d) => uploaded.get(d) ?? []))
+    // A blob of this image that failed in its own repository is reported, not attempted again.
+    const failure = results.find((r) => r.owner === i && r.error !== undefined)
+    return pushImage(ctx, image, placements[i]!, nodes[i]!, failure?.error)
   })
-  await Promise.allSettled(done)
-  return images.map((image, i) => results[i] ?? failedImage(image, placements[i]!, 'not attempted'))
+  const settled = await Promise.allSettled(done)
+  return images.map((image, i) => {
+    const r = settled[i]!
+    return r.status === 'fulfilled' ? r.value : failedImage(image, placements[i]!, 'not attempted')
+  })
 }
 
-async function pushImage(ctx: PushContext, image: LockImage, place: MirrorPlacement, nodes: string[]): Promise<ReceiptImage> {
+/**
+ * Start the upload of every blob (not manifests) into the repository of the first image that holds
+ * it (its owner); returns digest -> outcome, never rejected. A failure fails the owner image; other
+ * images holding that blob try it themselves.
+ */
+function uploadBlobsOnce(
+  ctx: PushContext,
+  images: readonly LockImage[],
+  placements: readonly MirrorPlacement[],
+  nodes: readonly Descriptor[][],
+): Map<string, Promise<{owner: number; error?: unknown}>> {
+  const uploaded = new Map<string, Promise<{owner: number; error?: unknown}>>()
+  nodes.forEach((list, i) => {
+    for (const desc of list) {
+      if (isManifestDescriptor(desc) || uploaded.has(desc.digest)) continue
+      const dst = repositoryFor(ctx, placements[i]!.mirror)
+      const here = dst.repository
+      const work = copyGraph(ctx.reader, dst, desc, {
+        tracker: ctx.tracker,
+        hooks: ctx.hooks,
+        mountFrom: (d: Descriptor) => [...(ctx.located.get(d.digest) ?? [])].filter((r) => r !== here),
+        image: images[i]!.source,
+        ...(ctx.signal ? {signal: ctx.signal} : {}),
+      }).then(
+        (stats) => {
+          addStats(ctx.stats, stats)
+          remember(ctx, [desc.digest], here)
+          return {owner: i}
+        },
+        (error: unknown) => ({owner: i, error}),
+      )
+      uploaded.set(desc.digest, work)
+    }
+  })
+  return uploaded
+}
+
+async function pushImage(ctx: PushContext, image: LockImage, place: MirrorPlacement, nodes: string[], earlier?: unknown): Promise<ReceiptImage> {
   const base = failedImage(image, place, '')
   delete base.error
   try {
+    if (earlier !== undefined) throw earlier
     const dst = repositoryFor(ctx, place.mirror)
     const here = dst.repository
     const {stats} = await copy(ctx.reader, image.digest, dst, place.tag ?? '', {
