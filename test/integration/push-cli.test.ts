@@ -165,9 +165,9 @@ describeWithServices('airgap push / check (CLI)', () => {
       expect(await (await fetch(`${fresh}/`)).text()).not.toContain('.tmp')
     })
 
-    for (const mode of AUTH_MODES) {
-      const skip = kind.unsupported(mode)
-      it.skipIf(skip !== undefined)(titleFor(`pushes into the ${mode} registry (credentials from DOCKER_CONFIG) and skopeo confirms the digests`, kind, skip), async () => {
+    // Modes a registry kind does not have (airgap serve has no token auth) are not generated at all.
+    for (const mode of AUTH_MODES.filter((m) => kind.unsupported(m) === undefined)) {
+      it(titleFor(`pushes into the ${mode} registry (credentials from DOCKER_CONFIG) and skopeo confirms the digests`, kind, undefined), async () => {
         const r0 = reg(mode)
         const receiptFile = join(dir, `${kind.kind}-${mode}.receipt.json`)
         const r = await push(['--registry', `${r0.host}/push-${pid}/${mode}`, ...r0.connFlags(), '--receipt', receiptFile])
