@@ -3,7 +3,7 @@
  * parents, skipping sub-graphs the destination already has, each node once.
  */
 import {Readable, Transform} from 'node:stream'
-import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, type Side} from '../errors.js'
+import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
 import {isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
@@ -261,16 +261,21 @@ function isIntegrityFailure(err: unknown): boolean {
   return false
 }
 
-/** Worth another attempt: damaged or cut content, network failures, server errors (5xx, 429). */
+/**
+ * Worth another attempt: damaged or cut content, network failures, server errors (5xx, 429), and
+ * a source stream that broke while it was read (whatever its low-level error). Never: missing
+ * content, refused credentials, usage errors.
+ */
 function isTransient(err: unknown): boolean {
+  const sourceRead = err instanceof CopyError && err.side === 'source' && err.op === 'fetch'
   let e: unknown = err
   for (let i = 0; i < 6 && e instanceof Error; i++) {
+    if (e instanceof AuthError || e instanceof NotFoundError || e instanceof UsageError) return false
     if (e instanceof IntegrityError || e instanceof NetworkError) return true
     if (e instanceof RegistryError) return e.status >= 500 || e.status === 429
-    if (e instanceof AuthError || e instanceof NotFoundError) return false
     e = e.cause
   }
-  return false
+  return sourceRead
 }
 
 function countingStream(desc: Descriptor, hooks: CopyHooks): Transform {
