@@ -12,12 +12,13 @@
  */
 import type {KeyObject} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
+import {setTimeout as delay} from 'node:timers/promises'
 import type {ReadOnlyTarget, Target} from '../content/types.js'
 import {fetchAll} from '../content/verify.js'
 import {digestOf} from '../oci/digest.js'
 import {copy, CopyTracker, addStats, emptyStats, type CopyHooks, type CopyStats} from '../copy/index.js'
 import {planCopy, type CopyPlan} from '../copy/plan.js'
-import {InternalError, UsageError} from '../errors.js'
+import {IntegrityError, InternalError, NetworkError, UsageError} from '../errors.js'
 import {isIndexMediaType, isManifestMediaType, parseManifest} from '../oci/manifest.js'
 import {formatPlatform, normalizePlatform} from '../oci/platform.js'
 import {MediaType, type Descriptor, type Platform} from '../oci/types.js'
@@ -251,11 +252,27 @@ async function manifestPlatform(input: BundleImageInput, plan: CopyPlan, tracker
   if (parsed.kind !== 'manifest') return []
   const config = parsed.manifest.config
   if (config.mediaType !== MediaType.OciConfig && config.mediaType !== MediaType.DockerConfig) return []
-  const raw = await fetchAll(input.source, config, `${input.name} config`, 1024 * 1024, signal)
+  const raw = await fetchSmallWithRetry(() => fetchAll(input.source, config, `${input.name} config`, 1024 * 1024, signal), signal)
   const c = JSON.parse(raw.toString('utf8')) as {os?: unknown; architecture?: unknown; variant?: unknown}
   if (typeof c.os !== 'string' || typeof c.architecture !== 'string' || !c.os || !c.architecture) return []
   const p: Platform = {os: c.os, architecture: c.architecture, ...(typeof c.variant === 'string' && c.variant ? {variant: c.variant} : {})}
   return [formatPlatform(normalizePlatform(p))]
+}
+
+/**
+ * Fetch a small blob during planning, a second and third time when the first read broke or came
+ * back damaged (the copy engine does the same for the transfers themselves).
+ */
+async function fetchSmallWithRetry(fetchOnce: () => Promise<Buffer>, signal: AbortSignal | undefined): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchOnce()
+    } catch (err) {
+      const transient = err instanceof IntegrityError || err instanceof NetworkError
+      if (attempt >= 3 || !transient || signal?.aborted) throw err
+      await delay(250 * attempt, undefined, signal ? {signal} : {})
+    }
+  }
 }
 
 export function lockImage(p: Planned): LockImage {
