@@ -11,6 +11,7 @@
  * ConfigMap and Secret data are opaque and skipped.
  * Values holding Helm template expressions (`{{ … }}`) are skipped: they are not references.
  */
+import {formatPath} from '../spec/yaml.js'
 import {isMap, isScalar, isSeq} from 'yaml'
 import type {Document, LineCounter, Node, Scalar, YAMLMap} from 'yaml'
 import type {MirrorTarget} from './relocate.js'
@@ -45,15 +46,9 @@ const POD_SPEC_PATHS: Record<string, string[]> = {
 const OPAQUE_KINDS = new Set(['ConfigMap', 'Secret'])
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers']
 
-/** `spec.containers[0].image` */
+/** `spec.containers[0].image` (the same notation as spec errors). */
 export function formatNodePath(path: NodePath): string {
-  let out = ''
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`
-    else if (/^[A-Za-z_$][\w$-]*$/.test(p)) out += out === '' ? p : `.${p}`
-    else out += `[${JSON.stringify(p)}]`
-  }
-  return out === '' ? '(document)' : out
+  return formatPath(path)
 }
 
 /** Every image site of one document. `text` is the source the document was parsed from. */
