@@ -12,7 +12,7 @@
  *    prints a Markdown table row.
  */
 import {spawn} from 'node:child_process'
-import {createCipheriv, createHash, generateKeyPairSync} from 'node:crypto'
+import {createHash, generateKeyPairSync} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, rm, stat, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
@@ -23,6 +23,7 @@ import {parseArgs} from 'node:util'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const dist = (p) => join(ROOT, 'dist', p)
 const {BundleWriter, buildIndexJson} = await import(dist('src/targets/bundle/index.js'))
+const {randomStream} = await import('./lib/dataset.mjs')
 const {createLock, serializeLock} = await import(dist('src/bundle/lock.js'))
 const {exportPublicKeyPem, serializeBundle, signBlob} = await import(dist('src/sign/index.js'))
 
@@ -40,23 +41,10 @@ const LAYER_BYTES = Number(args['layer-mib']) * 1024 * 1024
 const RUNS = Number(args.runs)
 const OUT = args.out
 const SEED = 'airgap-bench-verify-v1'
-const CHUNK = 4 * 1024 * 1024
 
-/** Deterministic incompressible bytes for layer `i`, as a stream of CHUNK-sized buffers. */
+/** Deterministic incompressible bytes for layer `i` (the same generator as the main benchmark's data set). */
 function layerStream(i) {
-  const key = createHash('sha256').update(`${SEED}:${i}`).digest()
-  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
-  const zeros = Buffer.alloc(CHUNK)
-  let left = LAYER_BYTES
-  return Readable.from(
-    (function* () {
-      while (left > 0) {
-        const n = Math.min(CHUNK, left)
-        left -= n
-        yield cipher.update(n === CHUNK ? zeros : zeros.subarray(0, n))
-      }
-    })(),
-  )
+  return randomStream(SEED, {id: i, size: LAYER_BYTES})
 }
 
 async function layerDigest(i) {

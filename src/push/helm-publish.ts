@@ -112,14 +112,20 @@ function alreadyPublished(found: {digest?: string} | undefined, chart: ChartPack
 
 // ---- HTTP PUT (WebDAV, Nexus, Artifactory) ------------------------------------------------------
 
-class HttpPutPublisher implements ChartPublisher {
+/** A publisher that talks HTTP to a repository base URL (credentials never shown in `url`). */
+abstract class HttpPublisher implements ChartPublisher {
   readonly url: string
-  private readonly base: string
+  protected readonly base: string
 
-  constructor(url: string, private readonly opts: PublisherOptions) {
+  constructor(url: string, protected readonly opts: PublisherOptions) {
     this.base = repositoryUrls(url).base
     this.url = safeUrl(this.base)
   }
+
+  abstract publish(chart: ChartPackage, signal?: AbortSignal): Promise<PublishResult>
+}
+
+class HttpPutPublisher extends HttpPublisher {
 
   async publish(chart: ChartPackage, signal?: AbortSignal): Promise<PublishResult> {
     const file = chartFileName(chart)
@@ -199,14 +205,7 @@ export async function httpFailure(res: HttpResponse, what: string, repo: string)
 
 // ---- ChartMuseum --------------------------------------------------------------------------------
 
-class ChartMuseumPublisher implements ChartPublisher {
-  readonly url: string
-  private readonly base: string
-
-  constructor(url: string, private readonly opts: PublisherOptions) {
-    this.base = repositoryUrls(url).base
-    this.url = safeUrl(this.base)
-  }
+class ChartMuseumPublisher extends HttpPublisher {
 
   async publish(chart: ChartPackage, signal?: AbortSignal): Promise<PublishResult> {
     const res = await this.opts.http.request({

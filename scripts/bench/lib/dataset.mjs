@@ -95,8 +95,8 @@ export function layerStream(seed, layer) {
   return randomStream(seed, layer).pipe(createGzip({level: zlibConstants.Z_NO_COMPRESSION, chunkSize: 256 * 1024}))
 }
 
-/** Deterministic incompressible bytes (`layer.size` of them), streamed in 1 MiB chunks. */
-function randomStream(seed, layer) {
+/** Deterministic incompressible bytes (`layer.size` of them, keyed by `seed:layer.id`), streamed in 1 MiB chunks. */
+export function randomStream(seed, layer) {
   const key = createHash('sha256').update(`${seed}:${layer.id}`).digest()
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
   const zeros = Buffer.alloc(CHUNK)
