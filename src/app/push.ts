@@ -291,7 +291,8 @@ async function blobsToSend(ctx: PushContext, metadata: VerifyReport, placements:
     metadata.images.map(async (image, i) => {
       const dst = repositoryFor(ctx, placements[i]!.mirror)
       const root = {mediaType: image.mediaType, digest: image.digest, size: image.size}
-      if (!(await dst.exists(root, ctx.signal))) await add(image.digest, image.source)
+      if (await dst.exists(root, ctx.signal)) ctx.tracker.markPresent(dst, root.digest)
+      else await add(image.digest, image.source)
     }),
   )
   await Promise.all(metadata.charts.map((chart) => add(chart.digest, `${chart.name}@${chart.version}`)))

@@ -94,6 +94,24 @@ export interface VerifiedBodyPusher {
   pushVerified(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void>
 }
 
+/**
+ * A Fetcher that can hand a blob over as verified chunks in REUSED memory: a chunk is valid only
+ * until the consumer asks for the next one (no allocation per chunk, so no garbage per byte).
+ * Size and digest are checked before the last chunk is handed over: on a mismatch the iteration
+ * throws instead, so a consumer never receives the complete bytes of corrupt content.
+ */
+export interface ChunkFetcher {
+  fetchChunks(desc: Descriptor, signal?: AbortSignal): Promise<AsyncIterable<Buffer>>
+}
+
+/**
+ * A Pusher that takes a ChunkFetcher's chunks and is finished with each chunk (sent or copied)
+ * before it asks for the next. It commits nothing unless the iteration ends without error.
+ */
+export interface ChunkPusher {
+  pushChunks(desc: Descriptor, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void>
+}
+
 /** Describes where a target is, for messages and for cross-repository mounts. */
 export interface Located {
   /** e.g. "registry 127.0.0.1:5000/ns/app", "layout ./out", "bundle ./b.tar". */
@@ -115,3 +133,5 @@ export const isVerifyingPusher = (t: object): t is VerifyingPusher => (t as Part
 export const isVerifiedFetcher = (t: object): t is VerifiedFetcher => (t as Partial<VerifiedFetcher>).verifiesFetchedContent === true
 export const isVerifiedBodyPusher = (t: object): t is VerifiedBodyPusher =>
   typeof (t as Partial<VerifiedBodyPusher>).pushVerified === 'function'
+export const isChunkFetcher = (t: object): t is ChunkFetcher => typeof (t as Partial<ChunkFetcher>).fetchChunks === 'function'
+export const isChunkPusher = (t: object): t is ChunkPusher => typeof (t as Partial<ChunkPusher>).pushChunks === 'function'

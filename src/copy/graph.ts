@@ -6,7 +6,7 @@ import {Readable, Transform} from 'node:stream'
 import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
-import {isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
+import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
 import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {CopyError, type CopyOp} from './errors.js'
@@ -89,7 +89,9 @@ async function copyNode(ctx: Ctx, desc: Descriptor): Promise<void> {
 
 async function copyNodeOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   const manifest = isManifestDescriptor(desc)
-  const present = await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal))
+  const present =
+    ctx.tracker.knownPresent(ctx.dst, desc.digest) ||
+    (await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal)))
   if (present) {
     if (manifest) ctx.stats.manifestsSkipped++
     else ctx.stats.blobsSkipped++
@@ -203,6 +205,7 @@ function transferBlob(ctx: Ctx, desc: Descriptor): Promise<void> {
 const BLOB_ATTEMPTS = 3
 
 async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
+  if (isChunkFetcher(ctx.src) && isChunkPusher(ctx.dst)) return transferChunks(ctx, ctx.src, ctx.dst, desc)
   const unverified = readsUnverified(ctx)
   let source: Readable
   try {
@@ -231,6 +234,40 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   } finally {
     source.destroy()
     counter.destroy()
+  }
+  if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
+}
+
+/**
+ * The chunk path (a bundle into a registry): the source's verified chunks, in reused memory, go
+ * straight into the destination's request body. No stream sits in between and nothing is
+ * allocated per chunk.
+ */
+async function transferChunks(ctx: Ctx, src: ChunkFetcher, dst: ChunkPusher, desc: Descriptor): Promise<void> {
+  let chunks: AsyncIterable<Buffer>
+  try {
+    chunks = await src.fetchChunks(desc, ctx.signal)
+  } catch (err) {
+    throw fail(ctx, err, 'fetch', 'source', desc)
+  }
+  ctx.hooks.onStart?.(desc)
+  const hooks = ctx.hooks
+  let sourceError: unknown
+  async function* counted(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of chunks) {
+        hooks.onBytes?.(desc, chunk.length)
+        yield chunk
+      }
+    } catch (err) {
+      sourceError ??= err
+      throw err
+    }
+  }
+  try {
+    await dst.pushChunks(desc, counted(), ctx.signal)
+  } catch (err) {
+    throw sourceError !== undefined ? fail(ctx, sourceError, 'fetch', 'source', desc) : fail(ctx, err, 'push', 'destination', desc)
   }
   if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
 }

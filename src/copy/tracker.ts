@@ -24,10 +24,26 @@ export class CopyTracker {
   readonly queue: PQueue
   readonly cache: ManifestCache
   private readonly inflight = new WeakMap<object, Map<string, Promise<void>>>()
+  private readonly present = new WeakMap<object, Set<string>>()
 
   constructor(opts: CopyTrackerOptions = {}) {
     this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 3)})
     this.cache = new ManifestCache(opts.maxMetadataBytes ?? 32 * 1024 * 1024)
+  }
+
+  /**
+   * Record that `dst` holds `digest` (an existence check made before the copy, e.g. while
+   * planning): copy() then skips that node without asking the destination again.
+   */
+  markPresent(dst: object, digest: string): void {
+    let set = this.present.get(dst)
+    if (!set) this.present.set(dst, (set = new Set()))
+    set.add(digest)
+  }
+
+  /** True when markPresent() recorded `digest` at `dst`. */
+  knownPresent(dst: object, digest: string): boolean {
+    return this.present.get(dst)?.has(digest) ?? false
   }
 
   /**

@@ -7,7 +7,7 @@
 import {readFileSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
-import {rootCertificates} from 'node:tls'
+import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
 import type {Agent as UndiciAgent, EnvHttpProxyAgent} from 'undici'
 import {Agent, loadEnvHttpProxyAgent, request, type Dispatcher} from './undici.js'
 import {UsageError, type Side} from '../errors.js'
@@ -48,7 +48,8 @@ export interface HttpClientOptions {
   proxy?: ProxyOptions | false
 }
 
-export type HttpBody = string | Uint8Array | Readable
+/** A request body. An AsyncIterable is sent chunk by chunk; undici asks for the next chunk only once the socket took the last. */
+export type HttpBody = string | Uint8Array | Readable | AsyncIterable<Uint8Array>
 
 export interface HttpRequest {
   method: string
@@ -156,10 +157,12 @@ export class HttpClient {
     // Setting `ca` replaces Node's default store, so keep NODE_EXTRA_CA_CERTS in it too.
     const extra = process.env.NODE_EXTRA_CA_CERTS ? [process.env.NODE_EXTRA_CA_CERTS] : []
     const ca = options.caFiles?.length ? [...rootCertificates, ...readCaFiles([...extra, ...options.caFiles])] : undefined
-    this.verifying = this.makeDispatcher(ca === undefined ? {} : {ca})
+    // One secure context for every connection: given `ca` alone, tls.connect parses the whole
+    // list (Node's ~140 roots + the extra CAs) again for each new connection.
+    this.verifying = this.makeDispatcher(ca === undefined ? {} : {secureContext: createSecureContext({ca})})
   }
 
-  private makeDispatcher(tlsOptions: {ca?: string[]; rejectUnauthorized?: boolean}): Dispatcher {
+  private makeDispatcher(tlsOptions: {secureContext?: SecureContext; rejectUnauthorized?: boolean}): Dispatcher {
     const agentOptions: UndiciAgent.Options = {
       connections: this.options.connectionsPerOrigin ?? 8,
       keepAliveTimeout: 30_000,
@@ -264,7 +267,13 @@ export class HttpClient {
       dispatcher: this.dispatcherFor(url),
       method: method as Dispatcher.HttpMethod,
       headers,
-      body: body ?? null,
+      // undici sends async iterables (writeIterable) although its request types omit them.
+      body: (body ?? null) as Dispatcher.RequestOptions['body'],
+      // undici closes the connection after every HEAD unless told otherwise (a guard against
+      // servers that send a body with HEAD responses). Registries answer HEAD correctly, and
+      // existence checks are most of a repeat push: reopening a connection (a TLS handshake)
+      // per check made them several times slower.
+      ...(method === 'HEAD' ? {reset: false} : {}),
       signal: signal ?? null,
       headersTimeout: t?.headersMs ?? 60_000,
       bodyTimeout: t?.bodyIdleMs ?? 60_000,

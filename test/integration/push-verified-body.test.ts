@@ -1,6 +1,7 @@
 /**
- * Push hashes each blob once on its way out of the bundle: the bundle reader's stream verifies
- * (VerifiedFetcher) and the registry takes it without a second hash (VerifiedBodyPusher). These
+ * Push hashes each blob once on its way out of the bundle: the bundle reader hands over verified
+ * chunks in reused memory (ChunkFetcher) and the registry sends them as they are (ChunkPusher),
+ * or, above the chunking threshold, as a verifying stream it does not hash again. These
  * tests bypass push's pre-pass on purpose and copy straight out of a damaged bundle into a real
  * registry: nothing corrupt may ever be committed, with a monolithic PUT or a chunked upload.
  */
@@ -9,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fetchAll} from '../../src/content/verify.js'
-import {isVerifiedBodyPusher, isVerifiedFetcher, type Storage} from '../../src/content/types.js'
+import {isChunkFetcher, isChunkPusher, type Storage} from '../../src/content/types.js'
 import {copyGraph} from '../../src/copy/index.js'
 import {IntegrityError} from '../../src/errors.js'
 import type {Descriptor} from '../../src/oci/types.js'
@@ -23,7 +24,7 @@ function descOf(entry: BundleEntry): Descriptor {
   return {mediaType: 'application/octet-stream', digest: `sha256:${entry.name.split('/').pop()}`, size: entry.size}
 }
 
-/** The repository, with every push()/pushVerified() call recorded (the real methods run). */
+/** The repository, with every push()/pushVerified()/pushChunks() call recorded (the real methods run). */
 function recorded(repo: RegistryRepository): {dst: Storage; calls: string[]} {
   const calls: string[] = []
   const dst = new Proxy(repo, {
@@ -31,7 +32,7 @@ function recorded(repo: RegistryRepository): {dst: Storage; calls: string[]} {
       const value: unknown = Reflect.get(target, prop, receiver)
       if (typeof value !== 'function') return value
       const fn = value as (...args: unknown[]) => unknown
-      if (prop === 'push' || prop === 'pushVerified') return (...args: unknown[]) => (calls.push(prop), fn.apply(target, args))
+      if (prop === 'push' || prop === 'pushVerified' || prop === 'pushChunks') return (...args: unknown[]) => (calls.push(prop), fn.apply(target, args))
       return fn.bind(target)
     },
   })
@@ -80,7 +81,7 @@ describeWithServices('push: one hash pass, nothing corrupt committed (real regis
       const repo = clientFor(services().registries.plain, 'admin', clientOptions).repository(repoName('vbody-bad'))
       const reader = await BundleReader.open(damaged)
       try {
-        expect(isVerifiedFetcher(reader) && isVerifiedBodyPusher(repo)).toBe(true)
+        expect(isChunkFetcher(reader) && isChunkPusher(repo)).toBe(true)
         const {dst, calls} = recorded(repo)
         const desc = descOf(blob)
         const err = await copyGraph(reader, dst, desc).then(
@@ -91,7 +92,7 @@ describeWithServices('push: one hash pass, nothing corrupt committed (real regis
         expect(hasIntegrityError(err)).toBe(true)
         expect((err as Error).message).toContain(desc.digest)
         expect(calls.length).toBeGreaterThan(0)
-        expect(new Set(calls)).toEqual(new Set(['pushVerified']))
+        expect(new Set(calls)).toEqual(new Set(['pushChunks']))
         expect(await repo.exists(desc)).toBe(false)
       } finally {
         await reader.close()
@@ -106,10 +107,44 @@ describeWithServices('push: one hash pass, nothing corrupt committed (real regis
         const desc = descOf(blob)
         const stats = await copyGraph(reader, dst, desc)
         expect(stats.blobsCopied).toBe(1)
-        expect(calls).toEqual(['pushVerified'])
+        expect(calls).toEqual(['pushChunks'])
         expect(await repo.exists(desc)).toBe(true)
         const back = await fetchAll(repo, desc, 'read back', blob.size + 1)
         expect(back.length).toBe(blob.size)
+      } finally {
+        await reader.close()
+      }
+    })
+  })
+
+  describe('several MiB sent from one reused buffer', () => {
+    let big: string
+    let entry: BundleEntry
+
+    beforeAll(async () => {
+      const fx = await buildFixture({dir, seed: `vbody-big-${process.pid}`, fileSize: 3 * 1024 * 1024 + 12345})
+      big = fx.bundle
+      const reader = await BundleReader.open(big)
+      entry = reader.entries().filter((e) => e.kind === 'blob').sort((a, b) => b.size - a.size)[0]!
+      await reader.close()
+      expect(entry.size).toBeGreaterThan(3 * 1024 * 1024)
+    }, 60_000)
+
+    it.each(['plain', 'tls'] as const)('every chunk reaches the %s registry intact (the registry checks the digest)', async (mode) => {
+      const repo = clientFor(services().registries[mode], 'admin').repository(repoName(`vbody-big-${mode}`))
+      const reader = await BundleReader.open(big)
+      try {
+        const {dst, calls} = recorded(repo)
+        const desc = descOf(entry)
+        const stats = await copyGraph(reader, dst, desc)
+        expect(stats.blobsCopied).toBe(1)
+        expect(calls).toEqual(['pushChunks'])
+        const back = await fetchAll(repo, desc, 'read back', entry.size + 1)
+        const original = Buffer.alloc(entry.size)
+        const fh = await open(big, 'r')
+        await fh.read(original, 0, entry.size, entry.offset)
+        await fh.close()
+        expect(back.equals(original)).toBe(true)
       } finally {
         await reader.close()
       }

@@ -2,6 +2,7 @@
  * RegistryRepository against the real registries (distribution 2.8) in every auth mode: blobs
  * (monolithic and chunked), manifests by tag and digest with bytes preserved, mounts, tags.
  */
+import diagnostics from 'node:diagnostics_channel'
 import {Readable} from 'node:stream'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {readAll} from '../../src/content/verify.js'
@@ -31,6 +32,23 @@ for (const mode of MODES) {
 
     it('pings the registry with the configured credentials', async () => {
       await expect(client.ping()).resolves.toBeUndefined()
+    })
+
+    it('existence checks (HEAD) keep their connection open: 6 more checks, no new connection', async () => {
+      const repo = client.repository(repoName('keepalive'))
+      const b = randomBlob(10 * 1024)
+      // Warm up: connect (and, in token mode, fetch the token). distribution drops the very first
+      // connection of a client after one response, so the pool is settled after two checks.
+      for (let i = 0; i < 2; i++) await repo.exists(b.descriptor)
+      let connects = 0
+      const onConnect = (): void => void connects++
+      diagnostics.subscribe('undici:client:connected', onConnect)
+      try {
+        for (let i = 0; i < 6; i++) expect(await repo.exists(b.descriptor)).toBe(false)
+      } finally {
+        diagnostics.unsubscribe('undici:client:connected', onConnect)
+      }
+      expect(connects).toBe(0)
     })
 
     it('pushes a blob monolithically and fetches the same bytes back', async () => {

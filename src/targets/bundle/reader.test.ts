@@ -100,6 +100,48 @@ describe('BundleReader on a good bundle', () => {
     }
   })
 
+  it('hands a blob over as verified chunks that all live in one reused buffer', async () => {
+    const bytes = Buffer.alloc(2 * 1024 * 1024 + 777)
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 11)) & 0xff
+    const big = blob(MediaType.OciLayer, bytes)
+    const own = mkdtempSync(join(tmpdir(), 'airgap-bundle-chunks-'))
+    const path = join(own, 'chunks.tar')
+    await writeBundle(path, [{ref: 'docker.io/wandb/local:0.62.2', image: {manifest: app.manifest, blobs: [...app.blobs, big]}}])
+    const r = await BundleReader.open(path)
+    try {
+      const copies: Buffer[] = []
+      const backing = new Set<ArrayBufferLike>()
+      for await (const chunk of await r.fetchChunks(big.desc)) {
+        copies.push(Buffer.from(chunk))
+        backing.add(chunk.buffer)
+      }
+      expect(copies.length).toBe(3)
+      expect(backing.size).toBe(1)
+      expect(Buffer.concat(copies).equals(bytes)).toBe(true)
+    } finally {
+      await r.close()
+    }
+    // The same blob with its last byte flipped: every chunk but the last is handed over, then the
+    // iteration throws, so a consumer never holds the complete corrupt content.
+    const damaged = Buffer.from(readFileSync(path))
+    damaged[headerOffset(`blobs/sha256/${big.desc.digest.slice(7)}`, damaged) + BLOCK + bytes.length - 1]! ^= 0x01
+    const damagedPath = join(own, 'chunks-damaged.tar')
+    writeFileSync(damagedPath, damaged)
+    const d = await BundleReader.open(damagedPath)
+    try {
+      let handed = 0
+      const err = await (async () => {
+        for await (const chunk of await d.fetchChunks(big.desc)) handed += chunk.length
+      })().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(IntegrityError)
+      expect((err as Error).message).toContain(big.desc.digest)
+      expect(handed).toBe(2 * 1024 * 1024)
+    } finally {
+      await d.close()
+      rmSync(own, {recursive: true, force: true})
+    }
+  })
+
   it('verifies every blob and the content graph', async () => {
     const r = await BundleReader.open(goodPath)
     try {

@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream'
 import {repositoryScope} from '../../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../../content/verify.js'
-import type {Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../../content/types.js'
+import type {ChunkPusher, Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../../content/types.js'
 import {IntegrityError, UsageError, type RegistryContext, type Side} from '../../errors.js'
 import {isRetryableError, mapTransportError} from '../../http/errors.js'
 import type {HttpResponse} from '../../http/client.js'
@@ -26,7 +26,7 @@ export interface RepositoryOptions {
 /** How often a broken blob download is resumed with a Range request. */
 export const MAX_RESUMES = 3
 
-export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher, VerifiedFetcher, VerifiedBodyPusher {
+export class RegistryRepository implements Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher, VerifiedFetcher, VerifiedBodyPusher, ChunkPusher {
   readonly location: string
   /** fetch() streams verify size and digest (VerifiedFetcher). */
   readonly verifiesFetchedContent = true as const
@@ -302,6 +302,28 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     return this.pushBlob(desc, body, signal, true)
   }
 
+  /**
+   * ChunkPusher: push a ChunkFetcher's verified chunks. A blob up to the chunking threshold goes in
+   * one PUT whose body is the chunks themselves, with no copy: undici asks for the next chunk only
+   * after the socket took the previous one (write() returned true, or 'drain'). write() can return
+   * true with a chunk still queued only when the chunk is below the socket's high-water mark
+   * (16 KiB), so chunks under SHARED_CHUNK_MIN are copied before they are handed over.
+   */
+  async pushChunks(desc: Descriptor, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void> {
+    const threshold = this.client.options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD
+    if (isGraphMediaType(desc.mediaType) || desc.size > threshold) {
+      return this.pushVerified(desc, Readable.from(copied(chunks), {objectMode: false}), signal)
+    }
+    if (await this.exists(desc, signal)) return
+    const location = await this.startUpload(desc, signal)
+    try {
+      await this.putMonolithic(desc, location, shareable(chunks), signal)
+    } catch (err) {
+      await this.cancelUpload(location, desc)
+      throw err
+    }
+  }
+
   private async pushBlob(desc: Descriptor, body: Readable, signal?: AbortSignal, bodyVerifies = false): Promise<void> {
     if (await this.exists(desc, signal)) {
       body.destroy()
@@ -343,7 +365,7 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     return u
   }
 
-  private async putMonolithic(desc: Descriptor, location: URL, body: Readable, signal?: AbortSignal): Promise<void> {
+  private async putMonolithic(desc: Descriptor, location: URL, body: Readable | AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void> {
     const ctx = this.ctx(desc.digest)
     const res = await this.client.send({
       method: 'PUT',
@@ -518,4 +540,15 @@ export class StreamSlicer {
     }
     return Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array)
   }
+}
+
+/** Chunks at least this large are sent from the producer's reused memory (see pushChunks). */
+const SHARED_CHUNK_MIN = 256 * 1024
+
+async function* shareable(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield chunk.length >= SHARED_CHUNK_MIN ? chunk : Buffer.from(chunk)
+}
+
+async function* copied(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield Buffer.from(chunk)
 }
