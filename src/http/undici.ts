@@ -9,6 +9,14 @@ import type * as Undici from 'undici'
 import AgentModule from 'undici/lib/dispatcher/agent.js'
 import EnvHttpProxyAgentModule from 'undici/lib/dispatcher/env-http-proxy-agent.js'
 import apiRequestModule from 'undici/lib/api/api-request.js'
+import {setFlagsFromString} from 'node:v8'
+
+// undici parses HTTP with llhttp compiled to WebAssembly, on the first connection. V8 compiles it
+// twice: a quick baseline (Liftoff), then an optimised tier in the background whose compilation
+// alone costs ~30 MiB of peak memory per process, for a parser that only reads response headers
+// here (bodies are counted, not scanned). Baseline code only; set before any module is compiled
+// (this module loads before any connection is made), and changing nothing else.
+setFlagsFromString('--liftoff-only')
 
 /** undici's Agent (connection pools per origin, keep-alive). */
 export const Agent = AgentModule as unknown as typeof Undici.Agent

@@ -326,13 +326,28 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     const end = start + desc.size
     let pos = start
     const file = this.file
+    const tooMuch = (n: number): IntegrityError | undefined =>
+      pos + n > end ? new IntegrityError(`${where}: more than the expected ${desc.size} bytes`) : undefined
+    // While one write is in flight the chunks that arrive meanwhile (64 KiB each from a socket)
+    // queue up to the high-water mark and go out together in ONE positional writev: far fewer
+    // syscalls and inode-lock round trips than a write per chunk, and no copy.
     const sink = new Writable({
       highWaterMark: 1024 * 1024,
       write(chunk: Buffer, _enc, done) {
-        if (pos + chunk.length > end) return done(new IntegrityError(`${where}: more than the expected ${desc.size} bytes`))
+        const err = tooMuch(chunk.length)
+        if (err) return done(err)
         const at = pos
         pos += chunk.length
         writeAt(file, chunk, at).then(() => done(), done)
+      },
+      writev(chunks, done) {
+        const buffers = chunks.map((c) => c.chunk as Buffer)
+        const total = buffers.reduce((n, b) => n + b.length, 0)
+        const err = tooMuch(total)
+        if (err) return done(err)
+        const at = pos
+        pos += total
+        writevAt(file, buffers, total, at).then(() => done(), done)
       },
     })
     await pipeline(body, verifier(desc, where), sink, signal ? {signal} : {})
@@ -450,6 +465,23 @@ async function writeAt(file: FileHandle, data: Buffer, position: number): Promis
   while (done < data.length) {
     const {bytesWritten} = await file.write(data, done, data.length - done, position + done)
     done += bytesWritten
+  }
+}
+
+async function writevAt(file: FileHandle, buffers: Buffer[], total: number, position: number): Promise<void> {
+  const {bytesWritten} = await file.writev(buffers, position)
+  if (bytesWritten === total) return
+  // A short write (rare: a signal, a full disk on the way): finish the rest chunk by chunk.
+  let skip = bytesWritten
+  let at = position + bytesWritten
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length
+      continue
+    }
+    await writeAt(file, b.subarray(skip), at)
+    at += b.length - skip
+    skip = 0
   }
 }
 
