@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
-import type {PullEvent, PullResult, SignKeySource} from '../src/app/pull.js'
+import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/app/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
@@ -8,6 +8,7 @@ import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 import {SpecError} from '../src/errors.js'
+import {loadPrivateKeyAsync, publicKeyOf} from '../src/sign/index.js'
 import {sourceDateEpoch} from '../src/targets/bundle/index.js'
 import {parseSize} from '../src/app/bundle-parts.js'
 
@@ -74,7 +75,13 @@ ${BaseCommand.exitCodesHelp}`
     const json = this.jsonEnabled()
     const maxPartSize = flags['max-part-size'] === undefined ? undefined : parseSize(flags['max-part-size'])
     const signKeySource = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
+    // Decrypt the key (scrypt: ~0.2 s and 64 MiB on a thread-pool thread) while the pull code
+    // loads, and have it done before the first request: the 64 MiB are released before any
+    // download or hashing ramps up, instead of adding to their working set.
+    const keyLoading = signKeySource ? decryptSignKey(signKeySource) : undefined
+    keyLoading?.catch(() => undefined) // awaited below; no unhandled rejection meanwhile
     const {pullBundle} = await import('../src/app/pull.js')
+    const signKey = await keyLoading
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
       if (json) progress.note({event: 'warning', message})
@@ -96,10 +103,7 @@ ${BaseCommand.exitCodesHelp}`
         ...(maxPartSize !== undefined ? {maxPartSize} : {}),
         ...(flags.since ? {since: flags.since} : {}),
         withSignatures: flags['with-signatures'],
-        // Decrypted (scrypt: ~0.2 s and 64 MiB on a thread-pool thread) while the spec, charts
-        // and images are resolved, and awaited before the first blob is written: the 64 MiB are
-        // released before the downloads ramp up. A wrong password stops the pull at once.
-        ...(signKeySource ? {signKeySource} : {}),
+        ...(signKey ? {signKey} : {}),
         epoch: sourceDateEpoch(process.env),
         concurrency: flags.concurrency,
         hooks: {
@@ -144,6 +148,12 @@ ${BaseCommand.exitCodesHelp}`
     for (const [k, v] of rows) this.log(`  ${k.padEnd(17)} ${v}`)
     for (const m of r.missing) this.log(`  missing: ${m.reference} (${m.reason}${m.enabled ? '' : '; disabled components only'}) <- ${m.origins.join(', ')}`)
   }
+}
+
+/** Decrypt a cosign private key off the main thread; its public key alongside. */
+async function decryptSignKey(source: SignKeySource): Promise<SignKey> {
+  const privateKey = await loadPrivateKeyAsync(source.pem, source.password, source.file)
+  return {privateKey, publicKey: publicKeyOf(privateKey)}
 }
 
 /** Read the cosign private key and its password (asked when not in the environment). */
