@@ -1,6 +1,8 @@
 /**
  * Hash file ranges on worker threads so that verifying a bundle uses every core: Node's hashing
  * runs on the calling thread, and one thread is slower than `openssl dgst` on a single core.
+ * Reads are 1 MiB: the chunk is still in the core's cache when it is hashed (4 MiB reads hash
+ * about 7 % slower on this machine).
  * The worker is plain JavaScript given as a string (no separate file to locate after compilation
  * or under the test runner); it only reads the file and hashes, and never writes.
  */
@@ -11,7 +13,7 @@ const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads')
 const {openSync, readSync, closeSync} = require('node:fs')
 const {createHash} = require('node:crypto')
-const CHUNK = 4 * 1024 * 1024
+const CHUNK = 1024 * 1024
 const REPORT = 16 * 1024 * 1024
 const buf = Buffer.allocUnsafe(CHUNK)
 const fds = new Map()
