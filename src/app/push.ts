@@ -17,7 +17,7 @@ import {resolve as resolvePath} from 'node:path'
 import {fetchAll} from '../content/verify.js'
 import {copy, copyGraph, CopyTracker, addStats, emptyStats, isManifestDescriptor, type CopyHooks, type CopyStats} from '../copy/index.js'
 import {planCopy} from '../copy/plan.js'
-import {AirgapError, IntegrityError, PartialError, UsageError} from '../errors.js'
+import {AirgapError, IntegrityError, NotFoundError, PartialError, UsageError} from '../errors.js'
 import {chartLayers, chartTag, MAX_CHART_BYTES, ociArtifactToChart} from '../helm/oci.js'
 import type {ChartMetadata} from '../helm/types.js'
 import {digestOf} from '../oci/digest.js'
@@ -247,6 +247,16 @@ async function hashBlobs(reader: BundleReader, metadata: VerifyReport, toSend: '
   return {...metadata, blobs: hashed.blobs, bytes: hashed.bytes, seconds: round(seconds), bytesPerSecond: Math.round(hashed.bytes / Math.max(seconds, 0.001))}
 }
 
+/** True when `tag` in `dst` resolves to `digest`; false when it names something else or nothing. */
+async function tagNames(dst: RegistryRepository, tag: string, digest: string, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    return (await dst.resolve(tag, signal)).digest === digest
+  } catch (err) {
+    if (err instanceof NotFoundError) return false
+    throw err
+  }
+}
+
 /** `HOST/PREFIX/path` of the mirror repository for a source repository or reference. */
 function mirrorRepositoryOf(registry: MirrorRegistry, keepSourceHost: boolean, source: string): string {
   return `${registry.host}/${mirrorRepository(parseReference(source), registry, keepSourceHost)}`
@@ -289,9 +299,15 @@ async function blobsToSend(ctx: PushContext, metadata: VerifyReport, placements:
   }
   await Promise.all(
     metadata.images.map(async (image, i) => {
-      const dst = repositoryFor(ctx, placements[i]!.mirror)
+      const place = placements[i]!
+      const dst = repositoryFor(ctx, place.mirror)
       const root = {mediaType: image.mediaType, digest: image.digest, size: image.size}
-      if (await dst.exists(root, ctx.signal)) ctx.tracker.markPresent(dst, root.digest)
+      // The tag first: when it already names this digest (a repeat push), the image is complete
+      // and tagged, and one HEAD settles it (a registry only accepts a manifest whose children it has).
+      if (place.tag !== undefined && (await tagNames(dst, place.tag, root.digest, ctx.signal))) {
+        ctx.tracker.markPresent(dst, root.digest)
+        ctx.tracker.markTagged(dst, place.tag, root.digest)
+      } else if (await dst.exists(root, ctx.signal)) ctx.tracker.markPresent(dst, root.digest)
       else await add(image.digest, image.source)
     }),
   )

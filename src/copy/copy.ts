@@ -88,6 +88,7 @@ async function tagRoot(
   image: string,
   signal?: AbortSignal,
 ): Promise<void> {
+  if (tracker.knownTagged(dst, ref, root.digest)) return
   const bytes = isReferencePusher(dst) ? await loadManifest(src, root, tracker, {signal, image}) : undefined
   try {
     if (bytes && isReferencePusher(dst)) await dst.pushReference(root, Readable.from(bytes), ref, signal)

@@ -25,6 +25,7 @@ export class CopyTracker {
   readonly cache: ManifestCache
   private readonly inflight = new WeakMap<object, Map<string, Promise<void>>>()
   private readonly present = new WeakMap<object, Set<string>>()
+  private readonly tagged = new WeakMap<object, Map<string, string>>()
 
   constructor(opts: CopyTrackerOptions = {}) {
     this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 3)})
@@ -44,6 +45,18 @@ export class CopyTracker {
   /** True when markPresent() recorded `digest` at `dst`. */
   knownPresent(dst: object, digest: string): boolean {
     return this.present.get(dst)?.has(digest) ?? false
+  }
+
+  /** Record that tag `ref` at `dst` already points at `digest`: copy() then does not tag again. */
+  markTagged(dst: object, ref: string, digest: string): void {
+    let map = this.tagged.get(dst)
+    if (!map) this.tagged.set(dst, (map = new Map()))
+    map.set(ref, digest)
+  }
+
+  /** True when markTagged() recorded `ref` at `dst` pointing at `digest`. */
+  knownTagged(dst: object, ref: string, digest: string): boolean {
+    return this.tagged.get(dst)?.get(ref) === digest
   }
 
   /**

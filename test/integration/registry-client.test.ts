@@ -2,7 +2,7 @@
  * RegistryRepository against the real registries (distribution 2.8) in every auth mode: blobs
  * (monolithic and chunked), manifests by tag and digest with bytes preserved, mounts, tags.
  */
-import diagnostics from 'node:diagnostics_channel'
+import * as diagnostics from 'node:diagnostics_channel'
 import {Readable} from 'node:stream'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {readAll} from '../../src/content/verify.js'
