@@ -168,21 +168,22 @@ describe('BundleReader on a good bundle', () => {
     }
   })
 
-  it('hashes near openssl speed (64 MiB blob)', async () => {
+  // Hashing speed is a benchmark (npm run bench: verify vs openssl), not a timed unit test.
+  it('verifies a 64 MiB blob on the hashing workers, reporting every byte once', async () => {
     const big = blob(MediaType.OciLayer, Buffer.alloc(64 * 1024 * 1024, 7))
     const path = join(root, 'big.tar')
     const image = {manifest: app.manifest, blobs: [...app.blobs, big]}
     await writeBundle(path, [{ref: 'docker.io/wandb/local:0.62.2', image}])
     const r = await BundleReader.open(path)
     try {
-      const t0 = performance.now()
-      await r.verifyAllBlobs()
-      const ours = performance.now() - t0
-      const t1 = performance.now()
-      execFileSync('openssl', ['dgst', '-sha256', path])
-      const openssl = performance.now() - t1
-      // generous bound: a shared CI machine is noisy, but stream plumbing would be several times slower
-      expect(ours).toBeLessThan(Math.max(3 * openssl, 500))
+      let reported = 0
+      const result = await r.verifyAllBlobs({onBytes: (n) => (reported += n)})
+      const total = image.blobs.reduce((n, b) => n + b.desc.size, 0)
+      expect(result).toEqual({blobs: image.blobs.length, bytes: total})
+      expect(reported).toBe(total)
+      // The same digest as an independent tool over the blob's bytes.
+      const bytes = readFileSync(path).subarray(headerOffset(`blobs/sha256/${big.desc.digest.slice(7)}`, readFileSync(path)) + BLOCK).subarray(0, big.desc.size)
+      expect(`sha256:${execFileSync('openssl', ['dgst', '-sha256', '-r'], {input: bytes, encoding: 'utf8'}).split(' ')[0]}`).toBe(big.desc.digest)
     } finally {
       await r.close()
     }
