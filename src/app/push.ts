@@ -23,7 +23,7 @@ import type {ChartMetadata} from '../helm/types.js'
 import {digestOf} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {LockChart, LockImage, LockSplit, LockSplitImage} from '../bundle/lock.js'
-import {BundleReader} from '../targets/bundle/index.js'
+import {BundleReader, HashPool, WORKER_MIN_BYTES} from '../targets/bundle/index.js'
 import type {RegistryRepository} from '../targets/registry/index.js'
 // The chart publisher (and the YAML/tar/semver code it needs) is imported only when charts are published.
 import type {ChartPackage, HelmAuth, helmRepoKind} from '../push/helm-publish.js'
@@ -120,6 +120,8 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
 
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
+  // The hashing workers boot (~60 ms each) while the mirror is asked what it already has.
+  const pool = opts.fullVerify || metadata.split || hasLargeBlob(reader) ? new HashPool() : undefined
   try {
     const ctx: PushContext = {
       reader,
@@ -139,7 +141,8 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     // Delta bundles (pull --since): every blob left out must be in the mirror; refused before any write.
     const delta = metadata.expectedInMirror?.length ? await checkDelta(ctx, metadata, placements, (source) => mirrorRepositoryOf(registry, keepSourceHost, source)) : undefined
     const toSend = opts.fullVerify || metadata.split ? 'all' : await blobsToSend(ctx, metadata, placements)
-    const report = await hashBlobs(reader, metadata, toSend, signal)
+    const report = await hashBlobs(reader, metadata, toSend, pool, signal)
+    void pool?.close()
     const verifySeconds = (performance.now() - t0) / 1000
     opts.hooks?.onVerified?.(report)
     if (report.authenticity !== 'verified') {
@@ -215,9 +218,14 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       ...(part ? {split: part.report} : {}),
     }
   } finally {
+    await pool?.close()
     await reader.close()
     await session.close()
   }
+}
+
+function hasLargeBlob(reader: BundleReader): boolean {
+  return reader.entries().some((e) => e.kind === 'blob' && e.size >= WORKER_MIN_BYTES)
 }
 
 /**
@@ -237,10 +245,17 @@ function checkSameIndex(reader: BundleReader, metadata: VerifyReport): void {
  * Hash the blobs about to be sent (or all) on the already open reader, on worker threads for
  * large ones; the signature, lock, index and graph were checked by verifyBundle before.
  */
-async function hashBlobs(reader: BundleReader, metadata: VerifyReport, toSend: 'all' | ReadonlySet<string>, signal: AbortSignal | undefined): Promise<VerifyReport> {
+async function hashBlobs(
+  reader: BundleReader,
+  metadata: VerifyReport,
+  toSend: 'all' | ReadonlySet<string>,
+  pool: HashPool | undefined,
+  signal: AbortSignal | undefined,
+): Promise<VerifyReport> {
   const started = performance.now()
   const hashed = await reader.verifyAllBlobs({
     ...(toSend === 'all' ? {} : {only: (d: string) => toSend.has(d)}),
+    ...(pool ? {pool} : {}),
     ...(signal ? {signal} : {}),
   })
   const seconds = (performance.now() - started) / 1000 + metadata.seconds

@@ -25,7 +25,8 @@ import {HashPool} from './hash-pool.js'
 import {BLOCK, decodeHeader, isZeroBlock, paddedSize} from './tar.js'
 
 /** Blobs at least this large are hashed on worker threads. */
-const WORKER_MIN_BYTES = 4 * 1024 * 1024
+/** Blobs at least this large are hashed on worker threads. */
+export const WORKER_MIN_BYTES = 4 * 1024 * 1024
 
 /** Zero padding tolerated after the end-of-archive marker (GNU tar pads to 10 KiB records). */
 const MAX_TRAILING_ZEROS = 64 * 1024
@@ -50,6 +51,8 @@ export interface VerifyAllOptions {
   concurrency?: number
   /** Hashing worker threads for large blobs (default: cores, at most 4); 0 hashes on this thread only. */
   workers?: number
+  /** A pool started earlier (its workers boot meanwhile); used instead of a new one and not closed. */
+  pool?: HashPool
   /** Hash only the blobs whose digest this accepts (default: every blob). */
   only?: (digest: string) => boolean
   /** Called with the byte count of every chunk hashed. */
@@ -212,7 +215,8 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
     const blobs = this.entries().filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
     // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
     const large = blobs.filter((e) => e.size >= WORKER_MIN_BYTES)
-    const pool = large.length > 0 && options.workers !== 0 ? new HashPool(options.workers) : undefined
+    const own = large.length > 0 && options.workers !== 0 && !options.pool
+    const pool = large.length > 0 && options.workers !== 0 ? (options.pool ?? new HashPool(options.workers)) : undefined
     const limit = pLimit(Math.max(1, options.concurrency ?? 2, pool?.size ?? 0))
     const bad: string[] = []
     let bytes = 0
@@ -237,7 +241,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
         ),
       )
     } finally {
-      await pool?.close()
+      if (own) await pool?.close()
     }
     if (bad.length > 0) {
       bad.sort()
