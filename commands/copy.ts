@@ -33,9 +33,11 @@ ${BaseCommand.exitCodesHelp}`
 
   async run(): Promise<CopyImageResult> {
     const {args, flags} = await this.parse(Copy)
-    const progress = createProgress({json: this.jsonEnabled(), quiet: flags.quiet})
+    const json = this.jsonEnabled()
+    const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string, registry: string): void => {
-      this.warn(`${registry}: ${message}`)
+      if (json) progress.note({event: 'warning', message: `${registry}: ${message}`})
+      else progress.interrupt(() => this.warn(`${registry}: ${message}`))
     }
     try {
       const result = await copyImage({

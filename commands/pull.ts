@@ -83,7 +83,7 @@ ${BaseCommand.exitCodesHelp}`
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
       if (json) progress.note({event: 'warning', message})
-      else if (!flags.quiet) this.warn(message)
+      else if (!flags.quiet) progress.interrupt(() => this.warn(message))
     }
     try {
       const result = await pullBundle({

@@ -48,10 +48,14 @@ ${BaseCommand.exitCodesHelp}`
   async run(): Promise<PushResult> {
     const {args, flags} = await this.parse(Push)
     const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const progress = createProgress({json: this.jsonEnabled(), quiet: flags.quiet})
-    const warn = (message: string, registry: string): void => {
-      this.warn(`${registry}: ${message}`)
+    const json = this.jsonEnabled()
+    const progress = createProgress({json, quiet: flags.quiet})
+    // Warnings never break the live line, and in --json mode they are events like the rest of stderr.
+    const warning = (message: string): void => {
+      if (json) progress.note({event: 'warning', message})
+      else progress.interrupt(() => this.warn(message))
     }
+    const warn = (message: string, registry: string): void => warning(`${registry}: ${message}`)
     const helmAuth = {
       ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
       ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
@@ -72,10 +76,10 @@ ${BaseCommand.exitCodesHelp}`
         concurrency: flags.concurrency,
         hooks: {
           ...progress,
-          onWarning: (m) => process.stderr.write(`WARNING: ${m}\n`),
+          onWarning: warning,
           onVerified: (r) => {
-            if (!flags.quiet && !this.jsonEnabled()) {
-              process.stderr.write(`Verified ${r.path}: ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.signer ? `, signed by ${r.signer}` : ''} (${r.seconds.toFixed(2)} s)\n`)
+            if (!flags.quiet && !json) {
+              progress.interrupt(() => process.stderr.write(`Verified ${r.path}: ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.signer ? `, signed by ${r.signer}` : ''} (${r.seconds.toFixed(2)} s)\n`))
             }
           },
           onItem: (i) => {

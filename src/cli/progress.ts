@@ -47,6 +47,8 @@ export interface ProgressExtras {
   status(text: string): void
   /** Emit one event: a JSON line in --json mode; ignored otherwise. */
   note(event: Record<string, unknown>): void
+  /** Write something else to the terminal (a warning): the live line is cleared first and redrawn after. */
+  interrupt(write: () => void): void
 }
 
 export function createProgress(opts: ProgressOptions = {}): ProgressSink & ProgressExtras {
@@ -114,6 +116,11 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     },
     note(event) {
       emit(event)
+    },
+    interrupt(write) {
+      if (live && lastDraw > 0) stream.write('\r\x1b[2K')
+      write()
+      if (lastDraw > 0) draw(true)
     },
   }
 }

@@ -122,6 +122,9 @@ describeWithServices('airgap push / check (CLI)', () => {
       const full = await push(['--registry', `${plain.host}/${prefix}`, '--plain-http', plain.host, '--receipt', receiptFile, '--full-verify'])
       expect(full.code, full.stderr).toBe(0)
       expect(jsonOf<PushJson>(full).verified.blobs).toBeGreaterThanOrEqual(out.verified.blobs)
+      // With --json, stderr is JSON lines only: the warning about the chart left out is an event too.
+      const events = full.stderr.trim().split('\n').map((line) => JSON.parse(line) as {event: string; message?: string})
+      expect(events.filter((e) => e.event === 'warning').map((e) => e.message)).toEqual([expect.stringMatching(/no --helm-repo was given/)])
     })
 
     it('publishes the chart into nginx with WebDAV PUT (existing index entries kept; a missing index.yaml is created) and check downloads it', async () => {
