@@ -130,8 +130,14 @@ describeWithServices('push: one hash pass, nothing corrupt committed (real regis
       expect(entry.size).toBeGreaterThan(3 * 1024 * 1024)
     }, 60_000)
 
-    it.each(['plain', 'tls'] as const)('every chunk reaches the %s registry intact (the registry checks the digest)', async (mode) => {
-      const repo = clientFor(services().registries[mode], 'admin').repository(repoName(`vbody-big-${mode}`))
+    // The chunked case cuts PATCH boundaries (700 KiB) through the middle of the 1 MiB chunks.
+    it.each([
+      ['plain', 'one PUT', {}],
+      ['tls', 'one PUT', {}],
+      ['plain', 'PATCHes of 700 KiB', {chunkThreshold: 1024 * 1024, chunkSize: 700 * 1024}],
+      ['tls', 'PATCHes of 700 KiB', {chunkThreshold: 1024 * 1024, chunkSize: 700 * 1024}],
+    ] as const)('every chunk reaches the %s registry intact in %s (the registry checks the digest)', async (mode, _how, options: RegistryClientOptions) => {
+      const repo = clientFor(services().registries[mode], 'admin', options).repository(repoName(`vbody-big-${mode}`))
       const reader = await BundleReader.open(big)
       try {
         const {dst, calls} = recorded(repo)

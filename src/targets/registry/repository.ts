@@ -310,14 +310,13 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
    * (16 KiB), so chunks under SHARED_CHUNK_MIN are copied before they are handed over.
    */
   async pushChunks(desc: Descriptor, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void> {
-    const threshold = this.client.options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD
-    if (isGraphMediaType(desc.mediaType) || desc.size > threshold) {
-      return this.pushVerified(desc, Readable.from(copied(chunks), {objectMode: false}), signal)
-    }
+    if (isGraphMediaType(desc.mediaType)) return this.pushVerified(desc, Readable.from(copied(chunks), {objectMode: false}), signal)
     if (await this.exists(desc, signal)) return
     const location = await this.startUpload(desc, signal)
     try {
-      await this.putMonolithic(desc, location, shareable(chunks), signal)
+      const threshold = this.client.options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD
+      if (desc.size <= threshold) await this.putMonolithic(desc, location, shareable(chunks), signal)
+      else await this.putChunked(desc, location, chunks, signal, true)
     } catch (err) {
       await this.cancelUpload(location, desc)
       throw err
@@ -386,7 +385,7 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
    * final PUT ?digest=. `body` must already be the verified stream: it is read to its end after
    * the last chunk so that its size and digest check runs before the upload is committed.
    */
-  private async putChunked(desc: Descriptor, start: URL, body: Readable, signal?: AbortSignal): Promise<void> {
+  private async putChunked(desc: Descriptor, start: URL, body: AsyncIterable<unknown>, signal?: AbortSignal, shared = false): Promise<void> {
     const ctx = this.ctx(desc.digest)
     const chunkSize = this.client.options.chunkSize ?? DEFAULT_CHUNK_SIZE
     const slicer = new StreamSlicer(body, this.where(desc))
@@ -401,7 +400,9 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
           'content-length': String(length),
           'content-range': `${offset}-${offset + length - 1}`,
         },
-        body: slicer.next(length),
+        // Shared chunks (pushChunks) go out as they are; a slice left over for the next PATCH stays
+        // valid because the source is not asked for more until that PATCH has been sent.
+        body: shared ? shareable(slicer.slice(length)) : slicer.next(length),
         retry: false,
         scopes: this.pushScopes,
         ctx,
@@ -506,7 +507,7 @@ export class StreamSlicer {
 
   /** A stream of exactly the next `length` bytes; it fails when the source ends before that. */
   next(length: number): Readable {
-    return Readable.from(this.take(length), {objectMode: false, highWaterMark: 64 * 1024})
+    return Readable.from(this.slice(length), {objectMode: false, highWaterMark: 64 * 1024})
   }
 
   /** Read the source to its end (which runs its checks); fails if bytes are left over. */
@@ -518,7 +519,8 @@ export class StreamSlicer {
     }
   }
 
-  private async *take(length: number): AsyncGenerator<Buffer> {
+  /** The next `length` bytes as the source's own chunks (or parts of them), without a stream around them. */
+  async *slice(length: number): AsyncGenerator<Buffer> {
     for (let left = length; left > 0; ) {
       let buf = this.rest ?? (await this.nextChunk(left, length))
       this.rest = undefined
