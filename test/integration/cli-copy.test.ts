@@ -38,6 +38,18 @@ describeWithServices('airgap copy and inspect against real registries, checked w
     if (dir) await rm(dir, {recursive: true, force: true})
   })
 
+  it('four copies running at once into one OCI layout keep all four names (index.json is locked across processes)', async () => {
+    const target = join(dir, 'shared-layout')
+    const names = ['one', 'two', 'three', 'four']
+    const runs = await Promise.all(names.map((n) => runCli(['copy', '--json', `oci:${dir}/src:docker.io/acme/multi:v1`, `oci:${target}:docker.io/acme/multi:${n}`])))
+    for (const r of runs) expect(r.code, r.stderr).toBe(0)
+    const layout = await OciLayout.open(target)
+    const tags: string[] = []
+    for await (const t of layout.tags()) tags.push(t)
+    expect(tags.sort()).toEqual(names.map((n) => `docker.io/acme/multi:${n}`).sort())
+    expect(await skopeo('inspect', '--raw', `oci:${target}:docker.io/acme/multi:three`)).toContain('"manifests"')
+  })
+
   it('pushes a two-platform index with shared layers: each unique blob once, then nothing on a second copy', async () => {
     const repo = `${plain}/${uniqueName('acme')}/multi:v1`
     const uniqueBlobs = new Set(multi.images.flatMap((i) => [...i.layers.map((l) => l.descriptor.digest), i.config.descriptor.digest]))

@@ -1,8 +1,8 @@
 /** Reading and atomically writing an OCI image layout's `index.json` and `oci-layout` files. */
 import {randomUUID} from 'node:crypto'
-import {open, readFile, rename, rm} from 'node:fs/promises'
+import {open, readFile, rename, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {IntegrityError, UnsupportedError} from '../../errors.js'
+import {IntegrityError, UnsupportedError, UsageError} from '../../errors.js'
 import {validateDescriptor} from '../../oci/manifest.js'
 import {MediaType, type Descriptor} from '../../oci/types.js'
 
@@ -90,5 +90,73 @@ export class KeyedMutex {
       if (this.tails.get(key) === tail) this.tails.delete(key)
     })
     return result
+  }
+}
+
+export interface FileLockOptions {
+  /** Give up after this long (default 30 s). */
+  timeoutMs?: number
+  /** A lock older than this whose holder cannot be seen is taken over (default 60 s). */
+  staleMs?: number
+}
+
+/**
+ * Run `fn` while holding `lockPath`, a file created exclusively (O_EXCL) holding the holder's pid:
+ * one writer at a time across processes (two `airgap copy` into one layout), where KeyedMutex
+ * covers one process. A lock whose holder process is gone, or that is older than `staleMs`, is
+ * taken over; otherwise the caller waits, then fails naming the file and its holder.
+ * Hand-written: the critical section is a read-modify-rename of one small file, and the usual
+ * npm lock package (proper-lockfile) has not been released since 2021.
+ */
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: FileLockOptions = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
+  const staleMs = opts.staleMs ?? 60_000
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      const handle = await open(lockPath, 'wx')
+      try {
+        await handle.writeFile(`${process.pid}\n`)
+      } finally {
+        await handle.close()
+      }
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const holder = await lockHolder(lockPath)
+    if (holder.gone || (holder.ageMs !== undefined && holder.ageMs > staleMs)) {
+      await rm(lockPath, {force: true})
+      continue
+    }
+    if (Date.now() > deadline) {
+      throw new UsageError(`${lockPath} is held by another process${holder.pid ? ` (pid ${holder.pid})` : ''}`, {
+        hint: 'another airgap is writing this OCI layout; wait for it, or remove the lock file if no airgap process is running',
+      })
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+  try {
+    return await fn()
+  } finally {
+    await rm(lockPath, {force: true})
+  }
+}
+
+async function lockHolder(lockPath: string): Promise<{pid?: number; gone: boolean; ageMs?: number}> {
+  const [text, info] = await Promise.all([readFile(lockPath, 'utf8').catch(() => ''), stat(lockPath).catch(() => undefined)])
+  if (!info) return {gone: true}
+  const ageMs = Date.now() - info.mtimeMs
+  const pid = Number.parseInt(text, 10)
+  // A lock file still being written (empty) or naming no pid is only judged by its age.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return {gone: false, ageMs}
+  return {pid, gone: !processAlive(pid), ageMs}
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -23,6 +23,7 @@ import {
   checkLayoutFile,
   emptyIndex,
   readIndexFile,
+  withFileLock,
   writeFileAtomic,
 } from './index-file.js'
 
@@ -59,9 +60,11 @@ export class OciLayout implements Target, TagLister, Located {
     await mkdir(this.dir, {recursive: true})
     if (await isFile(join(this.dir, LAYOUT_FILE))) await checkLayoutFile(join(this.dir, LAYOUT_FILE))
     else await writeFileAtomic(join(this.dir, LAYOUT_FILE), JSON.stringify({imageLayoutVersion: LAYOUT_VERSION}))
-    await indexLock.run(this.indexPath, async () => {
-      if (!(await isFile(this.indexPath))) await writeFileAtomic(this.indexPath, JSON.stringify(emptyIndex()))
-    })
+    await indexLock.run(this.indexPath, () =>
+      withFileLock(`${this.indexPath}.lock`, async () => {
+        if (!(await isFile(this.indexPath))) await writeFileAtomic(this.indexPath, JSON.stringify(emptyIndex()))
+      }),
+    )
   }
 
   private async check(): Promise<void> {
@@ -177,7 +180,7 @@ export class OciLayout implements Target, TagLister, Located {
   /**
    * Name the (already pushed) manifest `desc` as `ref` in index.json, replacing any entry of the
    * same name. Sets `org.opencontainers.image.ref.name` and, for full references,
-   * `io.containerd.image.name`. The file is rewritten atomically under an in-process lock.
+   * `io.containerd.image.name`. The file is rewritten atomically under a lock (in-process, and a lock file across processes).
    */
   async tag(desc: Descriptor, ref: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted()
@@ -187,12 +190,14 @@ export class OciLayout implements Target, TagLister, Located {
         hint: 'push the manifest before tagging it',
       })
     }
-    await indexLock.run(this.indexPath, async () => {
-      const {raw, manifests} = await readIndexFile(this.indexPath)
-      const kept = manifests.filter((d) => refName(d) !== ref)
-      kept.push(namedEntry(desc, ref))
-      await writeFileAtomic(this.indexPath, JSON.stringify({...raw, manifests: kept}))
-    })
+    await indexLock.run(this.indexPath, () =>
+      withFileLock(`${this.indexPath}.lock`, async () => {
+        const {raw, manifests} = await readIndexFile(this.indexPath)
+        const kept = manifests.filter((d) => refName(d) !== ref)
+        kept.push(namedEntry(desc, ref))
+        await writeFileAtomic(this.indexPath, JSON.stringify({...raw, manifests: kept}))
+      }),
+    )
   }
 
   /** The ref names in index.json, in file order. */
