@@ -212,7 +212,7 @@ export class Authenticator {
     }
     let body: {token?: string; access_token?: string; expires_in?: number; issued_at?: string}
     try {
-      body = JSON.parse(await res.text()) as typeof body
+      body = JSON.parse(await res.text(undefined, 'whole')) as typeof body
     } catch {
       throw new AuthError(ctx, `the token server ${realmHost} answered with something that is not JSON`)
     }

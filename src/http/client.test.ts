@@ -1,7 +1,7 @@
 import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {UsageError} from '../errors.js'
+import {IntegrityError, UsageError} from '../errors.js'
 import {HttpClient, hostMatches} from './client.js'
 
 describe('hostMatches / scheme choice', () => {
@@ -100,5 +100,16 @@ describe('HttpClient against local node:http stand-ins (redirects, retries)', ()
     const res = await client.request({method: 'GET', url: `${registry.origin}/flaky`, retry: false})
     expect(res.status).toBe(503)
     await res.dump()
+  })
+
+  it('cuts a long body for error details, and refuses it whole when the caller parses it', async () => {
+    const cut = await client.request({method: 'GET', url: `${storage.origin}/blob`})
+    expect(await cut.text(4)).toBe('blob')
+    const whole = await client.request({method: 'GET', url: `${storage.origin}/blob`})
+    const err = await whole.text(4, 'whole').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IntegrityError)
+    expect((err as Error).message).toBe(`the response to GET ${storage.origin}/blob is larger than 4 bytes`)
+    const fits = await client.request({method: 'GET', url: `${storage.origin}/blob`})
+    expect(await fits.text(10, 'whole')).toBe('blob-bytes')
   })
 })

@@ -10,7 +10,7 @@ import type {Readable} from 'node:stream'
 import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
 import type {Agent as UndiciAgent, EnvHttpProxyAgent} from 'undici'
 import {Agent, loadEnvHttpProxyAgent, request, type Dispatcher} from './undici.js'
-import {UsageError, type Side} from '../errors.js'
+import {IntegrityError, UsageError, type Side} from '../errors.js'
 import {isRetryableError, mapTransportError} from './errors.js'
 import {DEFAULT_RETRY, backoffDelay, isRetryableStatus, parseRetryAfter, sleep, type RetryOptions} from './retry.js'
 
@@ -73,8 +73,12 @@ export interface HttpResponse {
   url: URL
   /** First value of a header (names are case-insensitive). */
   header(name: string): string | undefined
-  /** Read the body as text, at most `limit` bytes (default 1 MiB). */
-  text(limit?: number): Promise<string>
+  /**
+   * Read the body as text, at most `limit` bytes (default 1 MiB). A longer body is cut at `limit`
+   * (for error details), or with `whole` refused with an IntegrityError (for bodies that are parsed:
+   * a cut JSON or index.yaml must never be taken for the whole).
+   */
+  text(limit?: number, whole?: 'whole'): Promise<string>
   /** Discard the body so the connection can be reused. */
   dump(): Promise<void>
 }
@@ -126,15 +130,20 @@ function firstHeader(headers: IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(v) ? v[0] : v
 }
 
-async function readText(body: Readable, limit: number): Promise<string> {
+async function readText(body: Readable, limit: number, wholeOf?: string): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {
     const buf = chunk as Buffer
     size += buf.length
     if (size > limit) {
-      chunks.push(buf.subarray(0, buf.length - (size - limit)))
       body.destroy()
+      if (wholeOf !== undefined) {
+        throw new IntegrityError(`the response to ${wholeOf} is larger than ${limit} bytes`, {
+          hint: 'the server sent far more than such a response ever holds; check that the URL points at the right service',
+        })
+      }
+      chunks.push(buf.subarray(0, buf.length - (size - limit)))
       break
     }
     chunks.push(buf)
@@ -285,7 +294,7 @@ export class HttpClient {
       body: responseBody,
       url,
       header: (name) => firstHeader(res.headers as IncomingHttpHeaders, name),
-      text: (limit = 1024 * 1024) => readText(responseBody, limit),
+      text: (limit = 1024 * 1024, whole) => readText(responseBody, limit, whole ? `${method} ${url.origin}${url.pathname}` : undefined),
       dump: async () => {
         try {
           await res.body.dump({limit: 256 * 1024})

@@ -179,7 +179,7 @@ class HttpPutPublisher extends HttpPublisher {
       return undefined
     }
     if (res.status !== 200) throw await httpFailure(res, `GET ${safeUrl(url)}`, this.url)
-    return res.text(64 * 1024 * 1024)
+    return res.text(64 * 1024 * 1024, 'whole')
   }
 }
 
@@ -228,7 +228,7 @@ class ChartMuseumPublisher extends HttpPublisher {
       ...(signal ? {signal} : {}),
     })
     if (info.status !== 200) throw await httpFailure(info, `GET ${this.url}/api/charts/${chart.name}/${chart.version}`, this.url)
-    const existing = JSON.parse(await info.text()) as {digest?: unknown}
+    const existing = JSON.parse(await info.text(undefined, 'whole')) as {digest?: unknown}
     const digest = typeof existing.digest === 'string' ? indexDigest(existing.digest) : undefined
     alreadyPublished(digest ? {digest} : {}, chart, this.url)
     return {repoUrl: this.url, uploaded: false}

@@ -82,7 +82,7 @@ export async function listReferrers(repo: RegistryRepository, digest: string, si
   }
   if (res.status !== 200) throw await repo.client.fail(res, ctx, 'list referrers of', `manifest ${digest}`)
   const contentType = (res.header('content-type') ?? '').split(';')[0]!.trim()
-  const text = await res.text(4 * 1024 * 1024)
+  const text = await res.text(4 * 1024 * 1024, 'whole')
   if (contentType !== MediaType.OciIndex) return undefined
   const parsed = parseManifest(Buffer.from(text, 'utf8'), MediaType.OciIndex, `${repo.location} referrers of ${digest}`)
   return parsed.kind === 'index' ? parsed.index.manifests : []

@@ -142,7 +142,7 @@ export class RegistryClient {
     while (url) {
       const res = await this.send({method: 'GET', url, scopes: [CATALOG_SCOPE], ctx, signal})
       if (res.status !== 200) throw await this.fail(res, ctx, 'list the catalog of', 'catalog')
-      const body = JSON.parse(await res.text()) as {repositories?: string[] | null}
+      const body = JSON.parse(await res.text(undefined, 'whole')) as {repositories?: string[] | null}
       yield* body.repositories ?? []
       url = nextLink(res.header('link'), url)
     }

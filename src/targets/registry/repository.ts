@@ -481,7 +481,7 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     while (url) {
       const res = await this.client.send({method: 'GET', url, scopes: this.pullScopes, ctx, signal})
       if (res.status !== 200) throw await this.client.fail(res, ctx, 'list tags of', `repository ${this.repository}`)
-      const body = JSON.parse(await res.text()) as {tags?: string[] | null}
+      const body = JSON.parse(await res.text(undefined, 'whole')) as {tags?: string[] | null}
       yield* body.tags ?? []
       url = nextLink(res.header('link'), url)
     }
