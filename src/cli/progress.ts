@@ -2,7 +2,7 @@ import type {Descriptor} from '../oci/types.js'
 
 /** Progress events the CLI renders; the core reports them through copy hooks. */
 export interface ProgressSink {
-  onStart(d: Descriptor): void
+  onStart(d: Descriptor, image?: string): void
   onBytes(d: Descriptor, n: number): void
   onDone(d: Descriptor): void
   onSkipped(d: Descriptor): void
@@ -58,12 +58,19 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
   let bytes = 0
   let done = 0
   let skipped = 0
-  const inFlight = new Set<string>()
+  /** Digest -> image name (or '') of every transfer in flight. */
+  const inFlight = new Map<string, string>()
   let lastDraw = 0
   let totalBytes = opts.totalBytes
   let label = ''
   const emit = (event: Record<string, unknown>): void => {
     if (opts.json && !opts.quiet) stream.write(`${JSON.stringify({...event, time: new Date().toISOString()})}\n`)
+  }
+  /** `: app:1.0, redis:7 +3`: the images whose content is moving now (a layer shared by several names the first). */
+  const imagesInFlight = (): string => {
+    const names = [...new Set([...inFlight.values()].filter((n) => n !== ''))].map(shortName)
+    if (names.length === 0) return ''
+    return `: ${names.slice(0, 2).join(', ')}${names.length > 2 ? ` +${names.length - 2}` : ''}`
   }
   const draw = (force = false): void => {
     if (!live) return
@@ -72,13 +79,13 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     lastDraw = now
     const secs = Math.max((now - started) / 1000, 0.001)
     const total = totalBytes ? ` / ${formatBytes(totalBytes)} (${Math.min(100, (100 * bytes) / totalBytes).toFixed(0)}%)` : ''
-    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}`
+    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}${imagesInFlight()}`
     stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
   }
   return {
-    onStart(d) {
-      inFlight.add(d.digest)
-      emit({event: 'start', digest: d.digest, size: d.size, mediaType: d.mediaType})
+    onStart(d, image) {
+      inFlight.set(d.digest, image ?? '')
+      emit({event: 'start', digest: d.digest, size: d.size, mediaType: d.mediaType, ...(image ? {image} : {})})
       draw()
     },
     onBytes(_d, n) {
@@ -123,4 +130,12 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
       if (lastDraw > 0) draw(true)
     },
   }
+}
+
+/** An image reference without its registry host and digest, for the live line (`docker.io/wandb/local:0.62.2` -> `wandb/local:0.62.2`). */
+function shortName(ref: string): string {
+  const noDigest = ref.replace(/@sha256:[0-9a-f]+$/, '')
+  const slash = noDigest.indexOf('/')
+  const first = slash > 0 ? noDigest.slice(0, slash) : ''
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? noDigest.slice(slash + 1) : noDigest
 }

@@ -106,7 +106,7 @@ async function copyManifest(ctx: Ctx, desc: Descriptor): Promise<void> {
   const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})
   const children = childrenOf(ctx, desc, bytes)
   await settleAll(children.map((child) => copyNode(ctx, child)))
-  ctx.hooks.onStart?.(desc)
+  ctx.hooks.onStart?.(desc, ctx.opts.image)
   await pushManifestWithRetry(ctx, desc, bytes, children)
   ctx.stats.manifestsCopied++
   ctx.stats.bytesCopied += bytes.length
@@ -213,7 +213,7 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   } catch (err) {
     throw fail(ctx, err, 'fetch', 'source', desc)
   }
-  ctx.hooks.onStart?.(desc)
+  ctx.hooks.onStart?.(desc, ctx.opts.image)
   let sourceError: unknown
   const counter = countingStream(desc, ctx.hooks)
   // The destination may listen only after an await (an exists() check): until then a source
@@ -250,7 +250,7 @@ async function transferChunks(ctx: Ctx, src: ChunkFetcher, dst: ChunkPusher, des
   } catch (err) {
     throw fail(ctx, err, 'fetch', 'source', desc)
   }
-  ctx.hooks.onStart?.(desc)
+  ctx.hooks.onStart?.(desc, ctx.opts.image)
   const hooks = ctx.hooks
   let sourceError: unknown
   async function* counted(): AsyncGenerator<Buffer> {

@@ -4,8 +4,8 @@ import type {CopyTracker} from './tracker.js'
 
 /** Progress hooks. They are called synchronously and must not throw. */
 export interface CopyHooks {
-  /** A node's transfer begins (after the destination said it does not have it). */
-  onStart?(d: Descriptor): void
+  /** A node's transfer begins (after the destination said it does not have it); `image` names the image being copied, when known. */
+  onStart?(d: Descriptor, image?: string): void
   /** `n` more bytes of `d` went through. */
   onBytes?(d: Descriptor, n: number): void
   /** `d` is now at the destination. */
