@@ -35,10 +35,7 @@ ${BaseCommand.exitCodesHelp}`
     const {args, flags} = await this.parse(Copy)
     const json = this.jsonEnabled()
     const progress = createProgress({json, quiet: flags.quiet})
-    const warn = (message: string, registry: string): void => {
-      if (json) progress.note({event: 'warning', message: `${registry}: ${message}`})
-      else progress.interrupt(() => this.warn(`${registry}: ${message}`))
-    }
+    const warn = (message: string, registry: string): void => progress.warning(`${registry}: ${message}`, (m) => this.warn(m))
     try {
       const result = await copyImage({
         ...connectionOptions(flags, warn),

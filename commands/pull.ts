@@ -77,13 +77,12 @@ ${BaseCommand.exitCodesHelp}`
     const signKeySource = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
     // Decrypt the key first (scrypt: ~0.2 s and 64 MiB on a thread-pool thread), then load the
     // pull code: the 64 MiB are released before anything else adds to the working set. Loading
-    // the pull code meanwhile saved ~0.05 s but raised peak memory by ~10 MiB (see BENCHMARKS.md).
+    // the pull code meanwhile saved ~0.05 s but raised peak memory by several MiB.
     const signKey = signKeySource ? await decryptSignKey(signKeySource) : undefined
     const {pullBundle} = await import('../src/app/pull.js')
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
-      if (json) progress.note({event: 'warning', message})
-      else if (!flags.quiet) progress.interrupt(() => this.warn(message))
+      if (json || !flags.quiet) progress.warning(message, (m) => this.warn(m))
     }
     try {
       const result = await pullBundle({

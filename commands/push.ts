@@ -51,10 +51,7 @@ ${BaseCommand.exitCodesHelp}`
     const json = this.jsonEnabled()
     const progress = createProgress({json, quiet: flags.quiet})
     // Warnings never break the live line, and in --json mode they are events like the rest of stderr.
-    const warning = (message: string): void => {
-      if (json) progress.note({event: 'warning', message})
-      else progress.interrupt(() => this.warn(message))
-    }
+    const warning = (message: string): void => progress.warning(message, (m) => this.warn(m))
     const warn = (message: string, registry: string): void => warning(`${registry}: ${message}`)
     const helmAuth = {
       ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),

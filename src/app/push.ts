@@ -23,7 +23,7 @@ import type {ChartMetadata} from '../helm/types.js'
 import {digestOf} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {LockChart, LockImage, LockSplit, LockSplitImage} from '../bundle/lock.js'
-import {BundleReader, HashPool, WORKER_MIN_BYTES} from '../targets/bundle/index.js'
+import {BundleReader, HashPool} from '../targets/bundle/index.js'
 import type {RegistryRepository} from '../targets/registry/index.js'
 // The chart publisher (and the YAML/tar/semver code it needs) is imported only when charts are published.
 import type {ChartPackage, HelmAuth, helmRepoKind} from '../push/helm-publish.js'
@@ -121,7 +121,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
   // The hashing workers boot (~60 ms each) while the mirror is asked what it already has.
-  const pool = opts.fullVerify || metadata.split || hasLargeBlob(reader) ? new HashPool() : undefined
+  const pool = opts.fullVerify || metadata.split || reader.hasWorkerSizedBlobs() ? new HashPool() : undefined
   try {
     const ctx: PushContext = {
       reader,
@@ -222,10 +222,6 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     await reader.close()
     await session.close()
   }
-}
-
-function hasLargeBlob(reader: BundleReader): boolean {
-  return reader.entries().some((e) => e.kind === 'blob' && e.size >= WORKER_MIN_BYTES)
 }
 
 /**

@@ -49,6 +49,8 @@ export interface ProgressExtras {
   note(event: Record<string, unknown>): void
   /** Write something else to the terminal (a warning): the live line is cleared first and redrawn after. */
   interrupt(write: () => void): void
+  /** A warning: a `warning` event in --json mode (like the rest of stderr), else `print(message)` around the live line. */
+  warning(message: string, print: (message: string) => void): void
 }
 
 export function createProgress(opts: ProgressOptions = {}): ProgressSink & ProgressExtras {
@@ -71,6 +73,11 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     const names = [...new Set([...inFlight.values()].filter((n) => n !== ''))].map(shortName)
     if (names.length === 0) return ''
     return `: ${names.slice(0, 2).join(', ')}${names.length > 2 ? ` +${names.length - 2}` : ''}`
+  }
+  const interrupt = (write: () => void): void => {
+    if (live && lastDraw > 0) stream.write('\r\x1b[2K')
+    write()
+    if (lastDraw > 0) draw(true)
   }
   const draw = (force = false): void => {
     if (!live) return
@@ -124,10 +131,10 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     note(event) {
       emit(event)
     },
-    interrupt(write) {
-      if (live && lastDraw > 0) stream.write('\r\x1b[2K')
-      write()
-      if (lastDraw > 0) draw(true)
+    interrupt,
+    warning(message, print) {
+      if (opts.json) emit({event: 'warning', message})
+      else interrupt(() => print(message))
     },
   }
 }

@@ -9,7 +9,8 @@
  * Deterministic (keys and lists sorted, two-space indent, trailing newline); no time stamp, no
  * credentials. Parsing is strict (unknown fields refused). Pure: no IO.
  */
-import {SpecError, UnsupportedError} from '../errors.js'
+import {UnsupportedError} from '../errors.js'
+import {fieldFailure, parseJsonFile} from '../spec/json-file.js'
 import {isDigest} from '../oci/digest.js'
 import {isValidTag} from '../oci/reference.js'
 
@@ -74,15 +75,8 @@ export function isInventoryJson(raw: unknown): boolean {
 
 /** Parse and check inventory text; SpecError naming the file and JSON path on anything malformed. */
 export function parseInventory(text: string, file: string): MirrorInventory {
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    throw new SpecError(`${file}: not valid JSON (${(err as Error).message})`, file, undefined, {hint: 'pass a file written by `airgap inventory`', cause: err})
-  }
-  const fail = (path: string, problem: string): never => {
-    throw new SpecError(`${file}: ${path} ${problem}`, file, path, {hint: 'the inventory was damaged or edited; run `airgap inventory` again'})
-  }
+  const raw = parseJsonFile(text, file, 'pass a file written by `airgap inventory`')
+  const fail = fieldFailure(file, 'the inventory was damaged or edited; run `airgap inventory` again')
   const obj = (x: unknown, path: string): Record<string, unknown> => {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(path, 'must be a JSON object')
     return x as Record<string, unknown>

@@ -17,6 +17,7 @@ import type {ReadOnlyTarget} from '../content/types.js'
 import {planCopy} from '../copy/plan.js'
 import {CopyTracker} from '../copy/tracker.js'
 import {NotFoundError, SpecError} from '../errors.js'
+import {parseJsonFile} from '../spec/json-file.js'
 import {digestOf} from '../oci/digest.js'
 import {parseReference} from '../oci/reference.js'
 import {Annotation} from '../oci/types.js'
@@ -41,12 +42,7 @@ export async function loadHaveList(file: string, opts: HaveListOptions = {}): Pr
   const head = await firstByte(file)
   if (head !== '{') return fromBundleFile(file, opts)
   const text = await readFile(file, 'utf8')
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    throw new SpecError(`${file}: not valid JSON (${(err as Error).message})`, file, undefined, {hint: 'pass a push receipt, a bundle lock, an inventory or a bundle with --since', cause: err})
-  }
+  const raw = parseJsonFile(text, file, 'pass a push receipt, a bundle lock, an inventory or a bundle with --since')
   const kind = (raw as {kind?: unknown} | null)?.kind
   if (kind === 'PushReceipt') return fromReceipt(parseReceipt(text, file), file, opts)
   if (kind === 'BundleLock') return fromLock(parseLock(Buffer.from(text), file), file, opts)

@@ -6,7 +6,8 @@
  */
 import {randomBytes} from 'node:crypto'
 import {readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {NotFoundError, SpecError, UnsupportedError} from '../errors.js'
+import {NotFoundError, UnsupportedError} from '../errors.js'
+import {fieldFailure, parseJsonFile} from '../spec/json-file.js'
 import type {LockDiscovery} from '../bundle/lock.js'
 import type {ImageOrigin, MirrorMap} from '../rewrite/types.js'
 
@@ -128,15 +129,8 @@ export async function readReceipt(file: string): Promise<PushReceipt> {
 
 /** Parse receipt text; SpecError naming the file and field on anything malformed. */
 export function parseReceipt(text: string, file: string): PushReceipt {
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    throw new SpecError(`${file}: not valid JSON (${(err as Error).message})`, file, undefined, {hint: 'pass the receipt `airgap push` wrote', cause: err})
-  }
-  const fail = (path: string, problem: string): never => {
-    throw new SpecError(`${file}: ${path} ${problem}`, file, path, {hint: 'the receipt was damaged or edited; run the push again to rewrite it'})
-  }
+  const raw = parseJsonFile(text, file, 'pass the receipt `airgap push` wrote')
+  const fail = fieldFailure(file, 'the receipt was damaged or edited; run the push again to rewrite it')
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('$', 'must be a JSON object')
   const r = raw as Record<string, unknown>
   if (r.apiVersion !== RECEIPT_API_VERSION || r.kind !== RECEIPT_KIND) {

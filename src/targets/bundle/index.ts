@@ -4,7 +4,7 @@
  * `airgap/spec.yaml` and `airgap/signature.sigstore.json`. Stock tools read it directly
  * (`skopeo copy oci-archive:B.tar:REF …`).
  */
-export {BundleReader, WORKER_MIN_BYTES} from './reader.js'
+export {BundleReader} from './reader.js'
 export {HashPool} from './hash-pool.js'
 export type {BundleEntry, BundleReaderOptions, VerifyAllOptions} from './reader.js'
 export {BundleWriter, planBundle, planBundleSize, sourceDateEpoch} from './writer.js'

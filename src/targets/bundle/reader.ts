@@ -25,8 +25,7 @@ import {HashPool} from './hash-pool.js'
 import {BLOCK, decodeHeader, isZeroBlock, paddedSize} from './tar.js'
 
 /** Blobs at least this large are hashed on worker threads. */
-/** Blobs at least this large are hashed on worker threads. */
-export const WORKER_MIN_BYTES = 4 * 1024 * 1024
+const WORKER_MIN_BYTES = 4 * 1024 * 1024
 
 /** Zero padding tolerated after the end-of-archive marker (GNU tar pads to 10 KiB records). */
 const MAX_TRAILING_ZEROS = 64 * 1024
@@ -214,7 +213,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
     const only = options.only
     const blobs = this.entries().filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
     // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
-    const large = blobs.filter((e) => e.size >= WORKER_MIN_BYTES)
+    const large = blobs.filter(isWorkerSized)
     const own = large.length > 0 && options.workers !== 0 && !options.pool
     const pool = large.length > 0 && options.workers !== 0 ? (options.pool ?? new HashPool(options.workers)) : undefined
     const limit = pLimit(Math.max(1, options.concurrency ?? 2, pool?.size ?? 0))
@@ -230,7 +229,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
             const want = digestOfEntryName(entry.name)
             const algorithm = want.slice(0, want.indexOf(':'))
             const got =
-              pool && entry.size >= WORKER_MIN_BYTES
+              pool && isWorkerSized(entry)
                 ? await pool.hashRange(this.path, entry.offset, entry.size, algorithm, options.onBytes).catch((err: Error) => {
                     throw new IntegrityError(`${this.location}: cannot read ${entry.name}: ${err.message}`)
                   })
@@ -250,6 +249,11 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
       })
     }
     return {blobs: blobs.length, bytes}
+  }
+
+  /** True when verifyAllBlobs() would hash some blob on worker threads (a caller may start the pool early). */
+  hasWorkerSizedBlobs(): boolean {
+    return this.entries().some((e) => e.kind === 'blob' && isWorkerSized(e))
   }
 
   /**
@@ -495,4 +499,8 @@ function rangeStream(file: FileHandle, offset: number, length: number, where: st
       )
     },
   })
+}
+
+function isWorkerSized(entry: BundleEntry): boolean {
+  return entry.size >= WORKER_MIN_BYTES
 }

@@ -326,25 +326,16 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     const end = start + desc.size
     let pos = start
     const file = this.file
-    const tooMuch = (n: number): IntegrityError | undefined =>
-      pos + n > end ? new IntegrityError(`${where}: more than the expected ${desc.size} bytes`) : undefined
     // While one write is in flight the chunks that arrive meanwhile (64 KiB each from a socket)
     // queue up to the high-water mark and go out together in ONE positional writev: far fewer
-    // syscalls and inode-lock round trips than a write per chunk, and no copy.
+    // syscalls and inode-lock round trips than a write per chunk, and no copy. (A Writable with
+    // only writev hands it single chunks too.)
     const sink = new Writable({
       highWaterMark: 1024 * 1024,
-      write(chunk: Buffer, _enc, done) {
-        const err = tooMuch(chunk.length)
-        if (err) return done(err)
-        const at = pos
-        pos += chunk.length
-        writeAt(file, chunk, at).then(() => done(), done)
-      },
       writev(chunks, done) {
         const buffers = chunks.map((c) => c.chunk as Buffer)
         const total = buffers.reduce((n, b) => n + b.length, 0)
-        const err = tooMuch(total)
-        if (err) return done(err)
+        if (pos + total > end) return done(new IntegrityError(`${where}: more than the expected ${desc.size} bytes`))
         const at = pos
         pos += total
         writevAt(file, buffers, total, at).then(() => done(), done)

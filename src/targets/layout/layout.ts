@@ -60,11 +60,14 @@ export class OciLayout implements Target, TagLister, Located {
     await mkdir(this.dir, {recursive: true})
     if (await isFile(join(this.dir, LAYOUT_FILE))) await checkLayoutFile(join(this.dir, LAYOUT_FILE))
     else await writeFileAtomic(join(this.dir, LAYOUT_FILE), JSON.stringify({imageLayoutVersion: LAYOUT_VERSION}))
-    await indexLock.run(this.indexPath, () =>
-      withFileLock(`${this.indexPath}.lock`, async () => {
-        if (!(await isFile(this.indexPath))) await writeFileAtomic(this.indexPath, JSON.stringify(emptyIndex()))
-      }),
-    )
+    await this.updateIndex(async () => {
+      if (!(await isFile(this.indexPath))) await writeFileAtomic(this.indexPath, JSON.stringify(emptyIndex()))
+    })
+  }
+
+  /** Run `fn` as the only writer of index.json: one at a time in this process, and across processes. */
+  private updateIndex(fn: () => Promise<void>): Promise<void> {
+    return indexLock.run(this.indexPath, () => withFileLock(`${this.indexPath}.lock`, fn))
   }
 
   private async check(): Promise<void> {
@@ -190,14 +193,12 @@ export class OciLayout implements Target, TagLister, Located {
         hint: 'push the manifest before tagging it',
       })
     }
-    await indexLock.run(this.indexPath, () =>
-      withFileLock(`${this.indexPath}.lock`, async () => {
-        const {raw, manifests} = await readIndexFile(this.indexPath)
-        const kept = manifests.filter((d) => refName(d) !== ref)
-        kept.push(namedEntry(desc, ref))
-        await writeFileAtomic(this.indexPath, JSON.stringify({...raw, manifests: kept}))
-      }),
-    )
+    await this.updateIndex(async () => {
+      const {raw, manifests} = await readIndexFile(this.indexPath)
+      const kept = manifests.filter((d) => refName(d) !== ref)
+      kept.push(namedEntry(desc, ref))
+      await writeFileAtomic(this.indexPath, JSON.stringify({...raw, manifests: kept}))
+    })
   }
 
   /** The ref names in index.json, in file order. */
