@@ -11,7 +11,7 @@ import {readPublicKeyFile, verifyBundle} from '../../src/app/verify.js'
 import {jsonOf} from '../support/cli.js'
 import {describeWithServices, services} from '../support/services.js'
 import {FaultProxy} from './fault-proxy.js'
-import {FAULT_EXIT_CODES, PULL_MATRIX, jsonError, record} from './matrix.js'
+import {FAULT_EXIT_CODES, PULL_MATRIX, jsonError, recordVerifiedRun} from './matrix.js'
 import {cleanup, cli, keyPair, seed, smallImages, workDir, writeSpec} from './support.js'
 
 describeWithServices('fault matrix: airgap pull through a fault-injecting proxy', () => {
@@ -75,17 +75,7 @@ describeWithServices('fault matrix: airgap pull through a fault-injecting proxy'
         expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
       }
       expect(await verified(out)).toBe(baselineLock)
-      await record({
-        suite: 'pull',
-        row: row.name,
-        kind: row.rule.fault.kind,
-        injected: rule.hits,
-        firstExit: first.code,
-        ...(err ? {error: err.message} : {}),
-        ...(rerunExit !== undefined ? {rerunExit} : {}),
-        verified: true,
-        seconds: (Date.now() - started) / 1000,
-      })
+      await recordVerifiedRun('pull', row, rule.hits, first, rerunExit, started)
     })
   }
 })

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {describeWithServices, services} from '../support/services.js'
 import {FaultProxy} from './fault-proxy.js'
-import {FAULT_EXIT_CODES, PUSH_MATRIX, jsonError, record} from './matrix.js'
+import {FAULT_EXIT_CODES, PUSH_MATRIX, jsonError, recordVerifiedRun} from './matrix.js'
 import {checkStoredGraph, cleanup, cli, keyPair, seed, skopeoDigest, smallImages, workDir, writeSpec} from './support.js'
 
 interface Receipt {
@@ -87,17 +87,7 @@ describeWithServices('fault matrix: airgap push through a fault-injecting proxy'
         expect(await skopeoDigest(direct)).toBe(img.digest)
       }
       expect(nodes).toBeGreaterThanOrEqual(10)
-      await record({
-        suite: 'push',
-        row: row.name,
-        kind: row.rule.fault.kind,
-        injected: rule.hits,
-        firstExit: first.code,
-        ...(err ? {error: err.message} : {}),
-        ...(rerunExit !== undefined ? {rerunExit} : {}),
-        verified: true,
-        seconds: (Date.now() - started) / 1000,
-      })
+      await recordVerifiedRun('push', row, rule.hits, first, rerunExit, started)
     })
   })
 })

@@ -76,7 +76,23 @@ export function jsonError(r: CliResult): {code: string; message: string; hint?: 
   }
 }
 
-export async function record(outcome: RunOutcome): Promise<void> {
+async function record(outcome: RunOutcome): Promise<void> {
   const file = process.env.AIRGAP_RELIABILITY_REPORT
   if (file) await appendFile(file, `${JSON.stringify(outcome)}\n`)
+}
+
+/** Record one verified row of a fault matrix: how the first run ended, and the rerun if one was needed. */
+export async function recordVerifiedRun(suite: string, row: MatrixRow, injected: number, first: CliResult, rerunExit: number | null | undefined, started: number): Promise<void> {
+  const err = jsonError(first)
+  await record({
+    suite,
+    row: row.name,
+    kind: row.rule.fault.kind,
+    injected,
+    firstExit: first.code,
+    ...(err ? {error: err.message} : {}),
+    ...(rerunExit !== undefined ? {rerunExit} : {}),
+    verified: true,
+    seconds: (Date.now() - started) / 1000,
+  })
 }
