@@ -1,4 +1,60 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// Starts the CLI. `npm run build` writes the whole CLI as one CommonJS file, dist/airgap.cjs, and a
+// V8 code cache for it (dist/airgap.cjs.v8cache, made by running `airgap demo` once): compiling
+// from that cache takes a fraction of the time Node needs to resolve, read and compile ~500 modules
+// one by one, which is most of a short command (a repeat push, verify of a small bundle). The cache
+// is used only when it was made from these exact bundle bytes (it starts with their SHA-256) and by
+// this Node and V8 flags (V8 checks that itself and falls back to compiling). Without the bundle, or
+// with AIRGAP_NO_BUNDLE=1, the CLI runs from the compiled module tree in dist/ (as in development).
+import {isAscii} from 'node:buffer'
+import {createHash} from 'node:crypto'
+import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {setFlagsFromString} from 'node:v8'
+import {Script} from 'node:vm'
 
-await execute({dir: import.meta.url})
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
+const file = join(dist, 'airgap.cjs')
+let bytes
+if (process.env.AIRGAP_NO_BUNDLE !== '1') {
+  try {
+    bytes = readFileSync(file)
+  } catch {
+    // no bundle: run the module tree below
+  }
+}
+
+if (bytes === undefined) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+} else {
+  // Set before compiling: V8 flags are part of what a code cache must match (src/http/undici.ts sets
+  // the same flag; see there why).
+  setFlagsFromString('--liftoff-only')
+  const cacheFile = `${file}.v8cache`
+  // The bundler writes ASCII only: Latin-1 is then the same text, without UTF-8 decoding.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')
+  const sourceHash = createHash('sha256').update(bytes).digest()
+  let cachedData
+  try {
+    const cache = readFileSync(cacheFile)
+    if (cache.subarray(0, 32).equals(sourceHash)) cachedData = cache.subarray(32)
+  } catch {
+    // no cache: compile
+  }
+  // The CommonJS module wrapper, as Node's own loader writes it.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`
+  const script = new Script(wrapped, {filename: file, ...(cachedData ? {cachedData} : {})})
+  if (process.env.AIRGAP_WRITE_CODE_CACHE === '1') {
+    // Only the build does this (scripts/bundle/build.mjs), after a representative run: the cache
+    // then holds every function that run compiled. Written whole or not at all.
+    process.once('exit', () => {
+      writeFileSync(`${cacheFile}.tmp`, Buffer.concat([sourceHash, script.createCachedData()]))
+      renameSync(`${cacheFile}.tmp`, cacheFile)
+    })
+  }
+  const module = {exports: {}}
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dist)
+}

@@ -527,6 +527,20 @@ async function render(file) {
   log(`wrote docs/BENCHMARKS.md and docs/benchmarks.json from ${file}`)
 }
 
+/** Median wall time of 7 runs of `node -e ''` and of `airgap --version`: start-up alone. */
+function startupSeconds() {
+  const median = (args) => {
+    const times = []
+    for (let i = 0; i < 7; i++) {
+      const t0 = process.hrtime.bigint()
+      spawnSync(process.execPath, args, {stdio: 'ignore'})
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9)
+    }
+    return times.sort((a, b) => a - b)[3]
+  }
+  return {node: median(['-e', '']), airgapVersion: median([BIN, '--version'])}
+}
+
 async function main() {
   if (args.render) return render(args.render)
   if (!existsSync(dist('commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does it)')
@@ -537,6 +551,7 @@ async function main() {
   const started = new Date()
   const loadStart = loadAverage()
   const machine = machineInfo()
+  const startup = startupSeconds()
   log(`airgap bench: ${machine.cpu}, ${machine.cores} cores, load ${loadStart.join(' ')}; scenarios ${[...ONLY].join(', ')}; ${RUNS} runs`)
   const scenarios = {}
   const table = {pull: scenarioPull, push: scenarioPush, verify: scenarioVerify, scale: scenarioScale, large: scenarioLarge}
@@ -567,6 +582,7 @@ async function main() {
     argv: process.argv.slice(2),
     commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : undefined,
     machine,
+    startup,
     load: {start: loadStart, end: loadAverage()},
     runs: RUNS,
     dataset: mainCtx?.summary,

@@ -120,8 +120,13 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
 
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
-  // The hashing workers boot (~60 ms each) while the mirror is asked what it already has.
-  const pool = opts.fullVerify || metadata.split || reader.hasWorkerSizedBlobs() ? new HashPool() : undefined
+  // The hashing workers boot (~60 ms each, on every core) while the mirror is asked what it already
+  // has: as soon as one large blob is known to be sent, not before (a repeat push boots none).
+  let pool: HashPool | undefined
+  const startPool = (only?: (digest: string) => boolean): void => {
+    if (!pool && reader.hasWorkerSizedBlobs(only)) pool = new HashPool()
+  }
+  if (opts.fullVerify || metadata.split) startPool()
   try {
     const ctx: PushContext = {
       reader,
@@ -140,7 +145,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     checkSameIndex(reader, metadata)
     // Delta bundles (pull --since): every blob left out must be in the mirror; refused before any write.
     const delta = metadata.expectedInMirror?.length ? await checkDelta(ctx, metadata, placements, (source) => mirrorRepositoryOf(registry, keepSourceHost, source)) : undefined
-    const toSend = opts.fullVerify || metadata.split ? 'all' : await blobsToSend(ctx, metadata, placements)
+    const toSend = opts.fullVerify || metadata.split ? 'all' : await blobsToSend(ctx, metadata, placements, (digests) => startPool((d) => digests.has(d)))
     const report = await hashBlobs(reader, metadata, toSend, pool, signal)
     void pool?.close()
     const verifySeconds = (performance.now() - t0) / 1000
@@ -300,13 +305,21 @@ async function checkDelta(
 
 /**
  * Digests of every node that the push may send: all nodes of charts, and of each image whose root
- * manifest the mirror does not hold yet.
+ * manifest the mirror does not hold yet. `onAdded` hears each image's or chart's nodes as soon as
+ * they are known to be sent (the caller boots the hashing workers then).
  */
-async function blobsToSend(ctx: PushContext, metadata: VerifyReport, placements: readonly MirrorPlacement[]): Promise<Set<string>> {
+async function blobsToSend(
+  ctx: PushContext,
+  metadata: VerifyReport,
+  placements: readonly MirrorPlacement[],
+  onAdded: (digests: ReadonlySet<string>) => void,
+): Promise<Set<string>> {
   const send = new Set<string>()
   const add = async (digest: string, image: string): Promise<void> => {
     const {nodes} = await planCopy(ctx.reader, digest, {tracker: ctx.tracker, image})
-    for (const n of nodes) send.add(n.digest)
+    const added = new Set(nodes.map((n) => n.digest))
+    for (const d of added) send.add(d)
+    onAdded(added)
   }
   await Promise.all(
     metadata.images.map(async (image, i) => {

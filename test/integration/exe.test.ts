@@ -35,7 +35,7 @@ function newestSource(): number {
       else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs)
     }
   }
-  for (const d of ['src', 'commands', 'scripts/sea']) walk(join(REPO, d))
+  for (const d of ['src', 'commands', 'scripts/bundle']) walk(join(REPO, d))
   return Math.max(newest, statSync(join(REPO, 'scripts', 'build-exe.mjs')).mtimeMs)
 }
 

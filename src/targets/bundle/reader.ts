@@ -7,6 +7,7 @@
  * are then served straight from their byte ranges through a verifying stream, several at a time.
  */
 import {createHash} from 'node:crypto'
+import {readSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {Readable} from 'node:stream'
@@ -26,6 +27,9 @@ import {BLOCK, decodeHeader, isZeroBlock, paddedSize} from './tar.js'
 
 /** Blobs at least this large are hashed on worker threads. */
 const WORKER_MIN_BYTES = 4 * 1024 * 1024
+
+/** Blobs up to this size are read in one piece by fetch() instead of streamed. */
+const SMALL_BLOB_BYTES = 256 * 1024
 
 /** Zero padding tolerated after the end-of-archive marker (GNU tar pads to 10 KiB records). */
 const MAX_TRAILING_ZEROS = 64 * 1024
@@ -134,6 +138,21 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   /** Stream a blob from its byte range, verified against `desc` (size and digest). */
   async fetch(desc: Descriptor): Promise<Readable> {
     const {entry, where} = this.blobFor(desc)
+    if (entry.size > 0 && entry.size <= SMALL_BLOB_BYTES) {
+      // Manifests, configs and small layers (most reads of a push or a graph check): one read,
+      // checked whole before it is handed over; a mismatch fails the stream, as below.
+      const bytes = await readEntry(this.file, entry)
+      const verification = new Verification(desc, where)
+      const err = verification.update(bytes) ?? verification.finish()
+      if (err) {
+        return new Readable({
+          read() {
+            this.destroy(err)
+          },
+        })
+      }
+      return Readable.from([bytes], {objectMode: false})
+    }
     const check = verifier(desc, where)
     if (entry.size === 0) return Readable.from([]).pipe(check)
     const src = rangeStream(this.file, entry.offset, entry.size, where)
@@ -251,9 +270,12 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
     return {blobs: blobs.length, bytes}
   }
 
-  /** True when verifyAllBlobs() would hash some blob on worker threads (a caller may start the pool early). */
-  hasWorkerSizedBlobs(): boolean {
-    return this.entries().some((e) => e.kind === 'blob' && isWorkerSized(e))
+  /**
+   * True when verifyAllBlobs() would hash some blob on worker threads (a caller may start the pool
+   * early); with `only`, among the blobs it accepts.
+   */
+  hasWorkerSizedBlobs(only?: (digest: string) => boolean): boolean {
+    return this.entries().some((e) => e.kind === 'blob' && isWorkerSized(e) && (!only || only(digestOfEntryName(e.name))))
   }
 
   /**
@@ -462,10 +484,15 @@ async function readEntry(file: FileHandle, entry: BundleEntry): Promise<Buffer> 
   return buf
 }
 
+/**
+ * Tar headers and metadata entries are small reads, done one after another: synchronous reads take
+ * microseconds each where a trip through the thread pool takes a hundred or more (opening a bundle
+ * reads every header, so a repeat push or a list is mostly this). Kept async for the callers.
+ */
 async function readExactly(file: FileHandle, buf: Buffer, position: number): Promise<void> {
   let done = 0
   while (done < buf.length) {
-    const {bytesRead} = await file.read(buf, done, buf.length - done, position + done)
+    const bytesRead = readSync(file.fd, buf, done, buf.length - done, position + done)
     if (bytesRead === 0) throw new IntegrityError(`file ended at byte ${position + done} while reading ${buf.length} bytes at ${position}`)
     done += bytesRead
   }

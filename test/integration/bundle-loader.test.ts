@@ -1,0 +1,68 @@
+/**
+ * bin/run.js starts the CLI from dist/airgap.cjs (the whole CLI in one file) with the V8 code cache
+ * `npm run build` made for it (scripts/bundle/build.mjs). Checks: the build wrote both, the cache is
+ * bound to the bundle's bytes, every command's help is the same as from the compiled module tree
+ * (AIRGAP_NO_BUNDLE=1: the embedded manifest and the lazily loaded commands miss nothing), and a
+ * cache made for other bytes of the same length is not used.
+ */
+import {createHash} from 'node:crypto'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {spawnSync} from 'node:child_process'
+import {afterAll, describe, expect, it} from 'vitest'
+import {REPO, runCli} from '../support/cli.js'
+
+const BUNDLE = join(REPO, 'dist', 'airgap.cjs')
+const CACHE = `${BUNDLE}.v8cache`
+const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+const commandIds = Object.keys(manifest.commands).sort()
+
+describe('bin/run.js: the one-file CLI and its code cache', () => {
+  const temp: string[] = []
+  afterAll(() => {
+    for (const d of temp) rmSync(d, {recursive: true, force: true})
+  })
+
+  it('npm run build wrote an ASCII bundle and a code cache made from exactly its bytes', () => {
+    const bytes = readFileSync(BUNDLE)
+    expect(bytes.every((b) => b < 0x80)).toBe(true)
+    const cache = readFileSync(CACHE)
+    expect(cache.subarray(0, 32).equals(createHash('sha256').update(bytes).digest())).toBe(true)
+    expect(cache.length).toBeGreaterThan(100 * 1024)
+  })
+
+  it('every command has the same help from the bundle as from the module tree', async () => {
+    expect(commandIds.length).toBeGreaterThan(10)
+    for (const id of ['', ...commandIds]) {
+      const args = id ? [...id.split(':'), '--help'] : ['--help']
+      const [bundled, tree] = await Promise.all([runCli(args), runCli(args, {env: {AIRGAP_NO_BUNDLE: '1'}})])
+      expect(bundled.code, `${id}: ${bundled.stderr}`).toBe(0)
+      expect(bundled.stdout.length).toBeGreaterThan(100)
+      expect(bundled.stdout, `airgap ${args.join(' ')}`).toBe(tree.stdout)
+    }
+    const help = await runCli(['help', 'push'])
+    expect(help.stdout).toBe((await runCli(['push', '--help'])).stdout)
+  })
+
+  it('a cache made for other bytes of the same length is not used', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airgap-loader-'))
+    temp.push(dir)
+    mkdirSync(join(dir, 'bin'))
+    mkdirSync(join(dir, 'dist'))
+    copyFileSync(join(REPO, 'bin', 'run.js'), join(dir, 'bin', 'run.js'))
+    copyFileSync(join(REPO, 'package.json'), join(dir, 'package.json'))
+    copyFileSync(CACHE, join(dir, 'dist', 'airgap.cjs.v8cache'))
+    const source = readFileSync(BUNDLE, 'latin1')
+    const version = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string
+    const other = `${version.slice(0, -1)}${version.endsWith('9') ? '8' : '9'}`
+    // The package.json embedded in the bundle (PJSON = {name: "airgap", version: …}).
+    const changed = source.replace(`name:"airgap",version:"${version}"`, `name:"airgap",version:"${other}"`)
+    expect(changed.length).toBe(source.length)
+    expect(changed).not.toBe(source)
+    writeFileSync(join(dir, 'dist', 'airgap.cjs'), changed, 'latin1')
+    const run = spawnSync(process.execPath, [join(dir, 'bin', 'run.js'), '--version'], {cwd: dir, encoding: 'utf8', env: {...process.env, AIRGAP_NO_BUNDLE: ''}})
+    expect(run.stderr).toBe('')
+    expect(run.stdout).toContain(`airgap/${other} `)
+  })
+})
