@@ -27,7 +27,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 import {largeDefinition, mainDefinition, openDataset, smallDefinition, specYaml, writeCharts} from './lib/dataset.mjs'
-import {diskBytes, ensureGnuTime, loadAverage, machineInfo, parallel, timed, timedSequence} from './lib/measure.mjs'
+import {diskBytes, ensureGnuTime, loadAverage, machineInfo, parallel, settle, timed, timedSequence} from './lib/measure.mjs'
 import {summariseProfiles} from './lib/profile.mjs'
 import {RSS_LIMIT_BYTES, documentMarkdown, fmtRatio, fmtRss, fmtS, ratioOf, scenarioMarkdown, summarize} from './lib/report.mjs'
 
@@ -192,8 +192,10 @@ async function scenarioPull() {
   const par = []
   const before = loadAverage()
   for (let i = 0; i < RUNS; i++) {
+    settle()
     const a = await airgapPullRun(ctx, spec, registry.host, i)
     ours.push(a)
+    settle()
     const b = await skopeoPullRun(summary.images, registry.host, charts, i)
     theirs.push(b)
     log(`  pull run ${i + 1}/${RUNS}: airgap ${fmtS(a.seconds)} (${fmtRss(a.rssKiB)}), skopeo ${fmtS(b.seconds)}`)
@@ -203,6 +205,7 @@ async function scenarioPull() {
     await rm(a.dir, {recursive: true, force: true})
     await rm(b.dir, {recursive: true, force: true})
     if (!args['no-parallel']) {
+      settle()
       const c = await skopeoParallelPullRun(summary.images, registry.host, charts, i)
       par.push(c)
       log(`    skopeo x${SKOPEO_PARALLEL}: ${fmtS(c.seconds)}`)
@@ -300,8 +303,10 @@ async function scenarioPush() {
       const reg = await startRegistry(`push-a${i}`, join(WORK, 'push', `registry-a${i}`))
       const dir = await fresh(join(WORK, 'push', `airgap-${i}`))
       const argv = ['push', bundle, '--registry', reg.host, '--plain-http', reg.host, '--key', pub, '--receipt', join(dir, 'receipt.json'), '--json']
+      settle()
       const first = await airgap(argv)
       await checkPushed(reg.host, ctx.summary)
+      settle()
       const again = await airgap(argv)
       ours.push({seconds: first.seconds, rssKiB: first.rssKiB, diskBytes: diskBytes(dir)})
       oursRepeat.push({seconds: again.seconds, rssKiB: again.rssKiB, diskBytes: diskBytes(dir)})
@@ -313,9 +318,11 @@ async function scenarioPush() {
       const reg = await startRegistry(`push-b${i}`, join(WORK, 'push', `registry-b${i}`))
       const dir = await fresh(join(WORK, 'push', `skopeo-${i}`))
       const copies = ctx.summary.images.map((img) => ['skopeo', ['copy', '--all', '-q', '--insecure-policy', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:${img.repo}:${img.tag}`, `docker://${reg.host}/${img.repo}:${img.tag}`]])
+      settle()
       const first = await timedSequence([['tar', ['-xf', skopeoTar, '-C', dir]], ...copies])
       const disk = diskBytes(dir)
       await checkPushed(reg.host, ctx.summary)
+      settle()
       const again = await timedSequence(copies)
       theirs.push({...first, diskBytes: disk})
       theirsRepeat.push({...again, diskBytes: disk})
@@ -396,9 +403,11 @@ async function scenarioScale() {
   const theirs = []
   const before = loadAverage()
   for (let i = 0; i < RUNS; i++) {
+    settle()
     const a = await airgapPullRun({keys}, spec, registry.host, `scale-${i}`)
     ours.push(a)
     await rm(a.dir, {recursive: true, force: true})
+    settle()
     const b = await skopeoPullRun(summary.images, registry.host, [], `scale-${i}`)
     theirs.push(b)
     await rm(b.dir, {recursive: true, force: true})

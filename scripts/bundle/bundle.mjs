@@ -121,6 +121,32 @@ function embedRuntimeFiles() {
 }
 
 /**
+ * undici's HTTP/2 client is reached only when TLS negotiates h2, which happens only with its
+ * allowH2 option; airgap never sets it (registries and Helm repositories speak HTTP/1.1 to it). The
+ * module loads node:http2 at start (~4 ms of every run), so the bundle carries a stand-in that
+ * fails loudly should that ever change.
+ */
+function withoutHttp2() {
+  return {
+    name: 'airgap-no-http2',
+    setup(b) {
+      b.onLoad({filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/}, () => ({
+        contents: "module.exports = function connectH2() { throw new Error('airgap is built without HTTP/2 (undici allowH2 is never enabled)') }",
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/** The Node version package.json's engines asks for; only the `>=X.Y[.Z]` form is understood (the build fails on any other). */
+function minimumNode() {
+  const range = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines?.node
+  const m = /^>=\s*(\d+)\.(\d+)(?:\.(\d+))?$/.exec(String(range ?? '').trim())
+  if (!m) throw new Error(`bundle: package.json engines.node is ${JSON.stringify(range)}; scripts/bundle/entry.mjs checks only ">=X.Y[.Z]": extend it`)
+  return {range, version: [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)]}
+}
+
+/**
  * Bundle the CLI into `outfile`. `kind` is 'dist' (dist/airgap.cjs: the package root is the
  * bundle's parent folder) or 'sea' (the executable's folder). Returns the number of modules and the
  * command ids.
@@ -144,12 +170,16 @@ export async function bundleCli({kind, outfile}) {
     // (it would be 9.7 MB of the bundle's 11).
     external: ['typescript'],
     // ESM sources read import.meta.url; in the CJS bundle it becomes the bundle's own URL.
-    define: {'import.meta.url': '__airgapImportMetaUrl', AIRGAP_BUNDLE_KIND: JSON.stringify(kind), AIRGAP_MANIFEST: JSON.stringify(MANIFEST_PLACEHOLDER)},
-    // The executable's embedded Node is fixed at build time: oclif's engine check (which require()s
-    // a package.json from disk, refused inside a SEA with a warning) is off there. In dist/airgap.cjs
-    // it reads the package's own package.json (the bundle's parent folder) and checks its engines.
-    banner: {js: `var __airgapImportMetaUrl = require('node:url').pathToFileURL(__filename).href;${kind === 'sea' ? " process.env.OCLIF_DISABLE_ENGINE_WARNING ??= 'true';" : ''}`},
-    plugins: [embedRuntimeFiles(), {
+    define: {
+      'import.meta.url': '__airgapImportMetaUrl',
+      AIRGAP_BUNDLE_KIND: JSON.stringify(kind),
+      AIRGAP_MANIFEST: JSON.stringify(MANIFEST_PLACEHOLDER),
+      AIRGAP_NODE_MIN: JSON.stringify(minimumNode()),
+    },
+    // oclif's engine check require()s a package.json from disk (refused inside a SEA) and loads
+    // semver (~3 ms of every start): off. The entry checks the package's engines itself (dist).
+    banner: {js: "var __airgapImportMetaUrl = require('node:url').pathToFileURL(__filename).href; process.env.OCLIF_DISABLE_ENGINE_WARNING ??= 'true';"},
+    plugins: [embedRuntimeFiles(), withoutHttp2(), {
       name: 'airgap-bundle-commands',
       setup(b) {
         b.onResolve({filter: /^airgap-bundle:commands$/}, () => ({path: VIRTUAL, namespace: 'airgap-bundle'}))

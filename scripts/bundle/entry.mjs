@@ -10,7 +10,7 @@ import {Config, Plugin, flush, handle, run} from '@oclif/core'
 import {COMMANDS, PJSON} from 'airgap-bundle:commands'
 
 // Replaced at build time: AIRGAP_BUNDLE_KIND by 'sea' (the executable) or 'dist' (dist/airgap.cjs);
-// AIRGAP_MANIFEST by the oclif manifest of every command, which the bundler gets by running this
+// AIRGAP_NODE_MIN by package.json's engines.node; AIRGAP_MANIFEST by the oclif manifest of every command, which the bundler gets by running this
 // file once with AIRGAP_BUNDLE_WRITE_MANIFEST set (until then it is a placeholder string).
 const MANIFEST = AIRGAP_MANIFEST
 
@@ -22,7 +22,16 @@ class BundledPlugin extends Plugin {
   }
 }
 
+/** package.json's engines, checked here instead of by oclif (which loads semver for it); not in the executable, whose Node is fixed. */
+function checkNodeVersion() {
+  const have = process.versions.node.split('.').map(Number)
+  const want = AIRGAP_NODE_MIN.version
+  const older = have[0] !== want[0] ? have[0] < want[0] : have[1] !== want[1] ? have[1] < want[1] : have[2] < want[2]
+  if (older) process.emitWarning(`Node version must be ${AIRGAP_NODE_MIN.range} to use this CLI. Current node version: ${process.versions.node}`)
+}
+
 async function main() {
+  if (AIRGAP_BUNDLE_KIND === 'dist') checkNodeVersion()
   const root = AIRGAP_BUNDLE_KIND === 'sea' ? dirname(process.execPath) : join(__dirname, '..')
   const writeManifest = typeof MANIFEST !== 'object' ? process.env.AIRGAP_BUNDLE_WRITE_MANIFEST : undefined
   const plugin = new BundledPlugin({isRoot: true, pjson: PJSON, root, ignoreManifest: true, errorOnManifestCreate: Boolean(writeManifest)})

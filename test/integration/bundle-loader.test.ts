@@ -45,7 +45,8 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     expect(help.stdout).toBe((await runCli(['push', '--help'])).stdout)
   })
 
-  it('a cache made for other bytes of the same length is not used', () => {
+  /** A copy of bin/run.js, package.json, the cache and `source` as the bundle in a new folder; runs it with `args`. */
+  function runCopy(source: string, args: string[]): {stdout: string; stderr: string} {
     const dir = mkdtempSync(join(tmpdir(), 'airgap-loader-'))
     temp.push(dir)
     mkdirSync(join(dir, 'bin'))
@@ -53,6 +54,11 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     copyFileSync(join(REPO, 'bin', 'run.js'), join(dir, 'bin', 'run.js'))
     copyFileSync(join(REPO, 'package.json'), join(dir, 'package.json'))
     copyFileSync(CACHE, join(dir, 'dist', 'airgap.cjs.v8cache'))
+    writeFileSync(join(dir, 'dist', 'airgap.cjs'), source, 'latin1')
+    return spawnSync(process.execPath, [join(dir, 'bin', 'run.js'), ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, AIRGAP_NO_BUNDLE: ''}})
+  }
+
+  it('a cache made for other bytes of the same length is not used', () => {
     const source = readFileSync(BUNDLE, 'latin1')
     const version = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string
     const other = `${version.slice(0, -1)}${version.endsWith('9') ? '8' : '9'}`
@@ -60,9 +66,21 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     const changed = source.replace(`name:"airgap",version:"${version}"`, `name:"airgap",version:"${other}"`)
     expect(changed.length).toBe(source.length)
     expect(changed).not.toBe(source)
-    writeFileSync(join(dir, 'dist', 'airgap.cjs'), changed, 'latin1')
-    const run = spawnSync(process.execPath, [join(dir, 'bin', 'run.js'), '--version'], {cwd: dir, encoding: 'utf8', env: {...process.env, AIRGAP_NO_BUNDLE: ''}})
+    const run = runCopy(changed, ['--version'])
     expect(run.stderr).toBe('')
     expect(run.stdout).toContain(`airgap/${other} `)
+  })
+
+  it("warns when Node is older than package.json's engines asks (checked by the bundle, not by oclif)", () => {
+    const engines = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines.node as string
+    const source = readFileSync(BUNDLE, 'latin1')
+    const [major] = /\d+/.exec(engines)!
+    const pinned = `{range:${JSON.stringify(engines)},version:[${major},`
+    expect(source).toContain(pinned)
+    const future = '9'.repeat(major.length) // same length: the cache does not matter here
+    expect(Number(future)).toBeGreaterThan(Number(major))
+    const run = runCopy(source.replace(pinned, `{range:${JSON.stringify(engines)},version:[${future},`), ['--version'])
+    expect(run.stderr).toContain(`Node version must be ${engines} to use this CLI. Current node version: ${process.versions.node}`)
+    expect(runCopy(source, ['--version']).stderr).toBe('')
   })
 })

@@ -54,6 +54,15 @@ export async function timed(cmd, args, {cwd, env, allowFail = false, label} = {}
 }
 
 /** Several processes one after another: total wall time, max peak RSS over all of them. */
+/**
+ * Flush dirty pages (`sync`) before a timed run, untimed: each run writes a GiB or more (bundle,
+ * extracted layout, registry storage), and without this the kernel's write-back of one run lands
+ * in the next one, whichever approach that is.
+ */
+export function settle() {
+  spawnSync('sync', [], {stdio: 'ignore'})
+}
+
 export async function timedSequence(steps, opts = {}) {
   const started = process.hrtime.bigint()
   let rssKiB

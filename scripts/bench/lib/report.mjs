@@ -82,7 +82,7 @@ export function documentMarkdown(results, {profiles = []} = {}) {
     `- Node ${m.node}, skopeo ${m.skopeo ?? 'n/a'}, OpenSSL ${m.openssl ?? 'n/a'}, distribution registry ${m.registry ?? 'n/a'}, GNU tar ${m.tar ?? 'n/a'}`,
     `- Load average at start / end (1, 5, 15 min): ${results.load.start.map((x) => x.toFixed(2)).join(', ')} / ${results.load.end.map((x) => x.toFixed(2)).join(', ')}. ` +
       'The CPU was shared with other work during the run, so absolute figures are noisy; each scenario alternates its approaches (A B A B …) so both see the same conditions.',
-    '- Page cache warm (nothing flushed); every registry is a local `docker-registry` (distribution) on 127.0.0.1 over plain HTTP; every push goes into a fresh registry (new storage folder).',
+    '- Page cache warm (nothing evicted); dirty pages are written back (`sync`, untimed) before every timed run, so that one run\'s write-back does not land in the next; every registry is a local `docker-registry` (distribution) on 127.0.0.1 over plain HTTP; every push goes into a fresh registry (new storage folder).',
     '',
     '## Data set',
     '',
