@@ -6,16 +6,17 @@
 // is used only when it was made from these exact bundle bytes (it starts with their SHA-256) and by
 // this Node and V8 flags (V8 checks that itself and falls back to compiling). Without the bundle, or
 // with AIRGAP_NO_BUNDLE=1, the CLI runs from the compiled module tree in dist/ (as in development).
-import {isAscii} from 'node:buffer'
-import {createHash} from 'node:crypto'
-import {readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
-import {setFlagsFromString} from 'node:v8'
-import {Script} from 'node:vm'
+// CommonJS (bin/package.json), because an ES module entry costs Node a few ms more to start.
+'use strict'
+const {isAscii} = require('node:buffer')
+const {createHash} = require('node:crypto')
+const {readFileSync, renameSync, writeFileSync} = require('node:fs')
+const {createRequire} = require('node:module')
+const {join} = require('node:path')
+const {setFlagsFromString} = require('node:v8')
+const {Script} = require('node:vm')
 
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')
+const dist = join(__dirname, '..', 'dist')
 const file = join(dist, 'airgap.cjs')
 let bytes
 if (process.env.AIRGAP_NO_BUNDLE !== '1') {
@@ -27,8 +28,8 @@ if (process.env.AIRGAP_NO_BUNDLE !== '1') {
 }
 
 if (bytes === undefined) {
-  const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  // The package root (not this folder: its package.json only sets the module type).
+  require('@oclif/core').execute({dir: join(__dirname, '..')})
 } else {
   // Set before compiling: V8 flags are part of what a code cache must match (src/http/undici.ts sets
   // the same flag; see there why).
@@ -55,6 +56,6 @@ if (bytes === undefined) {
       renameSync(`${cacheFile}.tmp`, cacheFile)
     })
   }
-  const module = {exports: {}}
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dist)
+  const bundle = {exports: {}}
+  script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, dist)
 }

@@ -45,14 +45,13 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     expect(help.stdout).toBe((await runCli(['push', '--help'])).stdout)
   })
 
-  /** A copy of bin/run.js, package.json, the cache and `source` as the bundle in a new folder; runs it with `args`. */
+  /** A copy of bin/, package.json, the cache and `source` as the bundle in a new folder; runs it with `args`. */
   function runCopy(source: string, args: string[]): {stdout: string; stderr: string} {
     const dir = mkdtempSync(join(tmpdir(), 'airgap-loader-'))
     temp.push(dir)
     mkdirSync(join(dir, 'bin'))
     mkdirSync(join(dir, 'dist'))
-    copyFileSync(join(REPO, 'bin', 'run.js'), join(dir, 'bin', 'run.js'))
-    copyFileSync(join(REPO, 'package.json'), join(dir, 'package.json'))
+    for (const f of ['bin/run.js', 'bin/package.json', 'package.json']) copyFileSync(join(REPO, f), join(dir, f))
     copyFileSync(CACHE, join(dir, 'dist', 'airgap.cjs.v8cache'))
     writeFileSync(join(dir, 'dist', 'airgap.cjs'), source, 'latin1')
     return spawnSync(process.execPath, [join(dir, 'bin', 'run.js'), ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, AIRGAP_NO_BUNDLE: ''}})
