@@ -47,7 +47,16 @@ if (bytes === undefined) {
   }
   // The CommonJS module wrapper, as Node's own loader writes it.
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`
-  const script = new Script(wrapped, {filename: file, ...(cachedData ? {cachedData} : {})})
+  let script
+  try {
+    script = new Script(wrapped, {filename: file, ...(cachedData ? {cachedData} : {})})
+  } catch (err) {
+    process.stderr.write(
+      `airgap: cannot load ${file} (${err.name}: ${err.message}); the installation is damaged. ` +
+        'Install airgap again (in a checkout: npm run build), or run it from the module tree with AIRGAP_NO_BUNDLE=1.\n',
+    )
+    process.exit(70)
+  }
   if (process.env.AIRGAP_WRITE_CODE_CACHE === '1') {
     // Only the build does this (scripts/bundle/build.mjs), after a representative run: the cache
     // then holds every function that run compiled. Written whole or not at all.

@@ -46,7 +46,7 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
   })
 
   /** A copy of bin/, package.json, the cache and `source` as the bundle in a new folder; runs it with `args`. */
-  function runCopy(source: string, args: string[]): {stdout: string; stderr: string} {
+  function runCopy(source: string, args: string[]): {status: number | null; stdout: string; stderr: string} {
     const dir = mkdtempSync(join(tmpdir(), 'airgap-loader-'))
     temp.push(dir)
     mkdirSync(join(dir, 'bin'))
@@ -81,5 +81,14 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     const run = runCopy(source.replace(pinned, `{range:${JSON.stringify(engines)},version:[${future},`), ['--version'])
     expect(run.stderr).toContain(`Node version must be ${engines} to use this CLI. Current node version: ${process.versions.node}`)
     expect(runCopy(source, ['--version']).stderr).toBe('')
+  })
+
+  it('a damaged bundle ends in one clear line and exit 70, not a stack trace', () => {
+    const source = readFileSync(BUNDLE, 'latin1')
+    const run = runCopy(source.slice(0, 100_000), ['--version'])
+    expect(run.status).toBe(70)
+    expect(run.stdout).toBe('')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/^airgap: cannot load .*airgap\.cjs \(SyntaxError: .*\); the installation is damaged\. Install airgap again .*AIRGAP_NO_BUNDLE=1\.\n$/)
   })
 })
