@@ -9,6 +9,8 @@ import {cpus, tmpdir, totalmem} from 'node:os'
 import {join} from 'node:path'
 
 export const GNU_TIME = '/usr/bin/time'
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
 
 /** Install GNU time with apt when it is missing and we are root; returns whether it is usable. */
 export function ensureGnuTime(log = () => {}) {
@@ -40,20 +42,33 @@ export async function timed(cmd, args, {cwd, env, allowFail = false, label} = {}
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   let rssKiB
+  let cpuSeconds
   if (timeFile) {
     const text = await readFile(timeFile, 'utf8').catch(() => '')
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text)
     rssKiB = m ? Number(m[1]) : undefined
+    const user = /User time \(seconds\): ([\d.]+)/.exec(text)
+    const sys = /System time \(seconds\): ([\d.]+)/.exec(text)
+    cpuSeconds = user && sys ? Number(user[1]) + Number(sys[1]) : undefined
     await rm(dir, {recursive: true, force: true})
   }
   if (result.code !== 0 && !allowFail) {
     const what = label ?? `${cmd} ${args.join(' ')}`
     throw new Error(`${what} exited ${result.code ?? result.signal}: ${(result.stderr || result.stdout).trim().slice(-1500)}`)
   }
-  return {seconds, rssKiB, ...result}
+  return {seconds, rssKiB, cpuSeconds, ...result}
 }
 
-/** Several processes one after another: total wall time, max peak RSS over all of them. */
+/** CPU seconds (user + system) a running process has used so far, from /proc (Linux). */
+export function processCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Flush dirty pages (`sync`) before a timed run, untimed: each run writes a GiB or more (bundle,
  * extracted layout, registry storage), and without this the kernel's write-back of one run lands
@@ -63,14 +78,17 @@ export function settle() {
   spawnSync('sync', [], {stdio: 'ignore'})
 }
 
+/** Several processes one after another: total wall time and CPU time, max peak RSS over all of them. */
 export async function timedSequence(steps, opts = {}) {
   const started = process.hrtime.bigint()
   let rssKiB
+  let cpuSeconds = 0
   for (const [cmd, args, stepOpts] of steps) {
     const r = await timed(cmd, args, {...opts, ...stepOpts})
     if (r.rssKiB !== undefined) rssKiB = Math.max(rssKiB ?? 0, r.rssKiB)
+    cpuSeconds = r.cpuSeconds === undefined || cpuSeconds === undefined ? undefined : cpuSeconds + r.cpuSeconds
   }
-  return {seconds: Number(process.hrtime.bigint() - started) / 1e9, rssKiB, processes: steps.length}
+  return {seconds: Number(process.hrtime.bigint() - started) / 1e9, rssKiB, cpuSeconds, processes: steps.length}
 }
 
 /** Run `items` through `fn` with at most `n` at once (for the parallel skopeo variant). */
