@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, utimes, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -45,7 +45,9 @@ describe('withFileLock (one writer across processes)', () => {
     expect(existsSync(BUILT), 'run npm run build first (npm test does)').toBe(true)
     const counter = join(dir, 'counter')
     await writeFile(counter, '0')
-    await Promise.all([0, 1, 2, 3].map(() => incrementer(counter, 15)))
+    // Rounds differ so that processes exit while others still contend: a lock file read from a
+    // holder that has just exited must not make a waiter remove the next holder's lock.
+    await Promise.all([4, 8, 16, 32].map((rounds) => incrementer(counter, rounds)))
     expect(await readFile(counter, 'utf8')).toBe('60')
     expect(existsSync(`${counter}.lock`)).toBe(false)
   }, 60_000)
@@ -56,6 +58,17 @@ describe('withFileLock (one writer across processes)', () => {
     await writeFile(lock, `${2 ** 22 + 1}\n`)
     expect(await withFileLock(lock, async () => 'ran')).toBe('ran')
     expect(existsSync(lock)).toBe(false)
+  })
+
+  it('takes over after a process died while taking over (its .takeover guard is old)', async () => {
+    const lock = join(dir, 'guarded.lock')
+    await writeFile(lock, `${2 ** 22 + 1}\n`)
+    await writeFile(`${lock}.takeover`, `${2 ** 22 + 2}\n`)
+    const old = new Date(Date.now() - 60_000)
+    await utimes(`${lock}.takeover`, old, old)
+    expect(await withFileLock(lock, async () => 'ran')).toBe('ran')
+    expect(existsSync(lock)).toBe(false)
+    expect(existsSync(`${lock}.takeover`)).toBe(false)
   })
 
   it('waits for a live holder, then fails naming the lock file and the holder', async () => {

@@ -96,15 +96,18 @@ export class KeyedMutex {
 export interface FileLockOptions {
   /** Give up after this long (default 30 s). */
   timeoutMs?: number
-  /** A lock older than this whose holder cannot be seen is taken over (default 60 s). */
+  /** A lock file naming no process (its writer died before writing its pid) is taken over after this long (default 60 s). */
   staleMs?: number
 }
 
 /**
  * Run `fn` while holding `lockPath`, a file created exclusively (O_EXCL) holding the holder's pid:
  * one writer at a time across processes (two `airgap copy` into one layout), where KeyedMutex
- * covers one process. A lock whose holder process is gone, or that is older than `staleMs`, is
- * taken over; otherwise the caller waits, then fails naming the file and its holder.
+ * covers one process. A lock whose holder process is gone (or that names no process and is older
+ * than `staleMs`) is taken over; otherwise the caller waits, then fails naming the file and its
+ * holder. A live holder's lock is never removed by anyone else: a lock seen to disappear is simply
+ * tried again, and a takeover is done by one process at a time (`<lock>.takeover`), after checking
+ * again that the lock file is still the same one (inode) it judged.
  * Hand-written: the critical section is a read-modify-rename of one small file, and the usual
  * npm lock package (proper-lockfile) has not been released since 2021.
  */
@@ -112,22 +115,10 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   const staleMs = opts.staleMs ?? 60_000
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    try {
-      const handle = await open(lockPath, 'wx')
-      try {
-        await handle.writeFile(`${process.pid}\n`)
-      } finally {
-        await handle.close()
-      }
-      break
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
+    if (await createLockFile(lockPath)) break
     const holder = await lockHolder(lockPath)
-    if (holder.gone || (holder.ageMs !== undefined && holder.ageMs > staleMs)) {
-      await rm(lockPath, {force: true})
-      continue
-    }
+    if (holder === undefined) continue // released in the meantime: try again at once
+    if (abandoned(holder, staleMs) && (await takeOver(lockPath, holder, staleMs))) continue
     if (Date.now() > deadline) {
       throw new UsageError(`${lockPath} is held by another process${holder.pid ? ` (pid ${holder.pid})` : ''}`, {
         hint: 'another airgap is writing this OCI layout; wait for it, or remove the lock file if no airgap process is running',
@@ -142,14 +133,84 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   }
 }
 
-async function lockHolder(lockPath: string): Promise<{pid?: number; gone: boolean; ageMs?: number}> {
-  const [text, info] = await Promise.all([readFile(lockPath, 'utf8').catch(() => ''), stat(lockPath).catch(() => undefined)])
-  if (!info) return {gone: true}
-  const ageMs = Date.now() - info.mtimeMs
-  const pid = Number.parseInt(text, 10)
-  // A lock file still being written (empty) or naming no pid is only judged by its age.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return {gone: false, ageMs}
-  return {pid, gone: !processAlive(pid), ageMs}
+/** Create `path` exclusively with this process's pid in it; false when it exists. */
+async function createLockFile(path: string): Promise<boolean> {
+  let handle
+  try {
+    handle = await open(path, 'wx')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  }
+  try {
+    await handle.writeFile(`${process.pid}\n`)
+  } finally {
+    await handle.close()
+  }
+  return true
+}
+
+interface LockHolder {
+  ino: number
+  pid?: number
+  gone: boolean
+  ageMs: number
+}
+
+/** The lock file's identity, holder and age, read through one descriptor (one file); undefined when there is none. */
+async function lockHolder(lockPath: string): Promise<LockHolder | undefined> {
+  let handle
+  try {
+    handle = await open(lockPath, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  try {
+    const info = await handle.stat()
+    const pid = Number.parseInt(await handle.readFile('utf8'), 10)
+    const ageMs = Date.now() - info.mtimeMs
+    // A lock file still being written (empty) or naming no pid is only judged by its age.
+    if (!Number.isSafeInteger(pid) || pid <= 0) return {ino: info.ino, gone: false, ageMs}
+    return {ino: info.ino, pid, gone: !processAlive(pid), ageMs}
+  } finally {
+    await handle.close()
+  }
+}
+
+function abandoned(holder: LockHolder, staleMs: number): boolean {
+  return holder.gone || (holder.pid === undefined && holder.ageMs > staleMs)
+}
+
+/** A takeover guard older than this was left by a process that died while taking over (the work inside takes microseconds). */
+const TAKEOVER_STALE_MS = 10_000
+
+/**
+ * Remove an abandoned lock file, one process at a time: under `<lock>.takeover`, only when the
+ * lock file is still the one judged abandoned (same inode, still abandoned). Nobody can replace it
+ * in between: creating it needs it gone, and its holder is dead. True when the caller should try
+ * to take the lock again at once; false when it should wait (another process is taking it over,
+ * or the lock changed hands).
+ */
+async function takeOver(lockPath: string, judged: LockHolder, staleMs: number): Promise<boolean> {
+  const guard = `${lockPath}.takeover`
+  if (!(await createLockFile(guard))) {
+    const info = await stat(guard).catch(() => undefined)
+    if (!info || Date.now() - info.mtimeMs <= TAKEOVER_STALE_MS) return false // another process is at it
+    await rm(guard, {force: true})
+    return true
+  }
+  try {
+    const now = await lockHolder(lockPath)
+    if (now === undefined) return true
+    if (now.ino !== judged.ino || !abandoned(now, staleMs)) return false
+    const moved = `${lockPath}.abandoned-${randomUUID()}`
+    await rename(lockPath, moved)
+    await rm(moved, {force: true})
+    return true
+  } finally {
+    await rm(guard, {force: true})
+  }
 }
 
 function processAlive(pid: number): boolean {
