@@ -396,6 +396,11 @@ function remember(ctx: PushContext, digests: Iterable<string>, repository: strin
   }
 }
 
+/** The mirror repositories other than `here` known to hold a blob: where copy() may mount it from. */
+function mountSources(ctx: PushContext, here: string): (d: Descriptor) => string[] {
+  return (d) => [...(ctx.located.get(d.digest) ?? [])].filter((r) => r !== here)
+}
+
 /**
  * Copy every image. Every blob is scheduled at once, each uploaded once into the repository of the
  * first image that holds it (one queue, largest first); an image starts as soon as the blobs it
@@ -439,7 +444,7 @@ function uploadBlobsOnce(
       const work = copyGraph(ctx.reader, dst, desc, {
         tracker: ctx.tracker,
         hooks: ctx.hooks,
-        mountFrom: (d: Descriptor) => [...(ctx.located.get(d.digest) ?? [])].filter((r) => r !== here),
+        mountFrom: mountSources(ctx, here),
         image: images[i]!.source,
         ...(ctx.signal ? {signal: ctx.signal} : {}),
       }).then(
@@ -466,7 +471,7 @@ async function pushImage(ctx: PushContext, image: LockImage, place: MirrorPlacem
     const {stats} = await copy(ctx.reader, image.digest, dst, place.tag ?? '', {
       tracker: ctx.tracker,
       hooks: ctx.hooks,
-      mountFrom: (d: Descriptor) => [...(ctx.located.get(d.digest) ?? [])].filter((r) => r !== here),
+      mountFrom: mountSources(ctx, here),
       image: image.source,
       ...(ctx.signal ? {signal: ctx.signal} : {}),
     })
@@ -669,7 +674,7 @@ async function pushPartBlobs(ctx: PushContext, image: LockSplitImage, dst: Regis
       const stats = await copyGraph(ctx.reader, dst, d, {
         tracker: ctx.tracker,
         hooks: ctx.hooks,
-        mountFrom: (x: Descriptor) => [...(ctx.located.get(x.digest) ?? [])].filter((r) => r !== from),
+        mountFrom: mountSources(ctx, from),
         image: image.source,
         ...(ctx.signal ? {signal: ctx.signal} : {}),
       })

@@ -230,7 +230,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
    */
   async verifyAllBlobs(options: VerifyAllOptions = {}): Promise<{blobs: number; bytes: number}> {
     const only = options.only
-    const blobs = this.entries().filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
+    const blobs = this.blobEntries(only)
     // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
     const large = blobs.filter(isWorkerSized)
     const own = large.length > 0 && options.workers !== 0 && !options.pool
@@ -275,7 +275,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
    * early); with `only`, among the blobs it accepts.
    */
   hasWorkerSizedBlobs(only?: (digest: string) => boolean): boolean {
-    return this.entries().some((e) => e.kind === 'blob' && isWorkerSized(e) && (!only || only(digestOfEntryName(e.name))))
+    return this.blobEntries(only).some(isWorkerSized)
   }
 
   /**
@@ -340,6 +340,11 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
       options.onBytes?.(bytesRead)
     }
     return `${algorithm}:${hash.digest('hex')}`
+  }
+
+  /** The blob entries (in no particular order) whose digest `only` accepts; all without it. */
+  private blobEntries(only?: (digest: string) => boolean): BundleEntry[] {
+    return [...this.byName.values()].filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
   }
 
   private blobEntry(digest: string): BundleEntry | undefined {
