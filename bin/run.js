@@ -58,7 +58,7 @@ if (bytes === undefined) {
     process.exit(70)
   }
   if (process.env.AIRGAP_WRITE_CODE_CACHE === '1') {
-    // Only the build does this (scripts/bundle/build.mjs), after a representative run: the cache
+    // Only the build does this (scripts/single-file/build.mjs), after a representative run: the cache
     // then holds every function that run compiled. Written whole or not at all.
     process.once('exit', () => {
       writeFileSync(`${cacheFile}.tmp`, Buffer.concat([sourceHash, script.createCachedData()]))

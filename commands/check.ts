@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {checkFailure, checkReceipt, type CheckResult} from '../src/app/check.js'
+import {checkFailure, checkReceipt, type CheckResult} from '../src/usecases/check.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

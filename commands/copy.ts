@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {copyImage, type CopyImageResult} from '../src/app/copy.js'
+import {copyImage, type CopyImageResult} from '../src/usecases/copy.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {runDemo, type DemoResult, type DemoStep} from '../src/app/demo.js'
+import {runDemo, type DemoResult, type DemoStep} from '../src/usecases/demo.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {formatBytes} from '../src/cli/progress.js'
 

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {listImages, type ListImagesResult} from '../src/app/images.js'
+import {listImages, type ListImagesResult} from '../src/usecases/images.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

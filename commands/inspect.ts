@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {inspectImage, type InspectResult} from '../src/app/inspect.js'
+import {inspectImage, type InspectResult} from '../src/usecases/inspect.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

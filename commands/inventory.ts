@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {takeInventory, writeInventory, type InventoryResult} from '../src/app/inventory.js'
+import {takeInventory, writeInventory, type InventoryResult} from '../src/usecases/inventory.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

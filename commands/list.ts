@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {readBundleContents, type BundleContents} from '../src/app/verify.js'
+import {readBundleContents, type BundleContents} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {formatBytes} from '../src/cli/progress.js'
 

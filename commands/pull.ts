@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
-import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/app/pull.js'
+import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
@@ -8,9 +8,9 @@ import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 import {SpecError} from '../src/errors.js'
-import {loadPrivateKeyAsync, publicKeyOf} from '../src/sign/index.js'
-import {sourceDateEpoch} from '../src/targets/bundle/index.js'
-import {parseSize} from '../src/app/bundle-parts.js'
+import {loadPrivateKeyAsync, publicKeyOf} from '../src/signing/index.js'
+import {sourceDateEpoch} from '../src/bundle/index.js'
+import {parseSize} from '../src/usecases/write-parts.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
@@ -79,7 +79,7 @@ ${BaseCommand.exitCodesHelp}`
     // pull code: the 64 MiB are released before anything else adds to the working set. Loading
     // the pull code meanwhile saved ~0.05 s but raised peak memory by several MiB.
     const signKey = signKeySource ? await decryptSignKey(signKeySource) : undefined
-    const {pullBundle} = await import('../src/app/pull.js')
+    const {pullBundle} = await import('../src/usecases/pull.js')
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
       if (json || !flags.quiet) progress.warning(message, (m) => this.warn(m))

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {pushBundle, type PushResult} from '../src/app/push.js'
-import {readPublicKeyFile} from '../src/app/verify.js'
+import {pushBundle, type PushResult} from '../src/usecases/push.js'
+import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult} from '../src/app/rewrite.js'
+import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult} from '../src/usecases/rewrite.js'
 import {BaseCommand} from '../src/cli/base.js'
 
 export default class Rewrite extends BaseCommand<typeof Rewrite> {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile} from '../src/app/verify.js'
+import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
-import {openServeSource} from '../src/app/serve.js'
+import {openServeSource} from '../src/usecases/serve.js'
 import {startServer} from '../src/serve/index.js'
 
 export interface ServeResult {

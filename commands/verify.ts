@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile, verifyBundle, type VerifyReport} from '../src/app/verify.js'
+import {readPublicKeyFile, verifyBundle, type VerifyReport} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {formatBytes} from '../src/cli/progress.js'
 

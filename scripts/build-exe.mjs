@@ -2,7 +2,7 @@
 // `npm run build:exe`: builds dist/airgap-linux-x64, a Node single executable application (SEA)
 // that runs the whole CLI with no node_modules and no network.
 //
-//   1. scripts/bundle/bundle.mjs bundles the CLI (entry, every command in commands/, @oclif/core and
+//   1. scripts/single-file/bundle.mjs bundles the CLI (entry, every command in commands/, @oclif/core and
 //      all dependencies) into ONE CommonJS file, as for dist/airgap.cjs;
 //   2. `node --experimental-sea-config` turns it into a preparation blob (with a V8 code cache);
 //   3. a copy of this very `node` binary gets the blob injected with postject (sentinel fuse).
@@ -12,7 +12,7 @@ import {createHash} from 'node:crypto'
 import {chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {inject} from 'postject'
-import {ROOT as root, bundleCli} from './bundle/bundle.mjs'
+import {ROOT as root, bundleCli} from './single-file/bundle.mjs'
 
 const outDir = join(root, 'dist', 'sea')
 const exeName = `airgap-${process.platform}-${process.arch}`

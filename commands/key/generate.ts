@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {generateKeyFiles, type GenerateKeyResult} from '../../src/app/key.js'
+import {generateKeyFiles, type GenerateKeyResult} from '../../src/usecases/key.js'
 import {BaseCommand} from '../../src/cli/base.js'
 import {passwordFromEnv, promptPassword} from '../../src/cli/password.js'
 

@@ -90,7 +90,7 @@ async function ensureKeys() {
   const prefix = join(dir, 'bench')
   if (!existsSync(`${prefix}.key`)) {
     await mkdir(dir, {recursive: true})
-    const {generateKeyFiles} = await import(dist('src/app/key.js'))
+    const {generateKeyFiles} = await import(dist('src/usecases/key.js'))
     await generateKeyFiles({prefix, password: KEY_PASSWORD, force: true})
   }
   return {key: `${prefix}.key`, pub: `${prefix}.pub`}
@@ -265,9 +265,9 @@ async function ensureArtifacts() {
 }
 
 async function writeBundleInProcess(ctx, out) {
-  const {writeBundle} = await import(dist('src/app/bundle.js'))
-  const {RegistryClient} = await import(dist('src/targets/registry/index.js'))
-  const {loadPrivateKey, publicKeyOf} = await import(dist('src/sign/index.js'))
+  const {writeBundle} = await import(dist('src/usecases/write-bundle.js'))
+  const {RegistryClient} = await import(dist('src/registry/index.js'))
+  const {loadPrivateKey, publicKeyOf} = await import(dist('src/signing/index.js'))
   const host = ctx.registry.host
   const client = new RegistryClient(host, {httpOptions: {plainHttp: [host]}})
   const privateKey = loadPrivateKey(await readFile(ctx.keys.key, 'utf8'), KEY_PASSWORD, ctx.keys.key)

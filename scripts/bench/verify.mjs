@@ -22,10 +22,10 @@ import {parseArgs} from 'node:util'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const dist = (p) => join(ROOT, 'dist', p)
-const {BundleWriter, buildIndexJson} = await import(dist('src/targets/bundle/index.js'))
+const {BundleWriter, buildIndexJson} = await import(dist('src/bundle/index.js'))
 const {randomStream} = await import('./lib/dataset.mjs')
 const {createLock, serializeLock} = await import(dist('src/bundle/lock.js'))
-const {exportPublicKeyPem, serializeBundle, signBlob} = await import(dist('src/sign/index.js'))
+const {exportPublicKeyPem, serializeBundle, signBlob} = await import(dist('src/signing/index.js'))
 
 const {values: args} = parseArgs({
   options: {

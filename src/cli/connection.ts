@@ -1,4 +1,4 @@
-import type {ConnectionOptions} from '../app/session.js'
+import type {ConnectionOptions} from '../usecases/session.js'
 
 interface ConnectionFlagValues {
   'plain-http'?: string[]

@@ -2,11 +2,11 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {writeBundle} from '../app/bundle.js'
-import {verifyBundle} from '../app/verify.js'
+import {writeBundle} from '../usecases/write-bundle.js'
+import {verifyBundle} from '../usecases/verify.js'
 import {parseLock, serializeLock} from '../bundle/lock.js'
 import {MemoryTarget} from '../content/memory.js'
-import {BundleReader} from '../targets/bundle/index.js'
+import {BundleReader} from '../bundle/index.js'
 import {loadInto, makeImage, makeLayer, type GeneratedImage} from '../../test/support/images.js'
 import {HaveList} from './have.js'
 import {createInventory, parseInventory, serializeInventory} from './inventory.js'
@@ -73,7 +73,7 @@ describe('delta bundles (writeBundle with a have-list, verify, loadHaveList)', (
     // The lock is signed content; a lock claiming nothing is expected is refused by the graph check.
     const lock = parseLock(serializeLock(result.lock), 'x')
     delete lock.expectedInMirror
-    const {BundleReader: Reader} = await import('../targets/bundle/index.js')
+    const {BundleReader: Reader} = await import('../bundle/index.js')
     const reader = await Reader.open(out)
     try {
       await expect(reader.verifyGraph()).rejects.toThrow(`${v2.layers[1]!.descriptor.digest} (referenced by ${v2.manifest.descriptor.digest}) is missing`)

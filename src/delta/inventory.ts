@@ -10,7 +10,7 @@
  * credentials. Parsing is strict (unknown fields refused). Pure: no IO.
  */
 import {UnsupportedError} from '../errors.js'
-import {fieldFailure, parseJsonFile} from '../spec/json-file.js'
+import {fieldFailure, parseJsonFile} from '../release/json-file.js'
 import {isDigest} from '../oci/digest.js'
 import {isValidTag} from '../oci/reference.js'
 

@@ -14,7 +14,7 @@ import type {CopyTracker} from '../copy/tracker.js'
 import {NotFoundError} from '../errors.js'
 import type {Descriptor} from '../oci/types.js'
 import type {LockExpectedBlob} from '../bundle/lock.js'
-import type {RegistryRepository} from '../targets/registry/index.js'
+import type {RegistryRepository} from '../registry/index.js'
 
 export interface DeltaItem {
   /** Source reference, for messages. */

@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {operatorWandb, TABLE} from '../../test/support/wandb-chart.js'
-import {parseChannelResponse} from '../spec/channel.js'
+import {parseChannelResponse} from '../release/channel.js'
 import {discoverImages, groupFindings} from './discover.js'
 import type {Finding} from './types.js'
 

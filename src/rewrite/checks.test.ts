@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {findExternalImages} from './checks.js'
 import {validateCr} from './io.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 const map: MirrorMap = {registry: 'registry.corp:5000/mirror', keepSourceHost: false, images: [], charts: []}
 

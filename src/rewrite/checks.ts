@@ -10,7 +10,7 @@ import type {Reference} from '../oci/reference.js'
 import {isInMirror, tryParse} from './relocate.js'
 import {isPlainObject} from './overrides.js'
 import {collectImageSites, formatNodePath} from './sites.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 /** One problem found in a CR; `path` is `spec.chart.url` style. */
 export interface CrProblem {

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {parse, parseAllDocuments} from 'yaml'
 import {SpecError} from '../errors.js'
 import {rewriteYamlDocuments} from './documents.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 const D1 = `sha256:${'1'.repeat(64)}`
 const D2 = `sha256:${'2'.repeat(64)}`

@@ -8,7 +8,8 @@ import {SpecError} from '../errors.js'
 import {MirrorIndex, tryParse} from './relocate.js'
 import {collectImageSites, formatNodePath} from './sites.js'
 import type {Edit, EditLog} from './sites.js'
-import type {Change, MirrorMap, Unresolved} from './types.js'
+import type {Change, Unresolved} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 export interface RewriteOptions {
   pinDigests?: boolean

@@ -1,5 +1,6 @@
 /** `airgap rewrite` core: point W&B operator values, the CR, arbitrary YAML and nodes at the mirror. */
-export type {Change, ImageOrigin, MirroredChart, MirroredImage, MirrorMap, Unresolved} from './types.js'
+export type {Change, Unresolved} from './types.js'
+export type {ImageOrigin, MirroredChart, MirroredImage, MirrorMap} from '../mirror/types.js'
 export {imageOverrides, planImageOverrides} from './overrides.js'
 export type {OverrideOptions, OverridePlan} from './overrides.js'
 export {buildOperatorCr, chartSpec, chartsConfigMap, CHARTS_CONFIGMAP, CONFIGMAP_LIMIT_BYTES} from './operator-cr.js'

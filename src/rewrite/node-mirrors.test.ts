@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {parseMirrorRegistry, planMirror} from '../push/mapping.js'
+import {parseMirrorRegistry, planMirror} from '../mirror/mapping.js'
 import {containerdHostsTree, registriesConf, tomlString} from './node-mirrors.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 const D = `sha256:${'a'.repeat(64)}`
 
@@ -72,7 +72,7 @@ describe('registriesConf', () => {
   })
 })
 
-describe('node mirrors follow push\'s layout rule (src/push/mapping.ts planMirror)', () => {
+describe('node mirrors follow push\'s layout rule (src/mirror/mapping.ts planMirror)', () => {
   it.each([
     ['registry.corp:5000', false],
     ['registry.corp:5000', true],

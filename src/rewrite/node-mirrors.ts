@@ -2,7 +2,7 @@
  * Node-level mirror configuration, for images no values key can redirect (template literals,
  * Bitnami side images): containerd `hosts.toml` files and a CRI-O/podman `registries.conf`.
  * Both map each SOURCE registry to the mirror with the same layout push used (one rule:
- * src/push/mapping.ts mirrorRepository, through relocate.ts mirrorPathFor/mirrorRegistryFor): the
+ * src/mirror/mapping.ts mirrorRepository, through relocate.ts mirrorPathFor/mirrorRegistryFor): the
  * source host is dropped (`docker.io/wandb/local` -> `MIRROR/PREFIX/wandb/local`) unless
  * keepSourceHost kept it (`MIRROR/PREFIX/docker.io/wandb/local`). No credentials are ever written.
  *
@@ -11,7 +11,7 @@
  */
 import {parseReference, registryApiHost} from '../oci/reference.js'
 import {mirrorLocation, mirrorPathFor, mirrorRegistryFor} from './relocate.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 export interface HostsOptions {
   /** CA certificate file on the node for the mirror's TLS certificate. */

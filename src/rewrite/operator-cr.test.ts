@@ -3,7 +3,7 @@ import {parse} from 'yaml'
 import {SpecError, UsageError} from '../errors.js'
 import {validateCr} from './io.js'
 import {buildOperatorCr, CONFIGMAP_LIMIT_BYTES} from './operator-cr.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 const D = `sha256:${'b'.repeat(64)}`
 

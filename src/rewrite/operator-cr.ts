@@ -14,7 +14,7 @@ import type {YAMLMap} from 'yaml'
 import {SpecError, UsageError} from '../errors.js'
 import {dedupeSeqsAt, mergeUnder, setOver} from './merge.js'
 import {isPlainObject, mergeInto, planImageOverrides} from './overrides.js'
-import type {MirroredChart, MirrorMap} from './types.js'
+import type {MirroredChart, MirrorMap} from '../mirror/types.js'
 
 export const WANDB_API_VERSION = 'apps.wandb.com/v1'
 export const WANDB_KIND = 'WeightsAndBiases'

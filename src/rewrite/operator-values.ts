@@ -6,7 +6,7 @@ import {Document} from 'yaml'
 import {UsageError} from '../errors.js'
 import {parseReference, repositoryName} from '../oci/reference.js'
 import {mirrorTarget} from './relocate.js'
-import type {MirrorMap} from './types.js'
+import type {MirrorMap} from '../mirror/types.js'
 
 /** The v1 controller image as pulled from Docker Hub. */
 export const CONTROLLER_REPOSITORY = 'docker.io/wandb/controller'

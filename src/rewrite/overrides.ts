@@ -18,7 +18,7 @@
  *   values path (os-shell, kubectl, sentinel, exporters), consistent with how push lays them out.
  *   When they disagree it is set to "" so each image's own `registry` wins, and a warning says so.
  */
-import type {ImageValueShape, MirrorMap} from './types.js'
+import type {ImageValueShape, MirrorMap} from '../mirror/types.js'
 import {MirrorIndex, mirrorTarget} from './relocate.js'
 import type {MirrorTarget} from './relocate.js'
 

@@ -2,15 +2,15 @@
  * Relocation rules: how a source image maps to its place in the mirror, and lookups from any
  * written reference (`redis`, `wandb/local:0.62.2`, `quay.io/x@sha256:…`) to its MirroredImage.
  *
- * Layout (push's, src/push/mapping.ts): by default the source host is dropped
+ * Layout (push's, src/mirror/mapping.ts): by default the source host is dropped
  * (`docker.io/wandb/local` -> `MIRROR/PREFIX/wandb/local`); with keepSourceHost it is kept
  * (`MIRROR/PREFIX/docker.io/wandb/local`). Docker Hub official images stay under `library/`.
  */
 import {UsageError} from '../errors.js'
 import {parseReference, repositoryName} from '../oci/reference.js'
-import {mirrorRepository, type MirrorRegistry} from '../push/mapping.js'
+import {mirrorRepository, type MirrorRegistry} from '../mirror/mapping.js'
 import type {Reference} from '../oci/reference.js'
-import type {MirroredImage, MirrorMap} from './types.js'
+import type {MirroredImage, MirrorMap} from '../mirror/types.js'
 
 /** The mirror registry split into host[:port] and an optional path prefix (no slashes at the ends); push's MirrorRegistry. */
 export type MirrorLocation = MirrorRegistry
@@ -37,7 +37,7 @@ export function mirrorBase(map: Pick<MirrorMap, 'registry'>): string {
 
 /**
  * The mirror repository (`MIRROR/PREFIX[/SOURCEHOST]/path`) for a source repository: push's rule
- * (src/push/mapping.ts mirrorRepository), the one implementation of the layout.
+ * (src/mirror/mapping.ts mirrorRepository), the one implementation of the layout.
  */
 export function mirrorRepositoryFor(source: Pick<Reference, 'registry' | 'repository'>, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
   const location = mirrorLocation(map)

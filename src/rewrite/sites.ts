@@ -11,11 +11,11 @@
  * ConfigMap and Secret data are opaque and skipped.
  * Values holding Helm template expressions (`{{ … }}`) are skipped: they are not references.
  */
-import {formatPath} from '../spec/yaml.js'
+import {formatPath} from '../release/yaml.js'
 import {isMap, isScalar, isSeq} from 'yaml'
 import type {Document, LineCounter, Node, Scalar, YAMLMap} from 'yaml'
 import type {MirrorTarget} from './relocate.js'
-import type {ImageValueShape} from './types.js'
+import type {ImageValueShape} from '../mirror/types.js'
 
 export type SiteShape = ImageValueShape
 export type NodePath = Array<string | number>

@@ -15,7 +15,7 @@ import {buildOperatorValues} from './operator-values.js'
 import {imageOverrides, mergeInto} from './overrides.js'
 import {rewriteYamlDocuments} from './documents.js'
 import {containerdHostsTree, registriesConf} from './node-mirrors.js'
-import type {ImageOrigin, MirroredImage, MirrorMap} from './types.js'
+import type {ImageOrigin, MirroredImage, MirrorMap} from '../mirror/types.js'
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/wandb', import.meta.url))
 const GOLDEN = fileURLToPath(new URL('../../test/golden/rewrite/', import.meta.url))

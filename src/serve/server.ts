@@ -16,7 +16,7 @@ import {DistributionError, sendError} from './http.js'
 import {Htpasswd} from './htpasswd.js'
 import {RegistryHandler} from './registry.js'
 import {serveStore, type ServeStore} from './store.js'
-import {OciLayout} from '../targets/layout/index.js'
+import {OciLayout} from '../layout/index.js'
 import {isGraphMediaType} from '../oci/manifest.js'
 import {Annotation} from '../oci/types.js'
 

@@ -18,8 +18,8 @@ import {fetchAll, verifier} from '../content/verify.js'
 import {isDigest} from '../oci/digest.js'
 import {isGraphMediaType, manifestMediaTypeOf, parseManifest, successors} from '../oci/manifest.js'
 import {Annotation, MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
-import {BundleReader, blobEntryName, type BundleEntry} from '../targets/bundle/index.js'
-import {INGEST_DIR, OciLayout, readIndexFile} from '../targets/layout/index.js'
+import {BundleReader, blobEntryName, type BundleEntry} from '../bundle/index.js'
+import {INGEST_DIR, OciLayout, readIndexFile} from '../layout/index.js'
 
 /** Media type reported for a blob whose type the store does not record. */
 export const OCTET_STREAM = 'application/octet-stream'

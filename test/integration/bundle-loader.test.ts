@@ -1,6 +1,6 @@
 /**
  * bin/run.js starts the CLI from dist/airgap.cjs (the whole CLI in one file) with the V8 code cache
- * `npm run build` made for it (scripts/bundle/build.mjs). Checks: the build wrote both, the cache is
+ * `npm run build` made for it (scripts/single-file/build.mjs). Checks: the build wrote both, the cache is
  * bound to the bundle's bytes, every command's help is the same as from the compiled module tree
  * (AIRGAP_NO_BUNDLE=1: the embedded manifest and the lazily loaded commands miss nothing), and a
  * cache made for other bytes of the same length is not used.

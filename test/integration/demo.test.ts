@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {DemoResult} from '../../src/app/demo.js'
+import type {DemoResult} from '../../src/usecases/demo.js'
 import {REPO} from '../support/cli.js'
 
 const BIN = join(REPO, 'bin', 'run.js')

@@ -13,9 +13,9 @@ import {copyFile, mkdtemp, readFile, rm, writeFile, open} from 'node:fs/promises
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {writeBundle} from '../../src/app/bundle.js'
+import {writeBundle} from '../../src/usecases/write-bundle.js'
 import {MemoryTarget} from '../../src/content/memory.js'
-import {loadPrivateKey, loadPublicKey} from '../../src/sign/index.js'
+import {loadPrivateKey, loadPublicKey} from '../../src/signing/index.js'
 import {REPO} from '../support/cli.js'
 import {loadInto, makeImage, type GeneratedImage} from '../support/images.js'
 import {describeWithServices, services} from '../support/services.js'
@@ -35,7 +35,7 @@ function newestSource(): number {
       else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs)
     }
   }
-  for (const d of ['src', 'commands', 'scripts/bundle']) walk(join(REPO, d))
+  for (const d of ['src', 'commands', 'scripts/single-file']) walk(join(REPO, d))
   return Math.max(newest, statSync(join(REPO, 'scripts', 'build-exe.mjs')).mtimeMs)
 }
 

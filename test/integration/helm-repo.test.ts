@@ -20,7 +20,7 @@ import {
   pushChartArtifact,
 } from '../../src/helm/index.js'
 import {digestOf} from '../../src/oci/digest.js'
-import {openRegistryTarget, type RegistryClient} from '../../src/targets/registry/index.js'
+import {openRegistryTarget, type RegistryClient} from '../../src/registry/index.js'
 import {describeWithServices, services} from '../support/services.js'
 
 const run = promisify(execFile)

@@ -10,7 +10,7 @@ import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MemoryTarget} from '../../src/content/memory.js'
 import {copy} from '../../src/copy/index.js'
-import {OciLayout} from '../../src/targets/layout/index.js'
+import {OciLayout} from '../../src/layout/index.js'
 import {Annotation, type Descriptor} from '../../src/oci/types.js'
 import {byDigest, loadInto, makeHelmChart, makeImage, makeIndex, type GeneratedChart, type GeneratedImage, type GeneratedIndex} from '../support/images.js'
 

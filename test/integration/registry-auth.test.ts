@@ -10,7 +10,7 @@ import {Readable} from 'node:stream'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {StaticCredentialStore, defaultCredentialStore} from '../../src/auth/store.js'
 import {AuthError} from '../../src/errors.js'
-import {RegistryClient} from '../../src/targets/registry/index.js'
+import {RegistryClient} from '../../src/registry/index.js'
 import {describeWithServices, services} from '../support/services.js'
 import {randomBlob, recordRequests, repoName} from './registry-support.js'
 

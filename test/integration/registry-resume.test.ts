@@ -11,7 +11,7 @@ import {readAll} from '../../src/content/verify.js'
 import {IntegrityError, NetworkError} from '../../src/errors.js'
 import {describeWithServices, services} from '../support/services.js'
 import {clientFor, randomBlob, repoName} from './registry-support.js'
-import {MAX_RESUMES, RegistryClient} from '../../src/targets/registry/index.js'
+import {MAX_RESUMES, RegistryClient} from '../../src/registry/index.js'
 
 type Fault = 'cut-once' | 'cut-once-ignore-range' | 'cut-always' | 'flip-byte' | '503-once' | 'none'
 

@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto'
 import {subscribe, unsubscribe} from 'node:diagnostics_channel'
 import type {Credential} from '../../src/auth/types.js'
 import {StaticCredentialStore} from '../../src/auth/store.js'
-import {RegistryClient, type RegistryClientOptions} from '../../src/targets/registry/index.js'
+import {RegistryClient, type RegistryClientOptions} from '../../src/registry/index.js'
 import {blob, type BlobData} from '../support/images.js'
 import type {RegistryInfo} from '../support/services.js'
 

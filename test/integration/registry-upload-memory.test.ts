@@ -8,7 +8,7 @@ import {Readable} from 'node:stream'
 import {afterAll, expect, it} from 'vitest'
 import {IntegrityError} from '../../src/errors.js'
 import type {Descriptor} from '../../src/oci/types.js'
-import type {RegistryClient} from '../../src/targets/registry/index.js'
+import type {RegistryClient} from '../../src/registry/index.js'
 import {describeWithServices, services} from '../support/services.js'
 import {clientFor, recordRequests, repoName, type SeenRequest} from './registry-support.js'
 

@@ -11,7 +11,7 @@ import {Agent, fetch as undiciFetch} from 'undici'
 import {readFileSync} from 'node:fs'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {Htpasswd, startServer, type RunningServer} from '../../src/serve/index.js'
-import {BundleReader} from '../../src/targets/bundle/index.js'
+import {BundleReader} from '../../src/bundle/index.js'
 import {describeWithServices, services} from '../support/services.js'
 import {buildServeBundle, skopeo, skopeoError, type ServeFixture} from './serve-support.js'
 

@@ -2,7 +2,7 @@
 import {execFile} from 'node:child_process'
 import {Readable} from 'node:stream'
 import {promisify} from 'node:util'
-import {BundleWriter, buildIndexJson, type IndexEntry} from '../../src/targets/bundle/index.js'
+import {BundleWriter, buildIndexJson, type IndexEntry} from '../../src/bundle/index.js'
 import {makeHelmChart, makeImage, makeIndex, type Generated, type GeneratedChart, type GeneratedImage, type GeneratedIndex} from '../support/images.js'
 
 const run = promisify(execFile)

@@ -2,7 +2,7 @@
  * `airgap pull --with-signatures` and push (issue 10), spawned CLI against real registries
  * (distribution 2.8: no referrers API). The source holds an image with cosign-shaped artifacts
  * built here (cosign itself is not installed): a `.sig` tag (simple-signing payload, ECDSA
- * signature from src/sign keys in the `dev.cosignproject.cosign/signature` annotation), an `.att`
+ * signature from src/signing keys in the `dev.cosignproject.cosign/signature` annotation), an `.att`
  * tag (in-toto DSSE envelope layer), and an OCI 1.1 referrer (`subject` = the image) listed in the
  * `sha256-<hex>` fallback tag index. All three arrive in the mirror byte-identical (skopeo
  * inspect --raw digests); the mirror gets its own fallback index; the signature verifies there.
@@ -14,9 +14,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {parseLock} from '../../src/bundle/lock.js'
 import {MediaType, type Descriptor} from '../../src/oci/types.js'
-import {generateKeyPair, loadPrivateKey, loadPublicKey} from '../../src/sign/index.js'
-import {BundleReader} from '../../src/targets/bundle/index.js'
-import type {RegistryClient} from '../../src/targets/registry/index.js'
+import {generateKeyPair, loadPrivateKey, loadPublicKey} from '../../src/signing/index.js'
+import {BundleReader} from '../../src/bundle/index.js'
+import type {RegistryClient} from '../../src/registry/index.js'
 import {jsonOf, runCli} from '../support/cli.js'
 import {blob, jsonBlob, loadInto, makeImage, type BlobData, type Generated, type GeneratedImage} from '../support/images.js'
 import {describeWithServices, services, startRegistry, type RegistryHandle} from '../support/services.js'

@@ -15,10 +15,10 @@ import {extract, pack, type Header} from 'tar-stream'
 /** The header fields a corpus entry sets (tar-stream fills in the rest). */
 type Headers = Partial<Header> & {name: string; pax?: Record<string, string>}
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {writeBundle} from '../../src/app/bundle.js'
+import {writeBundle} from '../../src/usecases/write-bundle.js'
 import {MemoryTarget} from '../../src/content/memory.js'
 import {digestOf} from '../../src/oci/digest.js'
-import {exportPublicKeyPem, serializeBundle, signBlob} from '../../src/sign/index.js'
+import {exportPublicKeyPem, serializeBundle, signBlob} from '../../src/signing/index.js'
 import {loadInto, makeImage, makeIndex} from '../support/images.js'
 import {type CorpusCase, cleanup, recordCase, runCase, sandbox, type Sandbox} from './corpus.js'
 
@@ -223,7 +223,7 @@ const CASES: BundleCase[] = [
   {group: 'bundle', name: 'oversized metadata entry (17 MiB spec.yaml)', exit: 5, error: /spec\.yaml|bytes/, build: tar((e) => void (find(e, (n) => n === 'airgap/spec.yaml').data = Buffer.alloc(17 * 1024 * 1024, 0x20)))},
   {group: 'bundle', name: 'long GNU name entry', exit: 5, error: /refusing|name|header|ustar/, build: async (ctx) => {
     // a GNU "././@LongLink" header: tar-stream writes pax, so build the GNU form by hand
-    const {encodeHeader} = await import('../../src/targets/bundle/tar.js')
+    const {encodeHeader} = await import('../../src/bundle/tar.js')
     const longName = `${'a/'.repeat(200)}evil`
     const data = Buffer.from(`${longName}\0`)
     const head = encodeHeader({name: '././@LongLink', size: data.length, mtime: 0}, 'L')

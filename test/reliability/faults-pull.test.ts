@@ -7,7 +7,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
-import {readPublicKeyFile, verifyBundle} from '../../src/app/verify.js'
+import {readPublicKeyFile, verifyBundle} from '../../src/usecases/verify.js'
 import {jsonOf} from '../support/cli.js'
 import {describeWithServices, services} from '../support/services.js'
 import {FaultProxy} from './fault-proxy.js'

@@ -3,7 +3,7 @@
  * (registries plain / htpasswd / token / tls, token server, nginx Helm repo), plus helpers to start
  * private instances (an extra registry, containerd) in the same rig. See scripts/rig.mjs.
  *
- *   import {describeWithServices, services} from '../support/services.js'
+ *   import {describeWithServices, services} from './services.js'
  *   describeWithServices('push to a real registry', () => {
  *     it('…', async () => { const {plain} = services().registries; … })
  *   })

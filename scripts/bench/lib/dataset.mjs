@@ -172,7 +172,7 @@ async function removeStale(outDir, def) {
 
 /** Push every image of `def` into the registry at `host` (plain HTTP) with the project's client. */
 async function generate({def, host, dist, log}) {
-  const {RegistryClient} = await import(dist('src/targets/registry/index.js'))
+  const {RegistryClient} = await import(dist('src/registry/index.js'))
   const client = new RegistryClient(host, {httpOptions: {plainHttp: [host]}})
   const layerDescs = new Map() // layer id -> descriptor
   const layerHome = new Map() // digest -> repository already holding it (for mounts)

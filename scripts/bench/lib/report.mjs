@@ -121,7 +121,7 @@ export function documentMarkdown(results, {profiles = []} = {}) {
     '- The serial skopeo way copies every image into ONE OCI layout, as a user would (`skopeo sync` cannot write an OCI layout). The parallel variant cannot share one layout (concurrent writers race on `index.json`), so it writes one layout per image: more disk, blobs shared between images stored twice.',
     '- `airgap push` checks the signature, the lock and the content graph, then hashes every blob it is about to send before the first write (issue 5), and hashes each blob again as it streams out of the bundle; the skopeo way checks nothing. A repeat push sends nothing, so it hashes nothing: it reads the bundle index and asks the registry for each image root (one HEAD per image).',
     results.startup
-      ? `- Times include process start-up: \`airgap --version\` takes ${fmtS(results.startup.airgapVersion)} on this machine, of which Node itself (\`node -e ''\`) ${fmtS(results.startup.node)} (medians of 7); this bounds the repeat push. \`npm run build\` writes the CLI as one file with a V8 code cache (\`bin/run.js\`, \`scripts/bundle/\`).`
+      ? `- Times include process start-up: \`airgap --version\` takes ${fmtS(results.startup.airgapVersion)} on this machine, of which Node itself (\`node -e ''\`) ${fmtS(results.startup.node)} (medians of 7); this bounds the repeat push. \`npm run build\` writes the CLI as one file with a V8 code cache (\`bin/run.js\`, \`scripts/single-file/\`).`
       : '- Times include process start-up (Node, oclif, the CLI), which bounds the repeat push.',
     '- `scripts/bench/verify.mjs` is the older stand-alone verify benchmark (its own synthetic bundle); the `verify` scenario here uses the bundle the pull scenario wrote.',
     '',

@@ -1,0 +1,538 @@
+/**
+ * BundleReader: a read-only target over a bundle tarball, without extracting anything.
+ *
+ * open() scans the tar headers only (one 512-byte positional read per entry, data skipped by
+ * offset) and refuses hostile input: anything but regular files, names outside the bundle layout,
+ * path tricks, duplicates, bad checksums, truncation, trailing garbage, oversized metadata. Blobs
+ * are then served straight from their byte ranges through a verifying stream, several at a time.
+ */
+import {createHash} from 'node:crypto'
+import {readSync} from 'node:fs'
+import {open} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
+import {Readable} from 'node:stream'
+import pLimit from 'p-limit'
+import type {ChunkFetcher, Located, ReadOnlyTarget, TagLister, VerifiedFetcher} from '../content/types.js'
+import {Verification, verifier} from '../content/verify.js'
+import {IntegrityError, NotFoundError, UnsupportedError, UsageError} from '../errors.js'
+import {isDigest} from '../oci/digest.js'
+import {isIndexMediaType, isManifestMediaType, parseManifest, successors} from '../oci/manifest.js'
+import {formatReference, parseReference} from '../oci/reference.js'
+import {Annotation, MAX_MANIFEST_BYTES, MediaType} from '../oci/types.js'
+import type {Descriptor, ImageIndex} from '../oci/types.js'
+import {INDEX_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, blobEntryName, classifyEntryName, digestOfEntryName} from './layout.js'
+import type {EntryKind} from './layout.js'
+import {HashPool} from './hash-pool.js'
+import {BLOCK, decodeHeader, isZeroBlock, paddedSize} from './tar.js'
+
+/** Blobs at least this large are hashed on worker threads. */
+const WORKER_MIN_BYTES = 4 * 1024 * 1024
+
+/** Blobs up to this size are read in one piece by fetch() instead of streamed. */
+const SMALL_BLOB_BYTES = 256 * 1024
+
+/** Zero padding tolerated after the end-of-archive marker (GNU tar pads to 10 KiB records). */
+const MAX_TRAILING_ZEROS = 64 * 1024
+const HASH_CHUNK = 1024 * 1024
+
+export interface BundleReaderOptions {
+  /** Cap for every non-blob entry; default 16 MiB. */
+  maxMetadataBytes?: number
+}
+
+/** One file in the bundle. */
+export interface BundleEntry {
+  name: string
+  kind: EntryKind
+  /** Offset of the entry's data (its header is 512 bytes before). */
+  offset: number
+  size: number
+}
+
+export interface VerifyAllOptions {
+  /** Blobs hashed at once on this thread; default 2 (or the worker count). */
+  concurrency?: number
+  /** Hashing worker threads for large blobs (default: cores, at most 4); 0 hashes on this thread only. */
+  workers?: number
+  /** A pool started earlier (its workers boot meanwhile); used instead of a new one and not closed. */
+  pool?: HashPool
+  /** Hash only the blobs whose digest this accepts (default: every blob). */
+  only?: (digest: string) => boolean
+  /** Called with the byte count of every chunk hashed. */
+  onBytes?: (n: number) => void
+  signal?: AbortSignal
+}
+
+/** Read-only target over a bundle tarball; implements ReadOnlyTarget, TagLister, Located, VerifiedFetcher, ChunkFetcher. */
+export class BundleReader implements ReadOnlyTarget, TagLister, Located, VerifiedFetcher, ChunkFetcher {
+  readonly location: string
+  /** fetch() streams verify size and digest (VerifiedFetcher). */
+  readonly verifiesFetchedContent = true as const
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    private readonly byName: ReadonlyMap<string, BundleEntry>,
+    /** The parsed index.json. */
+    readonly index: ImageIndex,
+    /** The exact bytes of index.json (the lock pins their sha256). */
+    readonly indexBytes: Buffer,
+    private readonly maxMetadataBytes: number,
+  ) {
+    this.location = `bundle ${path}`
+  }
+
+  /** Scan and check the archive, then parse oci-layout and index.json. */
+  static async open(path: string, options: BundleReaderOptions = {}): Promise<BundleReader> {
+    const max = options.maxMetadataBytes ?? MAX_METADATA_BYTES
+    const file = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new NotFoundError(`bundle ${path} does not exist`, {hint: 'check the path', cause: err})
+      throw err
+    })
+    try {
+      const entries = await scan(file, path, max)
+      const where = `bundle ${path}`
+      const layout = entries.get(OCI_LAYOUT)
+      if (!layout) throw new IntegrityError(`${where}: no ${OCI_LAYOUT} entry; this is not an OCI image layout bundle`)
+      checkLayoutVersion(await readEntry(file, layout), `${where} ${OCI_LAYOUT}`)
+      const indexEntry = entries.get(INDEX_JSON)
+      if (!indexEntry) throw new IntegrityError(`${where}: no ${INDEX_JSON} entry`, {hint: 'the bundle is incomplete; copy it again'})
+      const indexBytes = await readEntry(file, indexEntry)
+      const parsed = parseManifest(indexBytes, MediaType.OciIndex, `${where} ${INDEX_JSON}`)
+      if (parsed.kind !== 'index') throw new IntegrityError(`${where}: ${INDEX_JSON} is not an image index`)
+      return new BundleReader(path, file, entries, parsed.index, indexBytes, max)
+    } catch (err) {
+      await file.close()
+      throw err
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.file.close()
+  }
+
+  /** Every entry in archive order. */
+  entries(): BundleEntry[] {
+    return [...this.byName.values()].sort((a, b) => a.offset - b.offset)
+  }
+
+  /** True when the archive holds an entry of that name. */
+  has(name: string): boolean {
+    return this.byName.has(name)
+  }
+
+  /** The bytes of a metadata entry (index.json, oci-layout, airgap/*), size-capped. */
+  async readFile(name: string): Promise<Buffer> {
+    const entry = this.byName.get(name)
+    if (!entry) throw new NotFoundError(`${this.location}: no entry ${name}`)
+    if (entry.kind !== 'metadata') throw new UsageError(`${this.location}: ${name} is a blob; use fetch()`)
+    if (entry.size > this.maxMetadataBytes) throw new IntegrityError(`${this.location}: ${name} is over ${this.maxMetadataBytes} bytes`)
+    return readEntry(this.file, entry)
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    const entry = this.blobEntry(desc.digest)
+    return entry !== undefined && entry.size === desc.size
+  }
+
+  /** Stream a blob from its byte range, verified against `desc` (size and digest). */
+  async fetch(desc: Descriptor): Promise<Readable> {
+    const {entry, where} = this.blobFor(desc)
+    if (entry.size > 0 && entry.size <= SMALL_BLOB_BYTES) {
+      // Manifests, configs and small layers (most reads of a push or a graph check): one read,
+      // checked whole before it is handed over; a mismatch fails the stream, as below.
+      const bytes = await readEntry(this.file, entry)
+      const verification = new Verification(desc, where)
+      const err = verification.update(bytes) ?? verification.finish()
+      if (err) {
+        return new Readable({
+          read() {
+            this.destroy(err)
+          },
+        })
+      }
+      return Readable.from([bytes], {objectMode: false})
+    }
+    const check = verifier(desc, where)
+    if (entry.size === 0) return Readable.from([]).pipe(check)
+    const src = rangeStream(this.file, entry.offset, entry.size, where)
+    src.on('error', (err) => check.destroy(err))
+    return src.pipe(check)
+  }
+
+  /**
+   * ChunkFetcher: the blob as verified chunks, all read into ONE buffer per call (no allocation
+   * per chunk: a stream that allocates a fresh buffer per read makes V8 run a full garbage
+   * collection every few dozen MiB). Each chunk is hashed before it is handed over, and size and
+   * digest are checked before the last one is: corrupt content throws instead of completing.
+   */
+  async fetchChunks(desc: Descriptor, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+    const {entry, where} = this.blobFor(desc)
+    return this.chunks(entry, desc, where, signal)
+  }
+
+  private async *chunks(entry: BundleEntry, desc: Descriptor, where: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    const check = new Verification(desc, where)
+    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(entry.size, 1)))
+    let done = 0
+    while (done < entry.size) {
+      signal?.throwIfAborted()
+      const {bytesRead} = await this.file.read(buf, 0, Math.min(buf.length, entry.size - done), entry.offset + done)
+      if (bytesRead === 0) throw new IntegrityError(`${where} ends early (the file shrank while reading)`)
+      done += bytesRead
+      const chunk = buf.subarray(0, bytesRead)
+      const err = check.update(chunk) ?? (done === entry.size ? check.finish() : undefined)
+      if (err) throw err
+      yield chunk
+    }
+    if (entry.size === 0) {
+      const err = check.finish()
+      if (err) throw err
+    }
+  }
+
+  private blobFor(desc: Descriptor): {entry: BundleEntry; where: string} {
+    const entry = this.blobEntry(desc.digest)
+    const where = `${this.location} ${entry?.name ?? desc.digest}`
+    if (!entry) throw new NotFoundError(`${this.location}: ${desc.digest} is not in the bundle`, {hint: 'the bundle does not hold this content; pull it again with the image listed'})
+    if (entry.size !== desc.size) {
+      throw new IntegrityError(`${where}: entry is ${entry.size} bytes but the descriptor says ${desc.size}`, {hint: 'the bundle is damaged or was edited; copy it again'})
+    }
+    return {entry, where}
+  }
+
+  /**
+   * Resolve a full reference (`org.opencontainers.image.ref.name`, e.g.
+   * `docker.io/wandb/local:0.62.2`, or any spelling that normalises to it) or a digest to the
+   * descriptor listed in index.json.
+   */
+  async resolve(ref: string): Promise<Descriptor> {
+    const manifests = this.index.manifests
+    const found = isDigest(ref) ? manifests.find((m) => m.digest === ref) : this.findByName(ref)
+    if (found) return found
+    const known = manifests.map(refName).filter((n): n is string => n !== undefined)
+    throw new NotFoundError(`${this.location}: no image named ${ref}`, {
+      hint: known.length ? `the bundle holds: ${known.slice(0, 5).join(', ')}${known.length > 5 ? ', …' : ''}` : 'the bundle index is empty',
+    })
+  }
+
+  /** The reference names in index.json. */
+  async *tags(): AsyncIterable<string> {
+    for (const m of this.index.manifests) {
+      const name = refName(m)
+      if (name !== undefined) yield name
+    }
+  }
+
+  /**
+   * Hash every blob at disk speed (large positional reads, no stream plumbing) and compare it with
+   * the digest in its name. Reports every mismatch in one IntegrityError naming the entries.
+   */
+  async verifyAllBlobs(options: VerifyAllOptions = {}): Promise<{blobs: number; bytes: number}> {
+    const only = options.only
+    const blobs = this.blobEntries(only)
+    // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
+    const large = blobs.filter(isWorkerSized)
+    const own = large.length > 0 && options.workers !== 0 && !options.pool
+    const pool = large.length > 0 && options.workers !== 0 ? (options.pool ?? new HashPool(options.workers)) : undefined
+    const limit = pLimit(Math.max(1, options.concurrency ?? 2, pool?.size ?? 0))
+    const bad: string[] = []
+    let bytes = 0
+    try {
+      // Largest first so that the last blob to finish is a small one.
+      const ordered = [...blobs].sort((a, b) => b.size - a.size)
+      await Promise.all(
+        ordered.map((entry) =>
+          limit(async () => {
+            options.signal?.throwIfAborted()
+            const want = digestOfEntryName(entry.name)
+            const algorithm = want.slice(0, want.indexOf(':'))
+            const got =
+              pool && isWorkerSized(entry)
+                ? await pool.hashRange(this.path, entry.offset, entry.size, algorithm, options.onBytes).catch((err: Error) => {
+                    throw new IntegrityError(`${this.location}: cannot read ${entry.name}: ${err.message}`)
+                  })
+                : await this.hashEntry(entry, algorithm, options)
+            bytes += entry.size
+            if (got !== want) bad.push(`${entry.name} (content hashes to ${got})`)
+          }),
+        ),
+      )
+    } finally {
+      if (own) await pool?.close()
+    }
+    if (bad.length > 0) {
+      bad.sort()
+      throw new IntegrityError(`${this.location}: ${bad.length} blob(s) do not match their digest: ${bad.join('; ')}`, {
+        hint: 'the bundle is damaged; copy it again from the source',
+      })
+    }
+    return {blobs: blobs.length, bytes}
+  }
+
+  /**
+   * True when verifyAllBlobs() would hash some blob on worker threads (a caller may start the pool
+   * early); with `only`, among the blobs it accepts.
+   */
+  hasWorkerSizedBlobs(only?: (digest: string) => boolean): boolean {
+    return this.blobEntries(only).some(isWorkerSized)
+  }
+
+  /**
+   * Walk every descriptor reachable from index.json: each must be present with the declared size,
+   * and manifests and indexes are read (digest-checked) to find their children. Reports every
+   * missing or wrongly sized blob, naming its parent. Returns the number of descriptors checked.
+   * A delta bundle passes `expected` (digest -> size, from the lock's expectedInMirror): such a
+   * blob (never a manifest) may be absent when its size matches; `absent` counts them.
+   */
+  async verifyGraph(opts: {expected?: ReadonlyMap<string, number>} = {}): Promise<{descriptors: number; absent?: number}> {
+    let absent = 0
+    const problems: string[] = []
+    const seen = new Set<string>()
+    const queue: Array<{desc: Descriptor; parent: string}> = this.index.manifests.map((desc) => ({desc, parent: refName(desc) ?? INDEX_JSON}))
+    while (queue.length > 0) {
+      const {desc, parent} = queue.shift()!
+      if (seen.has(desc.digest)) continue
+      seen.add(desc.digest)
+      const entry = this.blobEntry(desc.digest)
+      if (!entry) {
+        const expectedSize = opts.expected?.get(desc.digest)
+        const manifest = isIndexMediaType(desc.mediaType) || isManifestMediaType(desc.mediaType)
+        if (expectedSize === undefined || manifest) problems.push(`${desc.digest} (referenced by ${parent}) is missing`)
+        else if (expectedSize !== desc.size) problems.push(`${desc.digest} is expected in the mirror with ${expectedSize} bytes but ${parent} says ${desc.size}`)
+        else absent++
+        continue
+      }
+      if (entry.size !== desc.size) {
+        problems.push(`${entry.name} is ${entry.size} bytes but ${parent} says ${desc.size}`)
+        continue
+      }
+      if (!isIndexMediaType(desc.mediaType) && !isManifestMediaType(desc.mediaType)) continue
+      const bytes = await this.readVerified(desc)
+      for (const child of successors(bytes, desc)) queue.push({desc: child, parent: desc.digest})
+    }
+    if (problems.length > 0) {
+      throw new IntegrityError(`${this.location}: ${problems.length} problem(s) in the content graph: ${problems.join('; ')}`, {
+        hint: 'the bundle is incomplete or damaged; pull it again',
+      })
+    }
+    return {descriptors: seen.size, ...(opts.expected ? {absent} : {})}
+  }
+
+  private async readVerified(desc: Descriptor): Promise<Buffer> {
+    if (desc.size > MAX_MANIFEST_BYTES) throw new IntegrityError(`${this.location}: manifest ${desc.digest} is ${desc.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`)
+    const chunks: Buffer[] = []
+    for await (const chunk of await this.fetch(desc)) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
+  }
+
+  private async hashEntry(entry: BundleEntry, algorithm: string, options: VerifyAllOptions): Promise<string> {
+    const hash = createHash(algorithm)
+    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(entry.size, 1)))
+    let done = 0
+    while (done < entry.size) {
+      options.signal?.throwIfAborted()
+      const want = Math.min(buf.length, entry.size - done)
+      const {bytesRead} = await this.file.read(buf, 0, want, entry.offset + done)
+      if (bytesRead === 0) throw new IntegrityError(`${this.location}: ${entry.name} ends early (the file shrank while reading)`)
+      hash.update(buf.subarray(0, bytesRead))
+      done += bytesRead
+      options.onBytes?.(bytesRead)
+    }
+    return `${algorithm}:${hash.digest('hex')}`
+  }
+
+  /** The blob entries (in no particular order) whose digest `only` accepts; all without it. */
+  private blobEntries(only?: (digest: string) => boolean): BundleEntry[] {
+    return [...this.byName.values()].filter((e) => e.kind === 'blob' && (!only || only(digestOfEntryName(e.name))))
+  }
+
+  private blobEntry(digest: string): BundleEntry | undefined {
+    if (!isDigest(digest)) return undefined
+    const entry = this.byName.get(blobEntryName(digest))
+    return entry?.kind === 'blob' ? entry : undefined
+  }
+
+  private findByName(ref: string): Descriptor | undefined {
+    const manifests = this.index.manifests
+    const exact = manifests.find((m) => refName(m) === ref)
+    if (exact) return exact
+    let normalised: string
+    try {
+      normalised = formatReference(parseReference(ref))
+    } catch {
+      return undefined
+    }
+    return manifests.find((m) => refName(m) === normalised)
+  }
+}
+
+function refName(desc: Descriptor): string | undefined {
+  return desc.annotations?.[Annotation.RefName]
+}
+
+/**
+ * Walk the headers: every entry must be a regular file with an allowed, unique name whose data
+ * lies inside the file; the archive must end with two zero blocks followed by nothing but zeros.
+ */
+async function scan(file: FileHandle, path: string, maxMetadata: number): Promise<Map<string, BundleEntry>> {
+  const info = await file.stat()
+  const where = `bundle ${path}`
+  if (!info.isFile()) throw new UsageError(`${where} is not a regular file`, {hint: 'pass the path of a bundle .tar file'})
+  const size = info.size
+  const entries = new Map<string, BundleEntry>()
+  const block = Buffer.alloc(BLOCK)
+  let offset = 0
+  for (;;) {
+    if (offset + BLOCK > size) {
+      throw new IntegrityError(`${where}: truncated at byte ${offset}: the end-of-archive marker is missing`, {hint: 'the bundle was cut short; copy it again'})
+    }
+    await readExactly(file, block, offset)
+    if (isZeroBlock(block)) {
+      await checkEnd(file, where, offset, size)
+      return entries
+    }
+    const at = `${where} at byte ${offset}`
+    const header = decodeHeader(block, at)
+    const name = header.name
+    const refuse = (reason: string): never => {
+      throw new IntegrityError(`${at}: refusing entry "${name}": ${reason}`, {hint: 'this is not a bundle written by airgap, or it was tampered with; do not use it'})
+    }
+    const type = describeType(header.typeflag)
+    if (type !== undefined) refuse(type)
+    const kind = classifyEntryName(name)
+    if (typeof kind !== 'string') refuse(kind.reason)
+    if (entries.has(name)) refuse('duplicate name')
+    const dataStart = offset + BLOCK
+    if (dataStart + header.size > size) refuse(`its ${header.size} bytes of data run past the end of the file (truncated)`)
+    if (kind === 'metadata' && header.size > maxMetadata) refuse(`${header.size} bytes is over the ${maxMetadata}-byte metadata limit`)
+    entries.set(name, {name, kind: kind as EntryKind, offset: dataStart, size: header.size})
+    offset = dataStart + paddedSize(header.size)
+  }
+}
+
+/**
+ * The second end block must be zero too, and only zero padding (at most MAX_TRAILING_ZEROS bytes)
+ * may follow. Data found after the marker is refused, naming the entry when it is a tar header.
+ */
+async function checkEnd(file: FileHandle, where: string, offset: number, size: number): Promise<void> {
+  const rest = size - offset - BLOCK
+  if (rest < BLOCK) throw new IntegrityError(`${where}: truncated at byte ${offset + BLOCK}: the end-of-archive marker is incomplete`, {hint: 'the bundle was cut short; copy it again'})
+  const tail = Buffer.alloc(Math.min(rest, BLOCK + MAX_TRAILING_ZEROS + BLOCK))
+  await readExactly(file, tail, offset + BLOCK)
+  const hint = 'something was appended to the bundle; do not use it'
+  if (!isZeroBlock(tail.subarray(0, BLOCK))) {
+    throw new IntegrityError(`${where}: a single zero block at byte ${offset} is followed by more data${appendedEntry(tail, 0)} (the end-of-archive marker needs two)`, {hint})
+  }
+  const firstNonZero = tail.findIndex((b) => b !== 0)
+  if (firstNonZero !== -1 || rest > BLOCK + MAX_TRAILING_ZEROS) {
+    const at = firstNonZero === -1 ? BLOCK + MAX_TRAILING_ZEROS : firstNonZero
+    const blockStart = at - (at % BLOCK)
+    throw new IntegrityError(`${where}: trailing data after the end-of-archive marker at byte ${offset}${appendedEntry(tail, blockStart)}`, {hint})
+  }
+}
+
+/** `: entry "NAME" was appended` when the block at `at` decodes as a tar header, else ''. */
+function appendedEntry(tail: Buffer, at: number): string {
+  if (at + BLOCK > tail.length) return ''
+  try {
+    return `: entry "${decodeHeader(tail.subarray(at, at + BLOCK), '').name}" was appended`
+  } catch {
+    return ''
+  }
+}
+
+/** Undefined for a regular file; otherwise why the entry type is refused. */
+function describeType(flag: string): string | undefined {
+  switch (flag) {
+    case '0':
+    case '\u0000':
+      return undefined
+    case '1':
+      return 'hard link entries are not allowed'
+    case '2':
+      return 'symbolic link entries are not allowed'
+    case '3':
+      return 'character device entries are not allowed'
+    case '4':
+      return 'block device entries are not allowed'
+    case '5':
+      return 'directory entries are not allowed'
+    case '6':
+      return 'FIFO entries are not allowed'
+    case '7':
+      return 'contiguous-file entries are not allowed'
+    case 'x':
+    case 'g':
+      return 'pax extended headers are not allowed'
+    case 'L':
+    case 'K':
+      return 'GNU long name/link headers are not allowed'
+    default:
+      return `entry type ${JSON.stringify(flag)} is not allowed`
+  }
+}
+
+function checkLayoutVersion(bytes: Buffer, where: string): void {
+  let version: unknown
+  try {
+    version = (JSON.parse(bytes.toString('utf8')) as {imageLayoutVersion?: unknown}).imageLayoutVersion
+  } catch (err) {
+    throw new IntegrityError(`${where}: not valid JSON`, {cause: err})
+  }
+  if (version !== '1.0.0') throw new UnsupportedError(`${where}: image layout version ${JSON.stringify(version)} is not supported (want "1.0.0")`)
+}
+
+async function readEntry(file: FileHandle, entry: BundleEntry): Promise<Buffer> {
+  const buf = Buffer.alloc(entry.size)
+  await readExactly(file, buf, entry.offset)
+  return buf
+}
+
+/**
+ * Tar headers and metadata entries are small reads, done one after another: synchronous reads take
+ * microseconds each where a trip through the thread pool takes a hundred or more (opening a bundle
+ * reads every header, so a repeat push or a list is mostly this). Kept async for the callers.
+ */
+async function readExactly(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0
+  while (done < buf.length) {
+    const bytesRead = readSync(file.fd, buf, done, buf.length - done, position + done)
+    if (bytesRead === 0) throw new IntegrityError(`file ended at byte ${position + done} while reading ${buf.length} bytes at ${position}`)
+    done += bytesRead
+  }
+}
+
+/**
+ * A stream of `length` bytes of `file` at `offset`, read with positional reads. Unlike
+ * FileHandle.createReadStream it adds no listener to the shared handle, so any number of blobs
+ * can stream from one open bundle at once.
+ */
+function rangeStream(file: FileHandle, offset: number, length: number, where: string): Readable {
+  let done = 0
+  return new Readable({
+    highWaterMark: HASH_CHUNK,
+    read() {
+      const want = Math.min(HASH_CHUNK, length - done)
+      if (want <= 0) {
+        this.push(null)
+        return
+      }
+      file.read(Buffer.allocUnsafe(want), 0, want, offset + done).then(
+        ({bytesRead, buffer}) => {
+          if (bytesRead === 0) {
+            this.destroy(new IntegrityError(`${where} ends early (the file shrank while reading)`))
+            return
+          }
+          done += bytesRead
+          this.push(buffer.subarray(0, bytesRead))
+        },
+        (err: unknown) => this.destroy(err as Error),
+      )
+    },
+  })
+}
+
+function isWorkerSized(entry: BundleEntry): boolean {
+  return entry.size >= WORKER_MIN_BYTES
+}

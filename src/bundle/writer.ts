@@ -1,0 +1,489 @@
+/**
+ * BundleWriter: streams blobs straight into a planned tar layout.
+ *
+ * Every blob to store is known up front (pull resolves all manifests before it copies layers), so
+ * the writer plans the whole archive: `oci-layout`, then blobs sorted by digest, then the metadata
+ * (index.json, airgap/lock.json, airgap/spec.yaml, airgap/signature.sigstore.json) whose sizes are
+ * only known at finish. Each blob has a fixed offset, so concurrent pushes write with positional
+ * writes in any order and the result is byte-identical for the same plan and epoch.
+ *
+ * Resumable: `<out>.partial` holds the archive being written and `<out>.partial.journal` (JSON
+ * lines, fsync'd) records the plan hash and every blob that was verified and fsync'd. Reopening
+ * with the same plan keeps journaled blobs; a blob not journaled as complete is never trusted.
+ */
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {open, readFile, rename, rm, stat} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {Readable, Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import type {Located, Storage, VerifyingPusher} from '../content/types.js'
+import {verifier} from '../content/verify.js'
+import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
+import {parseDigest} from '../oci/digest.js'
+import type {Descriptor} from '../oci/types.js'
+import {
+  AIRGAP_FILES,
+  INDEX_JSON,
+  LOCK_JSON,
+  MAX_METADATA_BYTES,
+  OCI_LAYOUT,
+  OCI_LAYOUT_BYTES,
+  SIGNATURE,
+  SPEC_YAML,
+  assertStorable,
+  blobEntryName,
+} from './layout.js'
+import {BLOCK, END_OF_ARCHIVE, encodeHeader, entrySpan, paddedSize} from './tar.js'
+
+const FORMAT = 'airgap-bundle-v1'
+
+export interface BundleWriterOptions {
+  /** Final bundle path; the writer works in `<out>.partial` and renames at finish. */
+  out: string
+  /** mtime of every entry, seconds (SOURCE_DATE_EPOCH or 0). */
+  epoch?: number
+  /** Every blob (manifests included) the bundle will hold; duplicates are stored once. */
+  blobs: readonly Descriptor[]
+  /** On resume, re-hash journaled blobs and drop those that no longer match (default false). */
+  verifyResumed?: boolean
+}
+
+/**
+ * The entry mtime for reproducible bundles: SOURCE_DATE_EPOCH when set, else 0. Throws UsageError
+ * when the variable is not a whole non-negative number of seconds.
+ */
+export function sourceDateEpoch(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.SOURCE_DATE_EPOCH
+  if (raw === undefined || raw === '') return 0
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new UsageError(`SOURCE_DATE_EPOCH="${raw}" is not a whole number of seconds`, {hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)'})
+  }
+  return Number(raw)
+}
+
+export interface FinishInput {
+  /** The bytes of index.json (see buildIndexJson). Every manifest it names must be stored. */
+  indexJson: Buffer
+  files: {
+    'airgap/lock.json': Buffer
+    'airgap/spec.yaml'?: Buffer
+    'airgap/signature.sigstore.json'?: Buffer
+  }
+  /** Alternative to passing the signature: called with the lock bytes, returns the signature bytes. */
+  sign?: (lock: Buffer) => Promise<Buffer>
+}
+
+interface PlannedBlob {
+  desc: Descriptor
+  name: string
+  /** Offset of the tar header; data follows at offset + 512. */
+  offset: number
+}
+
+/** The planned archive: blob offsets and where the metadata starts. */
+export interface BundlePlan {
+  blobs: ReadonlyMap<string, PlannedBlob>
+  /** Offset where the first metadata entry (index.json) goes. */
+  metadataOffset: number
+  /** sha256 over format, epoch and (digest, size) of every blob. */
+  hash: string
+}
+
+/** Plan the layout: oci-layout first, then blobs sorted by digest, each at a fixed offset. */
+export function planBundle(descriptors: readonly Descriptor[], epoch: number): BundlePlan {
+  const byDigest = new Map<string, Descriptor>()
+  for (const d of descriptors) {
+    assertStorable(d, 'bundle plan')
+    const prev = byDigest.get(d.digest)
+    if (prev && prev.size !== d.size) {
+      throw new IntegrityError(`bundle plan: ${d.digest} is listed with two sizes (${prev.size} and ${d.size})`, {
+        hint: 'a manifest in the source declares a wrong size for this blob',
+      })
+    }
+    byDigest.set(d.digest, d)
+  }
+  const sorted = [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
+  const blobs = new Map<string, PlannedBlob>()
+  let offset = entrySpan(OCI_LAYOUT_BYTES.length)
+  for (const desc of sorted) {
+    blobs.set(desc.digest, {desc, name: blobEntryName(desc.digest), offset})
+    offset += entrySpan(desc.size)
+  }
+  const hash = createHash('sha256')
+    .update(JSON.stringify({format: FORMAT, epoch, blobs: sorted.map((d) => [d.digest, d.size])}))
+    .digest('hex')
+  return {blobs, metadataOffset: offset, hash: `sha256:${hash}`}
+}
+
+/** Exact size of the finished bundle, for a disk-space preflight. */
+export function planBundleSize(descriptors: readonly Descriptor[], metadataSizes: readonly number[]): number {
+  const plan = planBundle(descriptors, 0)
+  return plan.metadataOffset + metadataSizes.reduce((sum, n) => sum + entrySpan(n), 0) + END_OF_ARCHIVE
+}
+
+/** Writes a bundle tarball; implements Storage (push, exists, fetch) over the planned layout. */
+export class BundleWriter implements Storage, Located, VerifyingPusher {
+  readonly location: string
+  /** push() hashes every byte and journals a blob only when size and digest match (see write()). */
+  readonly verifiesPushedContent = true as const
+  private readonly complete = new Set<string>()
+  private readonly inflight = new Map<string, Promise<void>>()
+  private journalChain: Promise<void> = Promise.resolve()
+  private state: 'open' | 'finishing' | 'finished' | 'closed' = 'open'
+  private filesClosed = false
+
+  private constructor(
+    readonly out: string,
+    readonly epoch: number,
+    readonly plan: BundlePlan,
+    private readonly file: FileHandle,
+    private readonly journal: FileHandle,
+    resumed: Iterable<string>,
+  ) {
+    this.location = `bundle ${out}`
+    for (const d of resumed) this.complete.add(d)
+  }
+
+  /**
+   * Open a writer. When `<out>.partial` and its journal exist for the same plan, journaled blobs
+   * are kept and only the rest must be pushed; otherwise the partial file starts over.
+   */
+  static async open(options: BundleWriterOptions): Promise<BundleWriter> {
+    const epoch = options.epoch ?? 0
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new UsageError(`bundle epoch ${epoch} is invalid`, {hint: 'set SOURCE_DATE_EPOCH to a whole number of seconds'})
+    const plan = planBundle(options.blobs, epoch)
+    const partial = `${options.out}.partial`
+    const journalPath = `${partial}.journal`
+    const journaled = await readJournal(partial, journalPath, plan)
+    const file = await open(partial, journaled ? 'r+' : 'w+')
+    try {
+      if (!journaled) await file.truncate(0)
+      const resumed = journaled && options.verifyResumed ? await keepIntact(file, plan, journaled) : (journaled ?? [])
+      // Rewrite the journal cleanly (a torn last line must not swallow the next record).
+      await writeJournalAtomically(journalPath, [{plan: plan.hash}, ...resumed.map((done) => ({done}))])
+      const journal = await open(journalPath, 'a')
+      await writeAt(file, Buffer.concat([encodeHeader({name: OCI_LAYOUT, size: OCI_LAYOUT_BYTES.length, mtime: epoch}), pad(OCI_LAYOUT_BYTES)]), 0)
+      return new BundleWriter(options.out, epoch, plan, file, journal, resumed)
+    } catch (err) {
+      await file.close()
+      throw err
+    }
+  }
+
+  /** Path of the file being written. */
+  get partialPath(): string {
+    return `${this.out}.partial`
+  }
+
+  /** Digests planned but not yet complete. */
+  missing(): Descriptor[] {
+    return [...this.plan.blobs.values()].filter((b) => !this.complete.has(b.desc.digest)).map((b) => b.desc)
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    const planned = this.plan.blobs.get(desc.digest)
+    return planned !== undefined && planned.desc.size === desc.size && this.complete.has(desc.digest)
+  }
+
+  /**
+   * Stream `body` to the blob's planned offset, verifying size and digest as it goes; then write
+   * the header, fsync, and journal the blob as complete. An already complete blob is success.
+   */
+  async push(desc: Descriptor, body: Readable, signal?: AbortSignal): Promise<void> {
+    this.assertOpen('push')
+    const planned = this.planned(desc)
+    for (;;) {
+      if (this.complete.has(desc.digest)) {
+        body.destroy()
+        return
+      }
+      const running = this.inflight.get(desc.digest)
+      if (!running) break
+      await running.catch(() => undefined)
+    }
+    const job = this.write(planned, body, signal)
+    this.inflight.set(desc.digest, job)
+    try {
+      await job
+    } finally {
+      this.inflight.delete(desc.digest)
+    }
+  }
+
+  /** Read back a complete blob (verified while streaming). */
+  async fetch(desc: Descriptor): Promise<Readable> {
+    const planned = this.planned(desc)
+    if (!this.complete.has(desc.digest)) throw new NotFoundError(`${this.location}: ${desc.digest} has not been written yet`)
+    const path = this.state === 'finished' ? this.out : this.partialPath
+    const where = `${this.location} ${planned.name}`
+    if (desc.size === 0) return Readable.from([]).pipe(verifier(desc, where))
+    const start = planned.offset + BLOCK
+    const src = createReadStream(path, {start, end: start + desc.size - 1})
+    const check = verifier(desc, where)
+    src.on('error', (err) => check.destroy(err))
+    return src.pipe(check)
+  }
+
+  /**
+   * Write the metadata and the end-of-archive marker, truncate to the exact size, fsync, and
+   * atomically rename `<out>.partial` to `<out>`. Fails, listing them, when planned blobs are
+   * missing; every manifest named in index.json must be a stored blob.
+   */
+  async finish(input: FinishInput): Promise<{path: string; size: number}> {
+    this.assertOpen('finish')
+    if (this.inflight.size > 0) throw new UsageError(`${this.location}: finish called while ${this.inflight.size} push(es) are still running`)
+    const missing = this.missing()
+    if (missing.length > 0) {
+      const list = missing.slice(0, 10).map((d) => d.digest).join(', ')
+      throw new IntegrityError(`${this.location}: ${missing.length} planned blob(s) missing: ${list}${missing.length > 10 ? ', …' : ''}`, {
+        hint: 'run the pull again; completed blobs are kept and only the missing ones are downloaded',
+      })
+    }
+    this.state = 'finishing'
+    try {
+      const files = await this.metadataFiles(input)
+      let offset = this.plan.metadataOffset
+      for (const [name, bytes] of files) {
+        await writeAt(this.file, Buffer.concat([encodeHeader({name, size: bytes.length, mtime: this.epoch}), pad(bytes)]), offset)
+        offset += entrySpan(bytes.length)
+      }
+      await writeAt(this.file, Buffer.alloc(END_OF_ARCHIVE), offset)
+      offset += END_OF_ARCHIVE
+      await this.file.truncate(offset)
+      await this.file.sync()
+      await this.closeFiles()
+      await rename(this.partialPath, this.out)
+      await syncDir(dirname(this.out))
+      await rm(`${this.partialPath}.journal`, {force: true})
+      this.state = 'finished'
+      return {path: this.out, size: offset}
+    } catch (err) {
+      this.state = this.filesClosed ? 'closed' : 'open'
+      throw err
+    }
+  }
+
+  /** Release the files without finishing; the partial file and journal stay for a resume. */
+  async close(): Promise<void> {
+    if (this.state === 'finished') return
+    this.state = 'closed'
+    await this.closeFiles()
+  }
+
+  private async closeFiles(): Promise<void> {
+    if (this.filesClosed) return
+    this.filesClosed = true
+    await this.journalChain.catch(() => undefined)
+    await Promise.allSettled([this.file.close(), this.journal.close()])
+  }
+
+  private async metadataFiles(input: FinishInput): Promise<Array<[string, Buffer]>> {
+    const lock = input.files[LOCK_JSON]
+    if (!lock) throw new UsageError(`${this.location}: finish needs ${LOCK_JSON}`)
+    let signature = input.files[SIGNATURE]
+    if (input.sign) {
+      if (signature) throw new UsageError(`${this.location}: pass either the signature bytes or a sign callback, not both`)
+      signature = await input.sign(lock)
+    }
+    this.checkIndex(input.indexJson)
+    const byName: Record<string, Buffer | undefined> = {[LOCK_JSON]: lock, [SPEC_YAML]: input.files[SPEC_YAML], [SIGNATURE]: signature}
+    const files: Array<[string, Buffer]> = [[INDEX_JSON, input.indexJson]]
+    for (const name of AIRGAP_FILES) {
+      const bytes = byName[name]
+      if (bytes) files.push([name, bytes])
+    }
+    for (const [name, bytes] of files) {
+      if (bytes.length > MAX_METADATA_BYTES) {
+        throw new UsageError(`${this.location}: ${name} is ${bytes.length} bytes, over the ${MAX_METADATA_BYTES}-byte limit readers accept`)
+      }
+    }
+    return files
+  }
+
+  /** index.json must be an index whose every manifest is a complete blob of the same size. */
+  private checkIndex(indexJson: Buffer): void {
+    let index: {manifests?: unknown}
+    try {
+      index = JSON.parse(indexJson.toString('utf8')) as {manifests?: unknown}
+    } catch (err) {
+      throw new UsageError(`${this.location}: index.json is not valid JSON`, {cause: err})
+    }
+    if (!Array.isArray(index.manifests)) throw new UsageError(`${this.location}: index.json has no manifests array`)
+    for (const m of index.manifests as Descriptor[]) {
+      const planned = this.plan.blobs.get(m?.digest)
+      if (!planned || planned.desc.size !== m.size || !this.complete.has(m.digest)) {
+        throw new UsageError(`${this.location}: index.json names ${String(m?.digest)} (size ${String(m?.size)}), which is not a stored blob of that size`)
+      }
+    }
+  }
+
+  private async write(planned: PlannedBlob, body: Readable, signal?: AbortSignal): Promise<void> {
+    const {desc, name, offset} = planned
+    const where = `${this.location} ${name}`
+    const start = offset + BLOCK
+    const end = start + desc.size
+    let pos = start
+    const file = this.file
+    // While one write is in flight the chunks that arrive meanwhile (64 KiB each from a socket)
+    // queue up to the high-water mark and go out together in ONE positional writev: far fewer
+    // syscalls and inode-lock round trips than a write per chunk, and no copy. (A Writable with
+    // only writev hands it single chunks too.)
+    const sink = new Writable({
+      highWaterMark: 1024 * 1024,
+      writev(chunks, done) {
+        const buffers = chunks.map((c) => c.chunk as Buffer)
+        const total = buffers.reduce((n, b) => n + b.length, 0)
+        if (pos + total > end) return done(new IntegrityError(`${where}: more than the expected ${desc.size} bytes`))
+        const at = pos
+        pos += total
+        writevAt(file, buffers, total, at).then(() => done(), done)
+      },
+    })
+    await pipeline(body, verifier(desc, where), sink, signal ? {signal} : {})
+    if (pos !== end) throw new IntegrityError(`${where}: got ${pos - start} bytes, expected ${desc.size}`)
+    const tail = paddedSize(desc.size) - desc.size
+    if (tail > 0) await writeAt(file, Buffer.alloc(tail), end)
+    await writeAt(file, encodeHeader({name, size: desc.size, mtime: this.epoch}), offset)
+    await file.datasync()
+    await this.appendJournal({done: desc.digest})
+    this.complete.add(desc.digest)
+  }
+
+  private appendJournal(record: object): Promise<void> {
+    const line = JSON.stringify(record) + '\n'
+    const next = this.journalChain.then(async () => {
+      await this.journal.write(line)
+      await this.journal.datasync()
+    })
+    this.journalChain = next.catch(() => undefined)
+    return next
+  }
+
+  private planned(desc: Descriptor): PlannedBlob {
+    const planned = this.plan.blobs.get(desc.digest)
+    if (!planned) {
+      throw new UsageError(`${this.location}: ${desc.digest} was not planned for this bundle`, {
+        hint: 'this is a bug in the caller: every blob must be listed when the writer is opened',
+      })
+    }
+    if (planned.desc.size !== desc.size) {
+      throw new IntegrityError(`${this.location}: ${desc.digest} was planned with size ${planned.desc.size}, not ${desc.size}`)
+    }
+    return planned
+  }
+
+  private assertOpen(op: string): void {
+    if (this.state !== 'open') throw new UsageError(`${this.location}: cannot ${op}, the writer is ${this.state}`)
+  }
+}
+
+/**
+ * Journaled digests when the partial file and journal belong to `plan`, else undefined (start
+ * over). A torn last line is ignored; a journaled blob whose bytes lie past the file end is dropped.
+ */
+async function readJournal(partial: string, journalPath: string, plan: BundlePlan): Promise<string[] | undefined> {
+  let text: string
+  let size: number
+  try {
+    text = await readFile(journalPath, 'utf8')
+    size = (await stat(partial)).size
+  } catch {
+    return undefined
+  }
+  const lines = text.split('\n')
+  const first = parseLine(lines[0])
+  if (first?.plan !== plan.hash) return undefined
+  const done: string[] = []
+  for (const line of lines.slice(1)) {
+    const digest = parseLine(line)?.done
+    const planned = typeof digest === 'string' ? plan.blobs.get(digest) : undefined
+    if (planned && planned.offset + BLOCK + planned.desc.size <= size) done.push(planned.desc.digest)
+  }
+  return done
+}
+
+/** The journaled blobs whose bytes still hash to their digest. */
+async function keepIntact(file: FileHandle, plan: BundlePlan, digests: readonly string[]): Promise<string[]> {
+  const kept: string[] = []
+  const buf = Buffer.allocUnsafe(1024 * 1024)
+  for (const digest of digests) {
+    const {offset, desc} = plan.blobs.get(digest)!
+    const {algorithm} = parseDigest(digest)
+    const hash = createHash(algorithm)
+    let done = 0
+    while (done < desc.size) {
+      const {bytesRead} = await file.read(buf, 0, Math.min(buf.length, desc.size - done), offset + BLOCK + done)
+      if (bytesRead === 0) break
+      hash.update(buf.subarray(0, bytesRead))
+      done += bytesRead
+    }
+    if (done === desc.size && `${algorithm}:${hash.digest('hex')}` === digest) kept.push(digest)
+  }
+  return kept
+}
+
+async function writeJournalAtomically(path: string, records: readonly object[]): Promise<void> {
+  const tmp = `${path}.tmp`
+  const handle = await open(tmp, 'w')
+  try {
+    await handle.write(records.map((r) => JSON.stringify(r) + '\n').join(''))
+    await handle.datasync()
+  } finally {
+    await handle.close()
+  }
+  await rename(tmp, path)
+}
+
+function parseLine(line: string | undefined): {plan?: unknown; done?: unknown} | undefined {
+  if (!line) return undefined
+  try {
+    return JSON.parse(line) as {plan?: unknown; done?: unknown}
+  } catch {
+    return undefined
+  }
+}
+
+/** The data followed by zeros up to a whole block. */
+function pad(data: Buffer): Buffer {
+  const size = paddedSize(data.length)
+  return size === data.length ? data : Buffer.concat([data, Buffer.alloc(size - data.length)])
+}
+
+async function writeAt(file: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0
+  while (done < data.length) {
+    const {bytesWritten} = await file.write(data, done, data.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
+async function writevAt(file: FileHandle, buffers: Buffer[], total: number, position: number): Promise<void> {
+  const {bytesWritten} = await file.writev(buffers, position)
+  if (bytesWritten === total) return
+  // A short write (rare: a signal, a full disk on the way): finish the rest chunk by chunk.
+  let skip = bytesWritten
+  let at = position + bytesWritten
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length
+      continue
+    }
+    await writeAt(file, b.subarray(skip), at)
+    at += b.length - skip
+    skip = 0
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined)
+  if (!handle) return
+  try {
+    await handle.sync()
+  } catch {
+    // some filesystems refuse fsync on directories; the rename itself is still atomic
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The push receipt (`airgap push --receipt`, default `<bundle>.receipt.json`): what went where.
+ * Versioned JSON (apiVersion airgap.dev/v1alpha1, kind PushReceipt). It is the input of
+ * `airgap check` and `airgap rewrite` (receiptToMirrorMap). It never holds a secret: URLs are
+ * stored without user info or query, errors as their one-line messages.
+ */
+import {randomBytes} from 'node:crypto'
+import {readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {NotFoundError, UnsupportedError} from '../errors.js'
+import {fieldFailure, parseJsonFile} from '../release/json-file.js'
+import type {LockDiscovery} from '../bundle/lock.js'
+import type {ImageOrigin, MirrorMap} from './types.js'
+
+export const RECEIPT_API_VERSION = 'airgap.dev/v1alpha1'
+export const RECEIPT_KIND = 'PushReceipt'
+
+/** `skipped`: deliberately not published (e.g. charts without --helm-repo); does not make a receipt incomplete. */
+export type ItemStatus = 'pushed' | 'failed' | 'not-attempted' | 'skipped'
+
+export interface ReceiptImage {
+  source: string
+  /** Full mirror reference with tag (or @digest when the source had no tag). */
+  mirror: string
+  digest: string
+  mediaType: string
+  platforms: string[]
+  status: ItemStatus
+  /** One-line reason when status is not `pushed`. */
+  error?: string
+  discoveredBy: LockDiscovery[]
+}
+
+export interface ReceiptChart {
+  name: string
+  version: string
+  /** Digest of the chart's OCI artifact manifest. */
+  digest: string
+  /** sha256 of the .tgz. */
+  tgzDigest: string
+  /** Classic repository base URL (http(s)://, chartmuseum+https://, file://) where it was published. */
+  repoUrl?: string
+  /** `oci://HOST/PATH/name` (without version) where it was published. */
+  ociRef?: string
+  status: ItemStatus
+  error?: string
+}
+
+export interface ReceiptStats {
+  blobsPushed: number
+  blobsSkipped: number
+  blobsMounted: number
+  manifestsPushed: number
+  manifestsSkipped: number
+  /** Bytes sent to the registry (blobs and manifests). */
+  bytes: number
+}
+
+export interface PushReceipt {
+  apiVersion: typeof RECEIPT_API_VERSION
+  kind: typeof RECEIPT_KIND
+  /** False when some image or chart did not make it (rerun the same push to finish). */
+  complete: boolean
+  bundle: {
+    path: string
+    /** sha256 of airgap/lock.json (what the signature covers). */
+    lockDigest: string
+    /** Fingerprint of the key that verified the signature; absent when authenticity was not checked. */
+    signer?: string
+    authenticity: 'verified' | 'not-checked' | 'unsigned'
+  }
+  /** `HOST[:PORT][/PREFIX]` the images were pushed under. */
+  registry: string
+  keepSourceHost: boolean
+  /** Where charts were published (credentials removed). */
+  helmRepo?: string
+  images: ReceiptImage[]
+  charts: ReceiptChart[]
+  stats: ReceiptStats
+  started: string
+  finished: string
+  seconds: number
+}
+
+/** A URL without user info, query or fragment, safe to store and print. */
+export function safeUrl(url: string): string {
+  const m = /^([a-z][a-z0-9.-]*\+)(.*)$/i.exec(url)
+  const prefix = m?.[1] ?? ''
+  const rest = m?.[2] ?? url
+  try {
+    const u = new URL(rest)
+    u.username = ''
+    u.password = ''
+    u.search = ''
+    u.hash = ''
+    return prefix + u.toString().replace(/\/+$/, '')
+  } catch {
+    return prefix + rest.replace(/\/\/[^/@]*@/, '//')
+  }
+}
+
+/** Deterministic JSON text (two-space indent, trailing newline). */
+export function serializeReceipt(receipt: PushReceipt): string {
+  return `${JSON.stringify(receipt, null, 2)}\n`
+}
+
+/** Write the receipt atomically: a temporary file in the same folder, then rename. */
+export async function writeReceipt(file: string, receipt: PushReceipt): Promise<void> {
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
+  try {
+    await writeFile(tmp, serializeReceipt(receipt), {mode: 0o644, flush: true})
+    await rename(tmp, file)
+  } catch (err) {
+    await rm(tmp, {force: true})
+    throw err
+  }
+}
+
+/** Read and check a receipt file (apiVersion/kind, required fields). */
+export async function readReceipt(file: string): Promise<PushReceipt> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`push receipt ${file} does not exist`, {hint: 'pass the receipt `airgap push` wrote (default <bundle>.receipt.json)'})
+    throw err
+  }
+  return parseReceipt(text, file)
+}
+
+/** Parse receipt text; SpecError naming the file and field on anything malformed. */
+export function parseReceipt(text: string, file: string): PushReceipt {
+  const raw = parseJsonFile(text, file, 'pass the receipt `airgap push` wrote')
+  const fail = fieldFailure(file, 'the receipt was damaged or edited; run the push again to rewrite it')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('$', 'must be a JSON object')
+  const r = raw as Record<string, unknown>
+  if (r.apiVersion !== RECEIPT_API_VERSION || r.kind !== RECEIPT_KIND) {
+    throw new UnsupportedError(`${file}: apiVersion ${JSON.stringify(r.apiVersion ?? null)} kind ${JSON.stringify(r.kind ?? null)} is not a push receipt (want ${RECEIPT_API_VERSION} ${RECEIPT_KIND})`, {
+      hint: 'pass the receipt `airgap push` wrote',
+    })
+  }
+  if (typeof r.registry !== 'string' || r.registry === '') fail('$.registry', 'must be a non-empty string')
+  if (!Array.isArray(r.images)) fail('$.images', 'must be an array')
+  if (!Array.isArray(r.charts)) fail('$.charts', 'must be an array')
+  for (const [i, img] of (r.images as unknown[]).entries()) {
+    const o = img as Record<string, unknown> | null
+    for (const k of ['source', 'mirror', 'digest'] as const) {
+      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.images[${i}].${k}`, 'must be a non-empty string')
+    }
+  }
+  for (const [i, ch] of (r.charts as unknown[]).entries()) {
+    const o = ch as Record<string, unknown> | null
+    for (const k of ['name', 'version', 'tgzDigest'] as const) {
+      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.charts[${i}].${k}`, 'must be a non-empty string')
+    }
+  }
+  return raw as PushReceipt
+}
+
+/** How an image was found: the lock's recorded kind and shape; for older locks (no kind) guessed from the fields present. */
+function originOf(d: LockDiscovery): ImageOrigin {
+  const kind = d.kind ?? (d.valuesPath ? 'values' : d.template ? 'template' : 'spec')
+  const o: ImageOrigin = {chart: d.chart, source: kind}
+  if (d.valuesPath !== undefined) o.valuesPath = d.valuesPath
+  if (d.template !== undefined) o.template = d.template
+  if (d.shape !== undefined) o.shape = d.shape
+  return o
+}
+
+/** The MirrorMap `airgap rewrite` consumes: pushed images and published charts only. */
+export function receiptToMirrorMap(receipt: PushReceipt): MirrorMap {
+  return {
+    registry: receipt.registry,
+    keepSourceHost: receipt.keepSourceHost,
+    images: receipt.images
+      .filter((i) => i.status === 'pushed')
+      .map((i) => ({source: i.source, mirror: i.mirror, digest: i.digest, origins: (i.discoveredBy ?? []).map(originOf)})),
+    charts: receipt.charts
+      .filter((c) => c.status === 'pushed')
+      .map((c) => ({name: c.name, version: c.version, ...(c.repoUrl ? {repoUrl: c.repoUrl} : {}), ...(c.ociRef ? {ociRef: c.ociRef} : {})})),
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `airgap images`: every chart and image a release spec leads to, with where each was found,
+ * without pulling any image (only the charts are fetched). The `wsm list` / `zarf dev find-images` job.
+ */
+import type {Finding} from '../discover/index.js'
+import type {ReleaseSpec} from '../release/index.js'
+import {fetchCharts} from './pull-charts.js'
+import {describeOrigin, discoverRelease} from './pull-images.js'
+import {loadReleaseSpec, type SpecInput} from './pull-input.js'
+import {ociPlainHosts} from './pull.js'
+import {Session, type ConnectionOptions} from './session.js'
+
+export interface ListImagesOptions extends ConnectionOptions, SpecInput {
+  /** Only images of enabled components (default: the spec's includeDisabled). */
+  onlyEnabled?: boolean
+  onWarning?: (message: string) => void
+}
+
+export interface ImageOrigin {
+  chart: string
+  valuesPath?: string
+  template?: string
+  source: Finding['source']
+  enabled: boolean
+  /** One phrase: `operator-wandb values app.image`. */
+  where: string
+}
+
+export interface ListedImage {
+  reference: string
+  enabled: boolean
+  origins: ImageOrigin[]
+}
+
+export interface ListImagesResult {
+  spec: {origin: string; name: string; version?: string}
+  charts: Array<{name: string; version: string; source: string; bundleName: string; tgzDigest: string; fetchedDependencies: string[]}>
+  images: ListedImage[]
+  excluded: string[]
+  warnings: string[]
+}
+
+/** Load the spec, fetch its charts and list every image with its origins (no image is resolved). */
+export async function listImages(opts: ListImagesOptions): Promise<ListImagesResult> {
+  const spec: ReleaseSpec = await loadReleaseSpec(opts)
+  const warnings: string[] = []
+  const warn = (m: string): void => {
+    warnings.push(m)
+    opts.onWarning?.(m)
+  }
+  const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
+  try {
+    const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), ...(opts.signal ? {signal: opts.signal} : {})})
+    const {groups, excluded} = discoverRelease(charts, {
+      includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
+      images: spec.spec.images,
+      exclude: spec.spec.exclude,
+      onWarning: warn,
+    })
+    return {
+      spec: {origin: spec.origin, name: spec.metadata.name, ...(spec.metadata.version ? {version: spec.metadata.version} : {})},
+      charts: charts.map((c) => ({name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, tgzDigest: c.tgzDigest, fetchedDependencies: c.fetchedDependencies})),
+      images: groups.map((g) => ({
+        reference: g.reference,
+        enabled: g.enabled,
+        origins: g.origins.map((o) => ({
+          chart: o.chart,
+          ...(o.valuesPath ? {valuesPath: o.valuesPath} : {}),
+          ...(o.template ? {template: o.template} : {}),
+          source: o.source,
+          enabled: o.enabled,
+          where: describeOrigin(o),
+        })),
+      })),
+      excluded,
+      warnings,
+    }
+  } finally {
+    await session.close()
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * takeInventory() (`airgap inventory`): what a mirror holds, for `airgap pull --since`.
+ *
+ * Walks the catalog (`/v2/_catalog`, paginated) for repositories under the prefix, lists each
+ * one's tags, resolves every tag (HEAD), and walks the manifests (each fetched once, shared across
+ * repositories through one tracker) to record every manifest and blob digest. Read-only.
+ */
+import {randomBytes} from 'node:crypto'
+import {rename, rm, writeFile} from 'node:fs/promises'
+import pLimit from 'p-limit'
+import {planCopy} from '../copy/plan.js'
+import {CopyTracker} from '../copy/tracker.js'
+import {isManifestDescriptor} from '../copy/graph.js'
+import {createInventory, serializeInventory, type MirrorInventory} from '../delta/inventory.js'
+import {NotFoundError} from '../errors.js'
+import {formatMirrorRegistry, parseMirrorRegistry} from '../mirror/mapping.js'
+import type {RegistryRepository} from '../registry/index.js'
+import {Session, type ConnectionOptions} from './session.js'
+
+export interface InventoryOptions extends ConnectionOptions {
+  /** `HOST[:PORT][/PREFIX]`: only repositories under PREFIX are recorded. */
+  registry: string
+  /** Requests in flight (default 8). */
+  concurrency?: number
+  signal?: AbortSignal
+  /** Called after each repository is walked. */
+  onRepository?(name: string, tags: number): void
+}
+
+export interface InventoryResult {
+  inventory: MirrorInventory
+  repositories: number
+  tags: number
+  manifests: number
+  blobs: number
+  seconds: number
+}
+
+/** Walk the mirror; see the module comment. */
+export async function takeInventory(opts: InventoryOptions): Promise<InventoryResult> {
+  const started = performance.now()
+  const registry = parseMirrorRegistry(opts.registry)
+  const session = new Session(opts)
+  try {
+    const open = (name: string): RegistryRepository => session.repository(`${registry.host}/${name}`, 'destination').repository
+    const client = open('library/inventory').client
+    const names: string[] = []
+    for await (const name of client.catalog(opts.signal)) {
+      if (!registry.prefix || name === registry.prefix || name.startsWith(`${registry.prefix}/`)) names.push(name)
+    }
+    const tracker = new CopyTracker({concurrency: opts.concurrency ?? 8})
+    const limit = pLimit(opts.concurrency ?? 8)
+    const manifests = new Set<string>()
+    const blobs = new Set<string>()
+    const repositories: Record<string, Record<string, string>> = {}
+    await Promise.all(
+      names.map((name) =>
+        limit(async () => {
+          const repo = open(name)
+          const tags: Record<string, string> = {}
+          for await (const tag of repo.tags(opts.signal)) {
+            const nodes = await walkTag(repo, tag, tracker, opts.signal)
+            if (!nodes) continue
+            tags[tag] = nodes[0]!.digest
+            for (const n of nodes) (isManifestDescriptor(n) ? manifests : blobs).add(n.digest)
+          }
+          repositories[name] = tags
+          opts.onRepository?.(name, Object.keys(tags).length)
+        }),
+      ),
+    )
+    const inventory = createInventory({registry: formatMirrorRegistry(registry), repositories, manifests, blobs})
+    return {
+      inventory,
+      repositories: Object.keys(inventory.repositories).length,
+      tags: Object.values(inventory.repositories).reduce((n, r) => n + Object.keys(r.tags).length, 0),
+      manifests: inventory.manifests.length,
+      blobs: inventory.blobs.length,
+      seconds: Math.round(performance.now() - started) / 1000,
+    }
+  } finally {
+    await session.close()
+  }
+}
+
+/** Every node of the tag's graph (root first), or undefined when the tag vanished meanwhile. */
+async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTracker, signal?: AbortSignal) {
+  try {
+    return (await planCopy(repo, tag, {tracker, image: `${repo.registryHost}/${repo.repository}:${tag}`, ...(signal ? {signal} : {})})).nodes
+  } catch (err) {
+    if (err instanceof NotFoundError || (err as {cause?: unknown}).cause instanceof NotFoundError) return undefined
+    throw err
+  }
+}
+
+/** Write the inventory atomically (temporary file, then rename). */
+export async function writeInventory(file: string, inventory: MirrorInventory): Promise<void> {
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
+  try {
+    await writeFile(tmp, serializeInventory(inventory), {mode: 0o644})
+    await rename(tmp, file)
+  } catch (err) {
+    await rm(tmp, {force: true})
+    throw err
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * `airgap pull`: release spec → charts → every image the charts can run → one signed bundle.
+ *
+ *  1. check every option and load the spec (validated before any network call, except the live
+ *     channel itself); refuse to overwrite a finished bundle unless `force`;
+ *  2. fetch the charts (missing dependencies vendored) and store each as a Helm OCI artifact;
+ *  3. discover images with the merged values (disabled components included by default), resolve
+ *     each to a digest through pull-through mirrors; missing images are collected and reported
+ *     together: an enabled component's missing image fails the pull (unless skipMissing);
+ *  4. writeBundle: plan (checked against free disk space), resumable copy, lock, signature.
+ *
+ * Same spec and same registry content → same plan, so a rerun after kill -9 resumes.
+ */
+import type {KeyObject} from 'node:crypto'
+import {statfsSync} from 'node:fs'
+import {stat} from 'node:fs/promises'
+import {dirname, resolve as resolvePath} from 'node:path'
+import type {CopyStats} from '../copy/index.js'
+import type {ImageGroup} from '../discover/index.js'
+import {AirgapError, NotFoundError, UsageError} from '../errors.js'
+import {parsePlatform, normalizePlatform, formatPlatform} from '../oci/platform.js'
+import {loadPrivateKeyAsync, publicKeyOf} from '../signing/index.js'
+import {specForBundle, type ReleaseSpec} from '../release/index.js'
+import {writeBundle, type BundleHooks, type BundleImageInput} from './write-bundle.js'
+import type {SplitResult} from './write-parts.js'
+import {chartBundleInput, fetchCharts, type PulledChart} from './pull-charts.js'
+import {describeMissing, discoverRelease, describeOrigin, lockDiscoveries, lockMissing, resolveImages, type MissingImage, type ResolvedImage} from './pull-images.js'
+import {checkSpecInput, loadReleaseSpec, parseRegistryMirrors, type RegistryMirror, type SpecInput} from './pull-input.js'
+import {Session, type ConnectionOptions} from './session.js'
+import {expandFrom, loadHaveList} from '../delta/sources.js'
+import {mirroredReference} from './pull-input.js'
+import {pullSignatures} from './signatures.js'
+
+/** Progress of a pull beyond blob transfers (one JSON line each with --json). */
+export type PullEvent =
+  | {event: 'spec'; origin: string; charts: number; images: number}
+  | {event: 'chart'; name: string; version: string; source: string; bundleName: string; fetchedDependencies: string[]}
+  | {event: 'discovered'; images: number; enabled: number; excluded: number}
+  | {event: 'resolved'; image: string; digest: string; from: string}
+  | {event: 'missing'; image: string; reason: string; enabled: boolean}
+  | {event: 'planned'; images: number; blobs: number; bytes: number; missingBlobs: number; missingBytes: number}
+  | {event: 'since'; file: string; digests: number}
+  | {event: 'signatures'; images: number; found: number}
+
+export interface PullHooks extends BundleHooks {
+  onEvent?(event: PullEvent): void
+  onWarning?(message: string): void
+}
+
+export interface SignKey {
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
+/** A cosign (or PKCS#8/SEC1) private key file's text, its password, and its path for errors. */
+export interface SignKeySource {
+  pem: string
+  password: string
+  file: string
+}
+
+export interface PullOptions extends ConnectionOptions, SpecInput {
+  /** Bundle path to write. */
+  out: string
+  /** `os/arch[/variant]` to keep (default: the spec's platforms, else all). */
+  platforms?: readonly string[]
+  /** `SOURCE=MIRROR` pull-through mirrors. */
+  registryMirrors?: readonly string[]
+  /** Only images of enabled components (default: the spec's includeDisabled, which defaults to all). */
+  onlyEnabled?: boolean
+  /** Carry on when an enabled component's image is missing (recorded in the lock). */
+  skipMissing?: boolean
+  /** Overwrite a finished bundle at `out`. */
+  force?: boolean
+  /** Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …). */
+  maxPartSize?: number
+  signKey?: SignKey
+  /**
+   * Or an encrypted key to decrypt in the background: scrypt runs on the thread pool while the
+   * charts are fetched and images resolved; a wrong password aborts the pull at once.
+   */
+  signKeySource?: SignKeySource
+  /** SOURCE_DATE_EPOCH seconds (default 0). */
+  epoch?: number
+  concurrency?: number
+  hooks?: PullHooks
+  signal?: AbortSignal
+  /** Free bytes in a folder (default: fs.statfs); injectable for tests. */
+  freeSpace?: (dir: string) => number
+  /**
+   * Write a delta: leave out the blobs the mirror holds, per this push receipt, bundle lock,
+   * bundle or `airgap inventory` file (issue 10).
+   */
+  since?: string
+  /** Carry cosign signatures, attestations, SBOMs and OCI referrers of every image (issue 10). */
+  withSignatures?: boolean
+}
+
+export interface PullImageReport {
+  reference: string
+  digest: string
+  mediaType: string
+  platforms: string[]
+  bytes: number
+  enabled: boolean
+  /** Where it was read from when a mirror was used. */
+  fetchedFrom: string
+  origins: string[]
+}
+
+export interface PullMissingReport {
+  reference: string
+  reason: string
+  enabled: boolean
+  origins: string[]
+}
+
+export interface PullResult {
+  path: string
+  size: number
+  signed: boolean
+  signer?: string
+  lockDigest: string
+  spec: {origin: string; name: string; version?: string}
+  charts: Array<{name: string; version: string; source: string; bundleName: string; digest: string; fetchedDependencies: string[]}>
+  images: PullImageReport[]
+  missing: PullMissingReport[]
+  excluded: string[]
+  warnings: string[]
+  /** Unique bytes of every blob in the bundle. */
+  uniqueBytes: number
+  /** Bytes not stored twice because images share blobs. */
+  savedBySharing: number
+  blobs: number
+  /** What this run transferred (a resumed run only what was missing). */
+  stats: CopyStats
+  seconds: number
+  bytesPerSecond: number
+  /** Delta bundles (--since): blobs left out because the mirror holds them. */
+  delta?: {since: string; expectedBlobs: number; expectedBytes: number}
+  /** Upstream signature artifacts carried (--with-signatures). */
+  signatures?: Array<{subject: string; ref: string; kind: string; digest: string}>
+  /** Split media: the parts written (`path` is part 1, `size` their sum). */
+  split?: SplitResult
+}
+
+/** Pull a release into a bundle; see the module comment. */
+export async function pullBundle(opts: PullOptions): Promise<PullResult> {
+  const started = performance.now()
+  checkSpecInput(opts)
+  const keyFailed = new AbortController()
+  const signKey = startSignKey(opts, keyFailed)
+  try {
+    return await pullWithKey({...opts, signal: combineSignals(opts.signal, keyFailed.signal)}, started, signKey)
+  } catch (err) {
+    throw keyFailed.signal.aborted ? keyFailed.signal.reason : err
+  }
+}
+
+/**
+ * The signing key, decrypting it in the background when given as a source. A failure aborts
+ * `keyFailed` (its reason is the key error), so the pull stops before it downloads anything.
+ */
+function startSignKey(opts: PullOptions, keyFailed: AbortController): Promise<SignKey | undefined> {
+  if (opts.signKey && opts.signKeySource) throw new UsageError('pass either signKey or signKeySource, not both')
+  const source = opts.signKeySource
+  if (!source) return Promise.resolve(opts.signKey)
+  const loading = loadPrivateKeyAsync(source.pem, source.password, source.file).then((privateKey) => ({privateKey, publicKey: publicKeyOf(privateKey)}))
+  loading.catch((err: unknown) => keyFailed.abort(err))
+  return loading
+}
+
+function combineSignals(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
+  return a ? AbortSignal.any([a, b]) : b
+}
+
+async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: Promise<SignKey | undefined>): Promise<PullResult> {
+  const mirrors = parseRegistryMirrors(opts.registryMirrors ?? [])
+  const cliPlatforms = (opts.platforms ?? []).map((p) => formatPlatform(normalizePlatform(parsePlatform(p))))
+  const out = resolvePath(opts.out)
+  if (opts.maxPartSize !== undefined && opts.since) {
+    throw new UsageError('--max-part-size cannot be combined with --since yet', {hint: 'pull the delta as one bundle, or split a full pull'})
+  }
+  if (opts.maxPartSize === undefined) await refuseFinished(out, opts.force === true) // parts: checked per part file
+  const warnings: string[] = []
+  const hooks = opts.hooks ?? {}
+  const warn = (m: string): void => {
+    warnings.push(m)
+    hooks.onWarning?.(m)
+  }
+
+  const spec = await loadReleaseSpec(opts)
+  const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
+  try {
+    const prepared = await prepareRelease(spec, session, {...opts, mirrors, warn})
+    const {charts, resolved, missing, excluded} = prepared
+    const enabledMissing = missing.filter((m) => m.group.enabled)
+    if (enabledMissing.length > 0 && !opts.skipMissing) {
+      throw new NotFoundError(`${enabledMissing.length} image(s) needed by enabled components not found: ${describeMissing(enabledMissing)}`, {
+        hint: 'fix the values or add a --registry-mirror that has them; or pass --skip-missing to pull without them (recorded in the lock)',
+      })
+    }
+    for (const m of missing) warn(`image ${m.group.reference} not carried (${m.reason}); needed by ${m.group.origins.map(describeOrigin).join(', ')}${m.group.enabled ? '' : ' (disabled components only)'}`)
+
+    const chartInputs = await Promise.all(charts.map(chartBundleInput))
+    const platforms = (cliPlatforms.length > 0 ? cliPlatforms : spec.spec.platforms).map(parsePlatform)
+    const images: BundleImageInput[] = resolved.map((r) => ({source: r.source, ref: r.descriptor.digest, name: r.group.reference, discoveredBy: lockDiscoveries(r.group)}))
+    const freeSpace = opts.freeSpace ?? freeBytes
+    const have = opts.since ? await loadSince(opts.since, session, mirrors, warn, opts.signal) : undefined
+    if (have && opts.since) hooks.onEvent?.({event: 'since', file: opts.since, digests: have.size})
+    const signatures = opts.withSignatures ? await pullSignatures(resolved, opts.signal) : []
+    if (opts.withSignatures) hooks.onEvent?.({event: 'signatures', images: resolved.length, found: signatures.length})
+    const signKey = await signKeyLoading // decrypted meanwhile; before the first blob is written
+    const result = await writeBundle({
+      images,
+      charts: chartInputs,
+      out,
+      epoch: opts.epoch ?? 0,
+      platforms,
+      ...(signKey ? {signKey} : {}),
+      specBytes: Buffer.from(specForBundle(spec), 'utf8'),
+      missing: lockMissing(missing),
+      ...(have ? {have} : {}),
+      ...(signatures.length ? {signatures} : {}),
+      createdBy: 'airgap',
+      ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
+      ...(opts.signal ? {signal: opts.signal} : {}),
+      ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
+      hooks: {
+        ...hooks,
+        onWarning: warn,
+        onPlanned(plan) {
+          hooks.onEvent?.({event: 'planned', ...plan})
+          checkDiskSpace(out, plan.missingBytes + (plan.missingBlobs + 16) * 1024 + 1024 * 1024, freeSpace)
+          hooks.onPlanned?.(plan)
+        },
+      },
+    })
+
+    const byRef = new Map(result.lock.images.map((i) => [i.source, i]))
+    const imageReports = resolved.map((r): PullImageReport => {
+      const locked = byRef.get(r.group.reference)
+      return {
+        reference: r.group.reference,
+        digest: locked?.digest ?? r.descriptor.digest,
+        mediaType: locked?.mediaType ?? r.descriptor.mediaType,
+        platforms: locked?.platforms ?? [],
+        bytes: locked?.bytes ?? 0,
+        enabled: r.group.enabled,
+        fetchedFrom: r.fetchedFrom,
+        origins: r.group.origins.map(describeOrigin),
+      }
+    })
+    const chartBytes = chartInputs.reduce((n, c) => n + c.bytes, 0)
+    const imageBytes = imageReports.reduce((n, i) => n + i.bytes, 0)
+    const seconds = Math.round(performance.now() - started) / 1000
+    return {
+      path: result.path,
+      size: result.size,
+      signed: result.signed,
+      ...(result.signer ? {signer: result.signer} : {}),
+      lockDigest: result.lockDigest,
+      spec: {origin: spec.origin, name: spec.metadata.name, ...(spec.metadata.version ? {version: spec.metadata.version} : {})},
+      charts: charts.map((c) => ({
+        name: c.name,
+        version: c.version,
+        source: c.source,
+        bundleName: c.bundleName,
+        digest: result.lock.charts.find((l) => l.name === c.name && l.version === c.version)?.digest ?? '',
+        fetchedDependencies: c.fetchedDependencies,
+      })),
+      images: imageReports,
+      missing: missing.map(missingReport),
+      excluded,
+      warnings,
+      uniqueBytes: result.lock.blobs.bytes,
+      savedBySharing: Math.max(0, imageBytes + chartBytes - result.lock.blobs.bytes),
+      blobs: result.lock.blobs.count,
+      stats: result.stats,
+      seconds,
+      bytesPerSecond: seconds > 0 ? Math.round(result.stats.bytesCopied / seconds) : 0,
+      ...(opts.since
+        ? {
+            delta: {
+              since: opts.since,
+              expectedBlobs: result.lock.expectedInMirror?.length ?? 0,
+              expectedBytes: (result.lock.expectedInMirror ?? []).reduce((n, e) => n + e.size, 0),
+            },
+          }
+        : {}),
+      ...(result.split ? {split: result.split} : {}),
+      ...(result.lock.signatures ? {signatures: result.lock.signatures.map((s) => ({subject: s.subject, ref: s.ref, kind: s.kind, digest: s.digest}))} : {}),
+    }
+  } finally {
+    await session.close()
+  }
+}
+
+interface Prepared {
+  charts: PulledChart[]
+  groups: ImageGroup[]
+  resolved: ResolvedImage[]
+  missing: MissingImage[]
+  excluded: string[]
+}
+
+/** Charts, discovery and resolution. */
+async function prepareRelease(
+  spec: ReleaseSpec,
+  session: Session,
+  opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
+): Promise<Prepared> {
+  const hooks = opts.hooks ?? {}
+  hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: spec.spec.charts.length, images: spec.spec.images.length})
+  const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), ...(opts.signal ? {signal: opts.signal} : {})})
+  for (const c of charts) {
+    hooks.onEvent?.({event: 'chart', name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, fetchedDependencies: c.fetchedDependencies})
+  }
+  const {groups, excluded} = discoverRelease(charts, {
+    includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
+    images: spec.spec.images,
+    exclude: spec.spec.exclude,
+    onWarning: opts.warn,
+  })
+  hooks.onEvent?.({event: 'discovered', images: groups.length, enabled: groups.filter((g) => g.enabled).length, excluded: excluded.length})
+  const {resolved, missing} = await resolveImages(groups, {
+    session,
+    mirrors: opts.mirrors,
+    ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
+    ...(opts.signal ? {signal: opts.signal} : {}),
+    onResolved: (r) => hooks.onEvent?.({event: 'resolved', image: r.group.reference, digest: r.descriptor.digest, from: r.fetchedFrom}),
+    onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
+  })
+  return {charts, groups, resolved, missing, excluded}
+}
+
+/** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */
+function loadSince(file: string, session: Session, mirrors: readonly RegistryMirror[], warn: (m: string) => void, signal: AbortSignal | undefined) {
+  const open = (repository: string) => {
+    const [registry = '', ...rest] = repository.split('/')
+    const via = mirroredReference({registry, repository: rest.join('/')}, mirrors)
+    return session.repository(`${via.registry}/${via.repository}`, 'source').repository
+  }
+  return loadHaveList(file, {expand: expandFrom(open, signal), onWarning: warn, ...(signal ? {signal} : {})})
+}
+
+function missingReport(m: MissingImage): PullMissingReport {
+  return {reference: m.group.reference, reason: m.reason, enabled: m.group.enabled, origins: m.group.origins.map(describeOrigin)}
+}
+
+/** Hosts of OCI charts the spec marks plainHttp (the W&B channel's `plainHTTP`). */
+export function ociPlainHosts(spec: ReleaseSpec): string[] {
+  return spec.spec.charts.flatMap((c) => (c.type === 'oci' && c.plainHttp ? [c.oci.slice('oci://'.length).split('/')[0] ?? ''] : [])).filter(Boolean)
+}
+
+/** Refuse to overwrite a finished bundle without `force`; a `.partial` alone means resume. */
+async function refuseFinished(out: string, force: boolean): Promise<void> {
+  const info = await stat(out).catch(() => undefined)
+  if (!info) return
+  if (!info.isFile()) throw new UsageError(`${out} exists and is not a file`, {hint: 'choose another output path with -o'})
+  if (!force) throw new UsageError(`${out} already exists`, {hint: 'pass --force to overwrite it, or choose another output path with -o'})
+}
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir)
+  return s.bavail * s.bsize
+}
+
+/** Fail before downloading when the output folder has less free space than the bundle still needs. */
+export function checkDiskSpace(out: string, needed: number, freeSpace: (dir: string) => number): void {
+  const dir = dirname(out)
+  const free = freeSpace(dir)
+  if (free < needed) {
+    throw new AirgapError(`not enough disk space in ${dir} for ${out}: ${formatSize(needed)} needed, ${formatSize(free)} free`, {
+      hint: 'free some space or write the bundle elsewhere with -o (a rerun resumes what was already written)',
+    })
+  }
+}
+
+function formatSize(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`
+}
+
