@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {printableLine} from '../src/cli/terminal-text.js'
 import {openServeSource} from '../src/usecases/serve.js'
 import {startServer} from '../src/serve/index.js'
 
@@ -51,7 +52,7 @@ ${BaseCommand.exitCodesHelp}`
         addr: flags.addr,
         ...(flags['tls-cert'] && flags['tls-key'] ? {tls: {cert: flags['tls-cert'], key: flags['tls-key']}} : {}),
         ...(flags.htpasswd ? {htpasswd: flags.htpasswd} : {}),
-        onRequest: (r) => flags.verbose && process.stderr.write(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(0)}ms${r.user ? ` ${r.user}` : ''}\n`),
+        onRequest: (r) => flags.verbose && this.logToStderr(printableLine(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(0)}ms${r.user ? ` ${r.user}` : ''}`)),
         onError: (err, r) => this.warn(`${r.method} ${r.path}: ${err instanceof Error ? err.message : String(err)}`),
       })
       const {images, charts} = await server.counts()

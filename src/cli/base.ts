@@ -1,6 +1,8 @@
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {format} from 'node:util'
+import {Command, Flags, ux, type Interfaces} from '@oclif/core'
 import {AirgapError, ExitCode} from '../errors.js'
 import {cliExitCodeFor, EXIT_CODES_HELP} from './exit-codes.js'
+import {escapeJsonControls, printable, printableLine} from './terminal-text.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -27,6 +29,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
     process.stderr.write(`${renderError(err, exitCode)}\n`)
+  }
+
+  // Every line a command prints passes through here: control characters from a bundle, a registry
+  // or a chart are escaped, never sent raw to the terminal (src/cli/terminal-text.ts).
+  override log(message: unknown = '', ...args: unknown[]): void {
+    if (!this.jsonEnabled()) ux.stdout(printable(format(message, ...args)))
+  }
+
+  override logToStderr(message: unknown = '', ...args: unknown[]): void {
+    if (!this.jsonEnabled()) ux.stderr(printable(format(message, ...args)))
+  }
+
+  override warn(input: string | Error): string | Error {
+    return super.warn(typeof input === 'string' ? printableLine(input) : input)
+  }
+
+  override logJson(json: unknown): void {
+    ux.stdout(escapeJsonControls(ux.colorizeJson(json, {pretty: true, theme: this.config.theme?.json})))
   }
 }
 
@@ -57,14 +77,14 @@ export function errorJson(err: unknown, exitCode: number): ErrorJson {
 /** One line: `Error: <what and where>. <what to do>`; internal errors add a report hint. */
 export function renderError(err: unknown, exitCode: number): string {
   if (err instanceof AirgapError) {
-    const line = `Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`
+    const line = printableLine(`Error: ${trimDot(err.message)}.${err.hint ? ` ${capitalise(trimDot(err.hint))}.` : ''}`)
     const problems = problemsOf(err)
-    return problems.length > 1 ? [line, ...problems.map((p) => `  - ${p}`)].join('\n') : line
+    return problems.length > 1 ? [line, ...problems.map((p) => `  - ${printableLine(p)}`)].join('\n') : line
   }
   const message = err instanceof Error ? err.message : String(err)
-  if (exitCode === ExitCode.USAGE) return `Error: ${usageLine(message)}. See --help.`
-  const stack = process.env.AIRGAP_DEBUG ? `\n${(err as Error)?.stack ?? ''}` : ''
-  return `Error: internal error: ${message}. This is a bug in airgap: please report it with the command you ran (set AIRGAP_DEBUG=1 for a stack trace).${stack}`
+  if (exitCode === ExitCode.USAGE) return printableLine(`Error: ${usageLine(message)}. See --help.`)
+  const stack = process.env.AIRGAP_DEBUG ? `\n${printable((err as Error)?.stack ?? '')}` : ''
+  return `Error: internal error: ${printableLine(message)}. This is a bug in airgap: please report it with the command you ran (set AIRGAP_DEBUG=1 for a stack trace).${stack}`
 }
 
 /** oclif's multi-line usage messages, folded into one line without its generic notes. */

@@ -1,4 +1,5 @@
 import type {Descriptor} from '../oci/types.js'
+import {escapeJsonControls, printableLine} from './terminal-text.js'
 
 /** Progress events the CLI renders; the core reports them through copy hooks. */
 export interface ProgressSink {
@@ -66,7 +67,7 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
   let totalBytes = opts.totalBytes
   let label = ''
   const emit = (event: Record<string, unknown>): void => {
-    if (opts.json && !opts.quiet) stream.write(`${JSON.stringify({...event, time: new Date().toISOString()})}\n`)
+    if (opts.json && !opts.quiet) stream.write(`${escapeJsonControls(JSON.stringify({...event, time: new Date().toISOString()}))}\n`)
   }
   /** `: app:1.0, redis:7 +3`: the images whose content is moving now (a layer shared by several names the first). */
   const imagesInFlight = (): string => {
@@ -87,7 +88,7 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     const secs = Math.max((now - started) / 1000, 0.001)
     const total = totalBytes ? ` / ${formatBytes(totalBytes)} (${Math.min(100, (100 * bytes) / totalBytes).toFixed(0)}%)` : ''
     const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}${imagesInFlight()}`
-    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
+    stream.write(`\r\x1b[2K${printableLine(line).slice(0, (stream.columns ?? 120) - 1)}`)
   }
   return {
     onStart(d, image) {

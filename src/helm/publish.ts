@@ -19,7 +19,7 @@ import {indexDigest, indexEntryFor, mergeIndex, parseRepoIndex} from './repo-ind
 import {chartFileName} from './load.js'
 import {repositoryUrls} from './repository.js'
 import type {ChartMetadata} from './types.js'
-import {safeUrl} from '../mirror/receipt.js'
+import {safeUrl} from '../http/safe-url.js'
 
 export type HelmRepoKind = 'oci' | 'http' | 'chartmuseum' | 'file'
 

@@ -285,6 +285,48 @@ describe.concurrent('hostile bundles (spawned airgap verify --key)', () => {
     })
   }
 
+  describe('terminal escape injection (control characters in a bundle never reach the terminal raw)', () => {
+    const EVIL = 'evil\x1b]0;owned\x07\x1b[2J\u009b31m\u202egnp.exe'
+    const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/
+    let signedFile: string
+    beforeAll(async () => {
+      const src = new MemoryTarget()
+      await loadInto(src, await makeImage({seed: 'corpus-escape', layers: 1, fileSize: 1024}), '1.0')
+      signedFile = join(box.work, 'escape-created-by.tar')
+      await writeBundle({
+        images: [{source: src, ref: '1.0', name: 'registry.example.com/corpus/escape:1.0'}],
+        out: signedFile,
+        epoch: 0,
+        createdBy: EVIL,
+        signKey: {privateKey: ctx.privateKey, publicKey: ctx.publicKey},
+      })
+    })
+
+    for (const args of [['list'], ['verify', '--key'], ['list', '--json'], ['verify', '--json', '--key']]) {
+      it(`${args.join(' ')}: createdBy with escape sequences is printed escaped`, async ({expect}) => {
+        const argv = args.includes('--key') ? [...args, pubFile] : args
+        const r = await runCase(box, [argv[0]!, signedFile, ...argv.slice(1)])
+        expect(r.result.code, r.result.stderr).toBe(0)
+        expect(r.result.stdout + r.result.stderr).not.toMatch(RAW)
+        if (args.includes('--json')) expect(r.result.stdout).toContain('evil\\u001b]0;owned')
+        else expect(r.result.stdout).toContain('evil\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202egnp.exe')
+      })
+    }
+
+    it('an error naming a hostile image name prints it escaped, on one line', async ({expect}) => {
+      const file = join(box.work, 'escape-image-name.tar')
+      await writeFile(file, await writeTar(resigned(ctx, clone(ctx.entries), (lock) => {
+        ;(lock.images as Array<Record<string, unknown>>)[0]!.source = `registry.example.com/x:1\n${EVIL}`
+      })))
+      const r = await runCase(box, ['verify', file, '--key', pubFile])
+      expect(r.result.code).toBe(5)
+      expect(r.lines, r.result.stderr).toHaveLength(1)
+      expect(r.result.stderr).not.toMatch(RAW)
+      expect(r.lines[0]).toContain('\\x1b]0;owned')
+      await recordCase({group: 'bundle', name: 'escape sequences in an image name', exit: 5, error: /\\x1b/}, r)
+    })
+  })
+
   it('bundle path that is a directory: usage error', async ({expect}) => {
     const r = await runCase(box, ['verify', box.work, '--key', pubFile])
     expect(r.result.code).toBe(2)
