@@ -167,7 +167,9 @@ function checkEntries(reader: BundleReader, lock: BundleLock): string[] {
   const byName = new Map<string, Descriptor>()
   for (const m of reader.index.manifests) {
     const name = m.annotations?.[Annotation.RefName]
+    const earlier = name === undefined ? undefined : byName.get(name)
     if (name === undefined) problems.push(`${INDEX_JSON} entry ${m.digest} has no ${Annotation.RefName}`)
+    else if (earlier) problems.push(`${INDEX_JSON} names ${name} twice (${earlier.digest} and ${m.digest}): one name must lead to one image`)
     else byName.set(name, m)
   }
   const listed = new Set<string>()

@@ -217,6 +217,17 @@ const CASES: BundleCase[] = [
     doc.evil = true
     idx.data = Buffer.from(JSON.stringify(doc))
   })},
+  {group: 'bundle', name: 'index.json names one image twice, the first entry another image (index re-pinned, re-signed)', exit: 5, error: /index\.json names registry\.example\.com\/corpus\/app:1\.0 twice/, build: tar((e, ctx) => {
+    // Readers that take the first entry of a name would serve the multi image as app:1.0, while a
+    // check that keeps the last entry per name sees nothing wrong.
+    const idx = find(e, (n) => n === 'index.json')
+    const doc = JSON.parse(idx.data.toString()) as {manifests: Array<{digest: string; annotations?: Record<string, string>}>}
+    const other = doc.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'registry.example.com/corpus/multi:v1')!
+    const name = 'registry.example.com/corpus/app:1.0'
+    doc.manifests.unshift({...other, annotations: {...other.annotations, 'org.opencontainers.image.ref.name': name, 'io.containerd.image.name': name}})
+    idx.data = Buffer.from(JSON.stringify(doc))
+    return resigned(ctx, e, (l) => (l.index = {digest: digestOf(idx.data), size: idx.data.length}))
+  })},
   {group: 'bundle', name: 'index.json not JSON', exit: 5, error: /index\.json/, build: tar((e) => void (find(e, (n) => n === 'index.json').data = Buffer.from('<html>')))},
   {group: 'bundle', name: 'oci-layout version 9.9.9', exit: 1, error: /layout version/, build: tar((e) => void (find(e, (n) => n === 'oci-layout').data = Buffer.from('{"imageLayoutVersion":"9.9.9"}')))},
   {group: 'bundle', name: 'no oci-layout entry', exit: 5, error: /oci-layout/, build: tar((e) => e.filter((x) => x.header.name !== 'oci-layout'))},
