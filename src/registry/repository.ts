@@ -472,6 +472,24 @@ export class RegistryRepository implements Target, Mounter, ReferencePusher, Tag
     await this.putManifest(desc, await this.readManifest(desc, body), ref, signal)
   }
 
+  // ---- Deleter -------------------------------------------------------------------------------
+
+  /**
+   * Delete the manifest `digest` (and so every tag that points at it): `DELETE manifests/<digest>`.
+   * Returns false when it is not there. A registry that does not allow deletes (405, or
+   * `UNSUPPORTED`) fails with its RegistryError, so the caller can report the registry.
+   */
+  async deleteManifest(digest: string, signal?: AbortSignal): Promise<boolean> {
+    if (!isDigest(digest)) throw new UsageError(`${this.location}: delete takes a digest, not "${digest}"`, {hint: 'resolve the tag to its digest first'})
+    const ctx = this.ctx(digest)
+    const res = await this.client.send({method: 'DELETE', url: this.url(`manifests/${digest}`), scopes: [repositoryScope(this.repository, 'pull', 'push', 'delete')], ctx, signal})
+    if (res.status === 404 || res.status === 202 || res.status === 200 || res.status === 204) {
+      await res.dump()
+      return res.status !== 404
+    }
+    throw await this.client.fail(res, ctx, 'delete from', `manifest ${digest}`)
+  }
+
   // ---- TagLister -----------------------------------------------------------------------------
 
   /** All tags, following Link pagination. */
