@@ -34,6 +34,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   mirror: ['bundle', 'release', 'oci', 'errors'],
   helm: ['http', 'content', 'oci', 'errors'],
   discover: ['helm', 'oci', 'errors'],
+  // The W&B v2 operator's server manifest: resolved through any content source, merged, its images listed.
+  'server-manifest': ['content', 'release', 'oci', 'errors'],
   rewrite: ['mirror', 'release', 'oci', 'errors'],
   delta: ['bundle', 'content', 'copy', 'mirror', 'registry', 'release', 'oci', 'errors'],
   'image-signatures': ['auth', 'content', 'copy', 'registry', 'oci', 'errors'],
