@@ -18,7 +18,8 @@ function isManifest(d: Descriptor): boolean {
   return isIndexMediaType(d.mediaType) || isManifestMediaType(d.mediaType)
 }
 
-function formatBytes(n: number): string {
+/** `1 TiB`, `512 TiB`, `1.5 GiB`. */
+function inUnits(n: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
   let v = n
   let i = 0
@@ -26,7 +27,7 @@ function formatBytes(n: number): string {
     v /= 1024
     i++
   }
-  return i === 0 ? `${n} bytes` : `${n} bytes, ${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`
 }
 
 /**
@@ -43,7 +44,7 @@ export function checkChildren(children: readonly Descriptor[], parent: Descripto
       }
     } else if (child.size > MAX_BLOB_BYTES) {
       const what = /layer/.test(child.mediaType) ? 'layer' : 'blob'
-      throw new IntegrityError(`${what} ${child.digest} declares ${formatBytes(child.size)}, more than the ${formatBytes(MAX_BLOB_BYTES)} airgap accepts for one blob`, {
+      throw new IntegrityError(`${what} ${child.digest} declares ${child.size} bytes (${inUnits(child.size)}), more than the ${inUnits(MAX_BLOB_BYTES)} airgap accepts for one blob`, {
         hint: 'the manifest is malformed or hostile (no real layer is this large); ask the image publisher',
       })
     }

@@ -122,6 +122,8 @@ export async function putChunked(
     scopes: repo.pushScopes,
     ctx,
     signal,
+    // the registry checks (and may move) all the bytes before it answers
+    expectedBytes: desc.size,
   })
   if (res.status !== 201) throw await repo.client.fail(res, ctx, 'push', `blob ${desc.digest}`)
   await res.dump()
