@@ -116,14 +116,14 @@ describe('HttpClient against local node:http stand-ins (redirects, retries)', ()
 })
 
 describe('HttpClient trust boundaries and bounds (local node:http stand-ins)', () => {
-  const seen: {server: string; url: string; authorization?: string}[] = []
+  const seen: {server: string; url: string; authorization: string | undefined}[] = []
   let a: {server: Server; origin: string}
   let b: {server: Server; origin: string}
   let client: HttpClient
 
   beforeAll(async () => {
     const record = (server: string) => (req: import('node:http').IncomingMessage) =>
-      seen.push({server, url: req.url ?? '', ...(req.headers.authorization ? {authorization: req.headers.authorization} : {})})
+      seen.push({server, url: req.url ?? '', authorization: req.headers.authorization})
     b = await serve((req, res) => {
       record('b')(req)
       if (req.url === '/back') return void res.writeHead(307, {location: `${a.origin}/home`}).end()
