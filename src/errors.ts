@@ -152,6 +152,23 @@ export class NetworkError extends AirgapError {
   override readonly exitCode = ExitCode.NETWORK
 }
 
+/**
+ * A request that did not finish within its deadline (a total time per request, next to the idle
+ * timeout): the server sends, but far too slowly to ever finish. Exit 9, like other network failures.
+ */
+export class TimeoutError extends AirgapError {
+  override readonly code = 'TIMEOUT'
+  override readonly exitCode = ExitCode.NETWORK
+}
+
+/**
+ * A server's answer goes past a bound airgap keeps against broken or hostile servers: a pagination
+ * Link that repeats a page or never ends, an index nested too deep.
+ */
+export class LimitError extends AirgapError {
+  override readonly code = 'LIMIT'
+}
+
 /** Content we refuse by design (Docker schema 1, foreign layers to push, unknown format versions). */
 export class UnsupportedError extends AirgapError {
   override readonly code = 'UNSUPPORTED'

@@ -1,9 +1,12 @@
 /**
  * Registry authentication per host: Basic for Basic challenges, and the Bearer token flow
  * (distribution token spec + OAuth2 refresh tokens) with a token cache per (realm, service, scopes).
+ * Credentials go to a token server only over HTTPS, unless the registry itself is plain HTTP or the
+ * realm's host is named with --plain-http.
  */
-import {AuthError, type RegistryContext} from '../errors.js'
+import {AuthError, IntegrityError, type RegistryContext} from '../errors.js'
 import type {HttpClient, HttpResponse} from '../http/client.js'
+import {mapTransportError} from '../http/errors.js'
 import {parseChallenges, type Challenge} from './challenge.js'
 import {mergeScopes} from './scope.js'
 import {hasSecret, type Credential, type CredentialStore} from './types.js'
@@ -11,6 +14,8 @@ import {hasSecret, type Credential, type CredentialStore} from './types.js'
 /** Seconds a token lives when the server does not say (distribution's default). */
 export const DEFAULT_TOKEN_TTL_S = 60
 const CLIENT_ID = 'airgap'
+/** Largest token response read (a token with many scopes is a few KiB). */
+export const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 
 interface CachedToken {
   token: string
@@ -37,6 +42,8 @@ export interface AuthenticatorOptions {
   http: HttpClient
   /** Registry as the user named it (for credential lookup and messages). */
   registry: string
+  /** Host serving the registry API (default `registry`); its scheme decides whether an http:// realm may get credentials. */
+  apiHost?: string
   credentials?: CredentialStore
   /** Clock for tests. */
   now?: () => number
@@ -49,6 +56,7 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private readonly http: HttpClient
   private readonly registry: string
+  private readonly apiHost: string
   private readonly store: CredentialStore | undefined
   private readonly now: () => number
   private credential: Promise<Credential | undefined> | undefined
@@ -59,6 +67,7 @@ export class Authenticator {
   constructor(options: AuthenticatorOptions) {
     this.http = options.http
     this.registry = options.registry
+    this.apiHost = options.apiHost ?? options.registry
     this.store = options.credentials
     this.now = options.now ?? Date.now
   }
@@ -157,6 +166,8 @@ export class Authenticator {
     ctx: RegistryContext,
     signal?: AbortSignal,
   ): Promise<CachedToken> {
+    const withCreds = cred?.username !== undefined && cred.password !== undefined
+    if (withCreds || cred?.identityToken) this.checkRealmTransport(realm, ctx)
     if (cred?.identityToken) {
       const res = await this.postRefreshToken(realm, service, scopes, cred.identityToken, ctx, signal)
       if (res.status !== 404 && res.status !== 405) return this.readToken(res, realm, ctx, true)
@@ -165,11 +176,21 @@ export class Authenticator {
     const url = new URL(realm)
     if (service) url.searchParams.set('service', service)
     for (const s of scopes) url.searchParams.append('scope', s)
-    const headers: Record<string, string> = {}
-    const withCreds = cred?.username !== undefined && cred.password !== undefined
-    if (withCreds) headers.authorization = basic(cred.username!, cred.password!)
-    const res = await this.http.request({method: 'GET', url, headers, signal, side: ctx.side})
+    const credentials = withCreds ? {authorization: basic(cred.username!, cred.password!), origin: url.origin} : undefined
+    const res = await this.http.request({method: 'GET', url, credentials, signal, side: ctx.side})
     return this.readToken(res, realm, ctx, withCreds)
+  }
+
+  /**
+   * Refuse to send credentials in clear text to an http:// realm that an HTTPS registry names,
+   * unless the realm's host is named with --plain-http.
+   */
+  private checkRealmTransport(realm: string, ctx: RegistryContext): void {
+    const url = new URL(realm)
+    if (url.protocol !== 'http:' || this.http.schemeFor(this.apiHost) === 'http' || this.http.schemeFor(url.host) === 'http') return
+    throw new AuthError(ctx, `the registry's token server ${url.origin}${url.pathname} is plain HTTP; airgap does not send the credentials of an HTTPS registry there in clear text`, {
+      hint: `if the network path to ${url.host} is trusted, name it with --plain-http ${url.host}; otherwise have the registry announce an https:// realm`,
+    })
   }
 
   private async postRefreshToken(
@@ -210,15 +231,25 @@ export class Authenticator {
         hint: 'check the registry and token server, then retry',
       })
     }
-    let body: {token?: string; access_token?: string; expires_in?: number; issued_at?: string}
+    let text: string
     try {
-      body = JSON.parse(await res.text(undefined, 'whole')) as typeof body
+      text = await res.text(MAX_TOKEN_RESPONSE_BYTES, 'whole')
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw mapTransportError(err, {host: realmHost, side: ctx.side, operation: 'GET token'})
+      throw new AuthError(ctx, `the token server ${realmHost} answered with more than ${MAX_TOKEN_RESPONSE_BYTES} bytes, the limit for a token response`, {
+        hint: 'the realm the registry names does not serve tokens (or is hostile); check the registry and token server',
+        cause: err,
+      })
+    }
+    let body: {token?: unknown; access_token?: unknown; expires_in?: number; issued_at?: string} | null
+    try {
+      body = JSON.parse(text) as typeof body
     } catch {
       throw new AuthError(ctx, `the token server ${realmHost} answered with something that is not JSON`)
     }
-    const token = body.token ?? body.access_token
-    if (!token) throw new AuthError(ctx, `the token server ${realmHost} answered without a token`)
-    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : DEFAULT_TOKEN_TTL_S
+    const token = body?.token ?? body?.access_token
+    if (typeof token !== 'string' || token === '') throw new AuthError(ctx, `the token server ${realmHost} answered without a token`)
+    const expiresIn = typeof body?.expires_in === 'number' ? body.expires_in : DEFAULT_TOKEN_TTL_S
     return {token, refreshAt: refreshTime(this.now(), expiresIn)}
   }
 }

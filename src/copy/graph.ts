@@ -10,6 +10,7 @@ import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isUnverifiedFetcher
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
 import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {CopyError, type CopyOp} from './errors.js'
+import {checkChildren} from './limits.js'
 import {CopyTracker, METADATA_PRIORITY} from './tracker.js'
 import {emptyStats, type CopyGraphOptions, type CopyHooks, type CopyStats} from './types.js'
 
@@ -82,12 +83,13 @@ export async function loadManifest(
   }
 }
 
-async function copyNode(ctx: Ctx, desc: Descriptor): Promise<void> {
+/** `depth`: manifests on the path from the root to `desc` (the root is 1). */
+async function copyNode(ctx: Ctx, desc: Descriptor, depth = 1): Promise<void> {
   ctx.signal?.throwIfAborted()
-  await ctx.tracker.once(ctx.dst, desc, () => copyNodeOnce(ctx, desc)).promise
+  await ctx.tracker.once(ctx.dst, desc, () => copyNodeOnce(ctx, desc, depth)).promise
 }
 
-async function copyNodeOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
+async function copyNodeOnce(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const manifest = isManifestDescriptor(desc)
   const present =
     ctx.tracker.knownPresent(ctx.dst, desc.digest) ||
@@ -98,14 +100,14 @@ async function copyNodeOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
     ctx.hooks.onSkipped?.(desc)
     return
   }
-  if (manifest) await copyManifest(ctx, desc)
+  if (manifest) await copyManifest(ctx, desc, depth)
   else await copyBlob(ctx, desc)
 }
 
-async function copyManifest(ctx: Ctx, desc: Descriptor): Promise<void> {
+async function copyManifest(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})
-  const children = childrenOf(ctx, desc, bytes)
-  await settleAll(children.map((child) => copyNode(ctx, child)))
+  const children = childrenOf(ctx, desc, bytes, depth)
+  await settleAll(children.map((child) => copyNode(ctx, child, depth + 1)))
   ctx.hooks.onStart?.(desc, ctx.opts.image)
   await pushManifestWithRetry(ctx, desc, bytes, children)
   ctx.stats.manifestsCopied++
@@ -114,11 +116,12 @@ async function copyManifest(ctx: Ctx, desc: Descriptor): Promise<void> {
   ctx.hooks.onDone?.(desc)
 }
 
-/** Successors, largest first so that the big transfers start early. */
-function childrenOf(ctx: Ctx, desc: Descriptor, bytes: Buffer): Descriptor[] {
+/** Successors (within the depth and size limits), largest first so that the big transfers start early. */
+function childrenOf(ctx: Ctx, desc: Descriptor, bytes: Buffer, depth: number): Descriptor[] {
   let children: Descriptor[]
   try {
     children = successors(bytes, desc)
+    checkChildren(children, desc, depth)
   } catch (err) {
     throw fail(ctx, err, 'parse', 'source', desc)
   }

@@ -12,6 +12,7 @@ import type {Descriptor, Platform} from '../oci/types.js'
 import {narrowIndex} from './copy.js'
 import {CopyError} from './errors.js'
 import {isManifestDescriptor, loadManifest, locationOf} from './graph.js'
+import {checkChildren} from './limits.js'
 import {CopyTracker} from './tracker.js'
 
 export interface PlanOptions {
@@ -81,13 +82,15 @@ async function walk(
 ): Promise<Descriptor[]> {
   const seen = new Map<string, Descriptor>([[root.digest, root]])
   let level: Array<{desc: Descriptor; bytes?: Buffer}> = [rootBytes ? {desc: root, bytes: rootBytes} : {desc: root}]
-  while (level.length > 0) {
+  for (let depth = 1; level.length > 0; depth++) {
     const children = await Promise.all(
       level.map(async ({desc, bytes}) => {
         if (!isManifestDescriptor(desc)) return []
         const body = bytes ?? (await loadManifest(src, desc, tracker, {signal, image}))
         try {
-          return successors(body, desc)
+          const found = successors(body, desc)
+          checkChildren(found, desc, depth)
+          return found
         } catch (err) {
           throw new CopyError({op: 'parse', side: 'source', digest: desc.digest, mediaType: desc.mediaType, image, location: locationOf(src)}, err)
         }

@@ -137,7 +137,13 @@ export class HelmRepository {
   chartUrl(entry: IndexEntry): string {
     const first = entry.urls[0]
     if (!first) throw new NotFoundError(`chart ${entry.name}@${entry.version} in ${this.url} has no download URL`, {hint: 'the repository index is incomplete'})
-    return new URL(first, `${this.url}/`).toString()
+    const url = new URL(first, `${this.url}/`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`chart ${entry.name}@${entry.version} in ${this.url} has the download URL ${url.protocol}//${url.host}${url.pathname}; airgap downloads charts only over http(s)`, {
+        hint: 'fix the urls of this entry in the repository index.yaml (an http(s) URL, or a path relative to the repository)',
+      })
+    }
+    return url.toString()
   }
 
   /** Download a chart archive and check it against the index digest when the index has one. */

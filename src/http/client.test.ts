@@ -1,8 +1,9 @@
 import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {IntegrityError, UsageError} from '../errors.js'
+import {IntegrityError, TimeoutError, UsageError} from '../errors.js'
 import {HttpClient, hostMatches} from './client.js'
+import {deadlineMs, timeoutsFromEnv} from './deadline.js'
 
 describe('hostMatches / scheme choice', () => {
   it('matches host:port exactly, and a bare host for any port', () => {
@@ -111,5 +112,97 @@ describe('HttpClient against local node:http stand-ins (redirects, retries)', ()
     expect((err as Error).message).toBe(`the response to GET ${storage.origin}/blob is larger than 4 bytes`)
     const fits = await client.request({method: 'GET', url: `${storage.origin}/blob`})
     expect(await fits.text(10, 'whole')).toBe('blob-bytes')
+  })
+})
+
+describe('HttpClient trust boundaries and bounds (local node:http stand-ins)', () => {
+  const seen: {server: string; url: string; authorization: string | undefined}[] = []
+  let a: {server: Server; origin: string}
+  let b: {server: Server; origin: string}
+  let client: HttpClient
+
+  beforeAll(async () => {
+    const record = (server: string) => (req: import('node:http').IncomingMessage) =>
+      seen.push({server, url: req.url ?? '', authorization: req.headers.authorization})
+    b = await serve((req, res) => {
+      record('b')(req)
+      if (req.url === '/back') return void res.writeHead(307, {location: `${a.origin}/home`}).end()
+      res.end('b')
+    })
+    a = await serve((req, res) => {
+      record('a')(req)
+      if (req.url === '/to-b') return void res.writeHead(307, {location: `${b.origin}/back`}).end()
+      if (req.url === '/to-file') return void res.writeHead(302, {location: 'file:///etc/passwd'}).end()
+      if (req.url === '/trickle') {
+        res.writeHead(200, {'content-length': 100})
+        const t = setInterval(() => res.write('x'), 100)
+        res.on('close', () => clearInterval(t))
+        return
+      }
+      if (req.url === '/steady') {
+        res.writeHead(200, {'content-length': 40 * 1024})
+        let n = 0
+        const t = setInterval(() => {
+          res.write(Buffer.alloc(4096, 0x61))
+          if (++n === 10) {
+            clearInterval(t)
+            res.end()
+          }
+        }, 80)
+        res.on('close', () => clearInterval(t))
+        return
+      }
+      res.end('a')
+    })
+    client = new HttpClient({proxy: false, retry: {retries: 0}, timeouts: {deadlineMs: 600, minBytesPerSecond: 64 * 1024}})
+  })
+  afterAll(async () => {
+    await client.close()
+    a.server.close()
+    b.server.close()
+  })
+
+  it('sends bound credentials only to their origin: not to a URL elsewhere, not along a redirect there, again on the way back', async () => {
+    seen.length = 0
+    const credentials = {authorization: 'Basic c2VjcmV0', origin: a.origin}
+    await (await client.request({method: 'GET', url: `${b.origin}/page2`, credentials})).dump()
+    await (await client.request({method: 'GET', url: `${a.origin}/to-b`, credentials})).dump()
+    expect(seen.filter((s) => s.server === 'b').map((s) => s.authorization)).toEqual([undefined, undefined])
+    expect(seen.filter((s) => s.server === 'a').map((s) => [s.url, s.authorization])).toEqual([
+      ['/to-b', 'Basic c2VjcmV0'],
+      ['/home', 'Basic c2VjcmV0'],
+    ])
+  })
+
+  it('refuses non-http URLs (UsageError naming the URL) and redirects to them', async () => {
+    await expect(client.request({method: 'GET', url: 'file:///etc/passwd'})).rejects.toThrow(UsageError)
+    await expect(client.request({method: 'GET', url: 'file:///etc/passwd'})).rejects.toThrow(/file:\/\/\/etc\/passwd/)
+    await expect(client.request({method: 'GET', url: `${a.origin}/to-file`})).rejects.toThrow(/redirected to a file: URL/)
+  })
+
+  it('ends a trickled body at the deadline with a TimeoutError (exit 9) naming the request', async () => {
+    const res = await client.request({method: 'GET', url: `${a.origin}/trickle`})
+    const started = Date.now()
+    const err = await res.text(1024, 'whole').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(TimeoutError)
+    expect((err as TimeoutError).exitCode).toBe(9)
+    expect((err as Error).message).toMatch(new RegExp(`GET ${a.origin}/trickle did not finish within 0\\.6 s`))
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('gives a request the time its expected bytes need at the minimum throughput', async () => {
+    // 40 KiB in ~800 ms: longer than the 600 ms base, within the 1.2 s that 40 KiB at 64 KiB/s adds up to.
+    const res = await client.request({method: 'GET', url: `${a.origin}/steady`, expectedBytes: 40 * 1024})
+    expect((await res.text(64 * 1024, 'whole')).length).toBe(40 * 1024)
+    expect(deadlineMs({baseMs: 60_000, minBytesPerSecond: 64 * 1024}, 4 * 1024 ** 3)).toBe(60_000 + 65_536_000)
+  })
+
+  it('reads AIRGAP_HTTP_TIMEOUTS', () => {
+    expect(timeoutsFromEnv('deadline=1500, rate=1048576,idle=2000')).toEqual({deadlineMs: 1500, minBytesPerSecond: 1048576, bodyIdleMs: 2000})
+    expect(timeoutsFromEnv(undefined)).toEqual({})
+    expect(() => timeoutsFromEnv('deadline=soon')).toThrow(/AIRGAP_HTTP_TIMEOUTS/)
   })
 })

@@ -1,8 +1,10 @@
 /**
  * The HTTP layer: one undici dispatcher per trust setting (system CAs + extra CA files, or
  * verification off for listed hosts), keep-alive connection reuse, proxies from the environment,
- * retries with backoff, redirects that never carry Authorization to another origin, and transport
- * failures mapped to TlsError / NetworkError. Authentication is not done here (see src/auth).
+ * retries with backoff, a total deadline per request (src/http/deadline.ts), and transport
+ * failures mapped to TlsError / NetworkError. Authentication is not done here (see src/auth), but
+ * this is the one place that attaches an Authorization header: only to the origin the credentials
+ * are bound to, on every hop (a redirect, a Link or Location URL elsewhere never gets them).
  */
 import {readFileSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
@@ -10,7 +12,8 @@ import type {Readable} from 'node:stream'
 import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
 import type {Agent as UndiciAgent, EnvHttpProxyAgent} from 'undici'
 import {Agent, loadEnvHttpProxyAgent, request, type Dispatcher} from './undici.js'
-import {IntegrityError, UsageError, type Side} from '../errors.js'
+import {AirgapError, IntegrityError, UsageError, type Side} from '../errors.js'
+import {DEFAULT_DEADLINE, Deadline, UNDECLARED_CAP, timeoutsFromEnv, type DeadlineSettings} from './deadline.js'
 import {isRetryableError, mapTransportError} from './errors.js'
 import {DEFAULT_RETRY, backoffDelay, isRetryableStatus, parseRetryAfter, sleep, type RetryOptions} from './retry.js'
 
@@ -21,6 +24,17 @@ export interface HttpTimeouts {
   headersMs?: number
   /** Longest pause between two body chunks (default 60 s). */
   bodyIdleMs?: number
+  /** Time every request gets in total, whatever its size (default 60 s; see src/http/deadline.ts). */
+  deadlineMs?: number
+  /** Slowest average throughput accepted, added to the deadline per expected byte (default 64 KiB/s). */
+  minBytesPerSecond?: number
+}
+
+/** An Authorization header and the one origin (`scheme://host[:port]`) it may be sent to. */
+export interface BoundCredentials {
+  authorization: string
+  /** The origin the credentials were configured or issued for. */
+  origin: string
 }
 
 export interface ProxyOptions {
@@ -63,6 +77,16 @@ export interface HttpRequest {
   followRedirects?: boolean
   /** Which side of a copy this request serves, for error messages. */
   side?: Side
+  /**
+   * Credentials, sent only to their origin (on every hop). A plain `authorization` header in
+   * `headers` is bound to the origin of `url`.
+   */
+  credentials?: BoundCredentials
+  /**
+   * Bytes this exchange may legitimately move (a blob's size, a manifest's cap), for the deadline;
+   * when absent, the response's Content-Length up to 64 MiB.
+   */
+  expectedBytes?: number
 }
 
 export interface HttpResponse {
@@ -158,9 +182,16 @@ export class HttpClient {
   private readonly retry: Required<RetryOptions>
   private readonly verifying: Dispatcher
   private insecure: Dispatcher | undefined
+  private readonly timeouts: HttpTimeouts
+  private readonly deadline: DeadlineSettings
 
   constructor(options: HttpClientOptions = {}) {
     this.options = options
+    this.timeouts = {...timeoutsFromEnv(process.env.AIRGAP_HTTP_TIMEOUTS), ...options.timeouts}
+    this.deadline = {
+      baseMs: this.timeouts.deadlineMs ?? DEFAULT_DEADLINE.baseMs,
+      minBytesPerSecond: this.timeouts.minBytesPerSecond ?? DEFAULT_DEADLINE.minBytesPerSecond,
+    }
     this.userAgent = options.userAgent ?? 'airgap'
     this.retry = {...DEFAULT_RETRY, ...options.retry}
     // Setting `ca` replaces Node's default store, so keep NODE_EXTRA_CA_CERTS in it too.
@@ -175,7 +206,7 @@ export class HttpClient {
     const agentOptions: UndiciAgent.Options = {
       connections: this.options.connectionsPerOrigin ?? 8,
       keepAliveTimeout: 30_000,
-      connect: {...tlsOptions, timeout: this.options.timeouts?.connectMs ?? 30_000},
+      connect: {...tlsOptions, timeout: this.timeouts.connectMs ?? 30_000},
     }
     const proxy = this.options.proxy
     if (proxy === false || (proxy === undefined && !hasProxyEnv())) return new Agent(agentOptions)
@@ -212,13 +243,21 @@ export class HttpClient {
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(req.url)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`cannot fetch ${displayUrl(url)}: airgap fetches only http:// and https:// URLs`, {
+        hint: 'use an http(s) URL; local files are given as paths, not as file:// URLs',
+      })
+    }
     const canRetry = req.retry !== false && isReplayable(req.body)
     const maxAttempts = canRetry ? this.retry.retries + 1 : 1
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse
+      const deadline = new Deadline(this.deadline, this.expectedBytes(req), `${req.method} ${displayUrl(url)}`, url.host, req.signal)
       try {
-        res = await this.followRedirects(req, url)
+        res = await this.followRedirects(req, url, deadline)
+        deadline.watch(res.body)
       } catch (err) {
+        deadline.clear()
         if (attempt + 1 < maxAttempts && isRetryableError(err) && !req.signal?.aborted) {
           await sleep(backoffDelay(attempt, this.retry), req.signal)
           continue
@@ -241,19 +280,33 @@ export class HttpClient {
     }
   }
 
-  private async followRedirects(req: HttpRequest, start: URL): Promise<HttpResponse> {
+  /** Bytes the request body and the expected response move together (for the deadline). */
+  private expectedBytes(req: HttpRequest): number {
+    const body = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body instanceof Uint8Array ? req.body.length : 0
+    return body + (req.expectedBytes ?? 0)
+  }
+
+  private async followRedirects(req: HttpRequest, start: URL, deadline: Deadline): Promise<HttpResponse> {
     let url = start
     let method = req.method
     let body = req.body
-    const headers: Record<string, string> = {'user-agent': this.userAgent, ...lowerKeys(req.headers)}
+    const {authorization, ...headers}: Record<string, string> = {'user-agent': this.userAgent, ...lowerKeys(req.headers)}
+    const credentials = req.credentials ?? (authorization === undefined ? undefined : {authorization, origin: start.origin})
+    const boundTo = credentials ? new URL(credentials.origin).origin : undefined
     for (let hop = 0; ; hop++) {
-      const res = await this.once(method, url, headers, body, req.signal)
+      // The one place Authorization is attached: only on a hop to the credentials' own origin.
+      const hopHeaders = credentials && url.origin === boundTo ? {...headers, authorization: credentials.authorization} : headers
+      const res = await this.once(method, url, hopHeaders, body, deadline, req.expectedBytes === undefined)
       const location = res.header('location')
       if (req.followRedirects === false || !REDIRECTS.has(res.status) || !location || hop >= MAX_REDIRECTS) return res
       if (!isReplayable(body) && (res.status === 307 || res.status === 308)) return res
       await res.dump()
       const next = new URL(location, url)
-      if (next.origin !== url.origin) delete headers.authorization
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new AirgapError(`${method} ${displayUrl(url)} redirected to a ${next.protocol} URL, which airgap never follows`, {
+          hint: `the server ${url.host} is misconfigured or hostile; ask its operator`,
+        })
+      }
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
         method = method === 'HEAD' ? 'HEAD' : 'GET'
         body = undefined
@@ -269,9 +322,10 @@ export class HttpClient {
     url: URL,
     headers: Record<string, string>,
     body: HttpBody | undefined,
-    signal: AbortSignal | undefined,
+    deadline: Deadline,
+    sizeFromResponse: boolean,
   ): Promise<HttpResponse> {
-    const t = this.options.timeouts
+    const t = this.timeouts
     const res = await request(url, {
       dispatcher: this.dispatcherFor(url),
       method: method as Dispatcher.HttpMethod,
@@ -283,11 +337,13 @@ export class HttpClient {
       // existence checks are most of a repeat push: reopening a connection (a TLS handshake)
       // per check made them several times slower.
       ...(method === 'HEAD' ? {reset: false} : {}),
-      signal: signal ?? null,
+      signal: deadline.signal,
       headersTimeout: t?.headersMs ?? 60_000,
       bodyTimeout: t?.bodyIdleMs ?? 60_000,
     })
     const responseBody = res.body as unknown as Readable
+    const declared = Number(firstHeader(res.headers as IncomingHttpHeaders, 'content-length'))
+    if (sizeFromResponse && Number.isSafeInteger(declared) && declared > 0) deadline.setBytes(Math.min(declared, UNDECLARED_CAP))
     return {
       status: res.statusCode,
       headers: res.headers as IncomingHttpHeaders,
@@ -309,6 +365,11 @@ export class HttpClient {
   async close(): Promise<void> {
     await Promise.all([this.verifying.close(), this.insecure?.close()])
   }
+}
+
+/** `scheme://host/path` without user info or query (safe for messages). */
+export function displayUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`
 }
 
 function lowerKeys(headers: Record<string, string> | undefined): Record<string, string> {

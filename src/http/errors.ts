@@ -33,6 +33,8 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
+  // the connection ended before the body reached its Content-Length (a cut mid-body)
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ])
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -48,6 +50,7 @@ const DESCRIPTIONS: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
   UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
   UND_ERR_BODY_TIMEOUT: 'timed out waiting for response body data',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the response body ended before its Content-Length (connection cut)',
 }
 
 /** The most specific `code` in an error's cause chain (a wrapped cause beats undici's UND_ERR_SOCKET). */

@@ -1,15 +1,18 @@
 /**
  * RegistryClient: one per registry host. Holds the HTTP client, the credentials and the token
  * cache; authenticates requests (one retry after a 401 challenge) and reports Warning headers.
+ * Credentials are bound to the registry's own origin: a URL the registry names elsewhere (a Link
+ * or Location on another host) is requested without them (the HTTP layer enforces it per hop).
  */
-import type {RegistryContext, Side} from '../errors.js'
+import {AuthError, type RegistryContext, type Side} from '../errors.js'
 import {Authenticator} from '../auth/token.js'
 import {CATALOG_SCOPE} from '../auth/scope.js'
 import type {CredentialStore} from '../auth/types.js'
 import {createHttpClient, type HttpBody, type HttpClient, type HttpClientOptions, type HttpResponse} from '../http/client.js'
 import {registryApiHost} from '../oci/reference.js'
 import {responseError} from './errors.js'
-import {nextLink, warningTexts} from './util.js'
+import {paginate, type PageLimits} from './pages.js'
+import {warningTexts} from './util.js'
 import {RegistryRepository, type RepositoryOptions} from './repository.js'
 
 export interface RegistryClientOptions {
@@ -25,6 +28,8 @@ export interface RegistryClientOptions {
   chunkThreshold?: number
   /** Chunk size for chunked uploads (default 64 MiB; each chunk is streamed, never buffered). */
   chunkSize?: number
+  /** Bounds of Link pagination (catalog, tag lists); see pages.ts. */
+  pages?: PageLimits
 }
 
 /** A request to the registry API. */
@@ -40,6 +45,8 @@ export interface RegistryRequest {
   signal?: AbortSignal
   followRedirects?: boolean
   retry?: boolean
+  /** Bytes the exchange may legitimately move, for the request deadline (see HttpRequest). */
+  expectedBytes?: number
 }
 
 export class RegistryClient {
@@ -59,7 +66,7 @@ export class RegistryClient {
     this.options = options
     this.ownsHttp = options.http === undefined
     this.http = options.http ?? createHttpClient(options.httpOptions)
-    this.auth = new Authenticator({http: this.http, registry, credentials: options.credentials})
+    this.auth = new Authenticator({http: this.http, registry, apiHost: this.apiHost, credentials: options.credentials})
   }
 
   /** `scheme://apiHost`. */
@@ -72,25 +79,35 @@ export class RegistryClient {
     return new RegistryRepository(this, name, {side: this.options.side, ...options})
   }
 
-  /** Send an authenticated request; a 401 is answered once with fresh credentials. */
+  /**
+   * Send an authenticated request; a 401 is answered once with fresh credentials. The credentials
+   * (Basic or a bearer token issued for this registry) go only to the registry's origin: a URL on
+   * another origin is requested without them, and a 401 from there is refused, never answered.
+   */
   async send(req: RegistryRequest): Promise<HttpResponse> {
-    const url = typeof req.url === 'string' && req.url.startsWith('/') ? `${this.baseUrl}${req.url}` : req.url
-    const attempt = async (authorization: string | undefined) => {
-      const headers = {...req.headers}
-      if (authorization) headers.authorization = authorization
-      return this.http.request({
+    const url = new URL(typeof req.url === 'string' && req.url.startsWith('/') ? `${this.baseUrl}${req.url}` : req.url)
+    const origin = new URL(this.baseUrl).origin
+    const attempt = async (authorization: string | undefined) =>
+      this.http.request({
         method: req.method,
         url,
-        headers,
+        headers: req.headers,
+        credentials: authorization === undefined ? undefined : {authorization, origin},
         body: req.body,
         signal: req.signal,
         side: req.ctx.side,
         followRedirects: req.followRedirects,
         retry: req.retry,
+        expectedBytes: req.expectedBytes,
       })
-    }
     let res = await attempt(await this.auth.authorization(req.scopes, req.ctx, req.signal))
     const replayable = req.body === undefined || typeof req.body === 'string' || req.body instanceof Uint8Array
+    if (res.status === 401 && res.url.origin !== origin) {
+      await res.dump()
+      throw new AuthError(req.ctx, `${res.url.origin}, named by ${this.registry} for ${req.method} ${url.pathname}, asks for credentials; airgap sends the credentials of ${origin} to that origin only`, {
+        hint: `the registry points at another server; configure it to use URLs on ${origin}, or ask its operator`,
+      })
+    }
     if (res.status === 401 && replayable) {
       const header = await this.auth.challenge(res, req.scopes, req.ctx, req.signal)
       await res.dump()
@@ -135,17 +152,17 @@ export class RegistryClient {
     throw await this.fail(res, ctx, 'access', 'registry API /v2/')
   }
 
-  /** All repository names (`/v2/_catalog`, following Link pagination). */
-  async *catalog(signal?: AbortSignal, pageSize = 1000): AsyncIterable<string> {
-    const ctx = this.context()
-    let url: URL | undefined = new URL(`${this.baseUrl}/v2/_catalog?n=${pageSize}`)
-    while (url) {
-      const res = await this.send({method: 'GET', url, scopes: [CATALOG_SCOPE], ctx, signal})
-      if (res.status !== 200) throw await this.fail(res, ctx, 'list the catalog of', 'catalog')
-      const body = JSON.parse(await res.text(undefined, 'whole')) as {repositories?: string[] | null}
-      yield* body.repositories ?? []
-      url = nextLink(res.header('link'), url)
-    }
+  /** All repository names (`/v2/_catalog`, following Link pagination within its bounds). */
+  catalog(signal?: AbortSignal, pageSize = 1000): AsyncIterable<string> {
+    return paginate(this, {
+      first: new URL(`${this.baseUrl}/v2/_catalog?n=${pageSize}`),
+      field: 'repositories',
+      scopes: [CATALOG_SCOPE],
+      ctx: this.context(),
+      action: 'list the catalog of',
+      subject: 'catalog',
+      signal,
+    })
   }
 
   /** Release connections (only when this client created its HTTP client). */

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import {verifier} from '../content/verify.js'
 import {IntegrityError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
-import {StreamSlicer} from './repository.js'
+import {StreamSlicer} from './slicer.js'
 
 async function collect(stream: Readable): Promise<Buffer[]> {
   const out: Buffer[] = []

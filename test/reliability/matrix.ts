@@ -33,6 +33,8 @@ export const PULL_MATRIX: MatrixRow[] = [
   {name: 'Content-Length too small', rule: {method: 'GET', path: BLOB_GET, fault: {kind: 'length-less', delta: 10}}},
   {name: 'persistent resets', persistent: true, rule: {method: 'GET', path: BLOB_GET, times: 1000, fault: {kind: 'reset', afterBytes: 2000}}},
   {name: 'persistent corruption', persistent: true, rule: {method: 'GET', path: BLOB_GET, times: 1000, fault: {kind: 'corrupt', afterBytes: 10}}},
+  {name: 'reset mid-manifest', rule: {method: 'GET', path: MANIFEST, fault: {kind: 'reset', afterBytes: 100}}},
+  {name: 'persistent resets mid-manifest', persistent: true, rule: {method: 'GET', path: MANIFEST, times: 1000, fault: {kind: 'reset', afterBytes: 100}}},
 ]
 
 /** Faults on the upload side (push). */
