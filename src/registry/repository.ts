@@ -308,7 +308,7 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
   async deleteManifest(digest: string, signal?: AbortSignal): Promise<boolean> {
     if (!isDigest(digest)) throw new UsageError(`${this.location}: delete takes a digest, not "${digest}"`, {hint: 'resolve the tag to its digest first'})
     const ctx = this.ctx(digest)
-    const res = await this.client.send({method: 'DELETE', url: this.url(`manifests/${digest}`), scopes: [repositoryScope(this.repository, 'pull', 'push', 'delete')], ctx, signal})
+    const res = await this.client.send({method: 'DELETE', url: this.apiPath(`manifests/${digest}`), scopes: [repositoryScope(this.repository, 'pull', 'push', 'delete')], ctx, signal})
     if (res.status === 404 || res.status === 202 || res.status === 200 || res.status === 204) {
       await res.dump()
       return res.status !== 404
