@@ -16,13 +16,15 @@ export interface ServeResult {
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Serve a bundle or an OCI layout folder as an OCI registry and a Helm chart repository'
   static override description = `A bundle (a .tar file) is served read-only, straight from the archive. An OCI layout folder is
-served read-only too, or accepts pushes with --writable (created when missing); on an address
-reachable beyond this machine a writable server needs --htpasswd (or --allow-anonymous-writes).
-Each image named
+served read-only too, or accepts pushes with --writable (created when missing). Each image named
 docker.io/acme/app:1 in the bundle is served as repository acme/app (source host dropped, as
 airgap push lays it out) and as docker.io/acme/app; containerd mirrors choose between source hosts
-with ?ns=; a name shared by several repositories stands for the one index.json names first. Charts are also served as a classic Helm repository at <url>/charts.
+with ?ns=. Charts are also served as a classic Helm repository at <url>/charts.
 Runs until interrupted (Ctrl-C, SIGTERM), then closes cleanly.
+
+A short name held by several repositories (docker.io/acme/app and quay.io/acme/app) stands for the one index.json names first; a push through a name goes to the repository it stands for.
+
+A writable server on an address reachable beyond this machine needs --htpasswd (pushes and reads then need a user), or --allow-anonymous-writes. Uploads larger than --max-upload-size are refused; unfinished uploads are dropped after an hour idle and when the server starts.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
