@@ -4,6 +4,7 @@ import {BaseCommand} from '../src/cli/base.js'
 import {printableLine} from '../src/cli/terminal-text.js'
 import {openServeSource} from '../src/usecases/serve.js'
 import {startServer} from '../src/serve/index.js'
+import {parseSize} from '../src/usecases/write-parts.js'
 
 export interface ServeResult {
   url: string
@@ -22,10 +23,14 @@ airgap push lays it out) and as docker.io/acme/app; containerd mirrors choose be
 with ?ns=. Charts are also served as a classic Helm repository at <url>/charts.
 Runs until interrupted (Ctrl-C, SIGTERM), then closes cleanly.
 
+A short name held by several repositories (docker.io/acme/app and quay.io/acme/app) stands for the one index.json names first; a push through a name goes to the repository it stands for.
+
+A writable server on an address reachable beyond this machine needs --htpasswd (pushes and reads then need a user), or --allow-anonymous-writes. Uploads larger than --max-upload-size are refused; unfinished uploads are dropped after an hour idle and when the server starts.
+
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
     '<%= config.bin %> serve bundle.tar --key cosign.pub',
-    '<%= config.bin %> serve ./layout --writable --addr 0.0.0.0:5000',
+    '<%= config.bin %> serve ./layout --writable --addr 0.0.0.0:5000 --htpasswd ./htpasswd',
     '<%= config.bin %> serve bundle.tar --tls-cert server.crt --tls-key server.key --htpasswd ./htpasswd',
   ]
   static override args = {
@@ -34,6 +39,12 @@ ${BaseCommand.exitCodesHelp}`
   static override flags = {
     addr: Flags.string({description: 'address to listen on (port 0 picks a free port)', default: '127.0.0.1:5000', env: 'AIRGAP_SERVE_ADDR', helpValue: 'HOST:PORT'}),
     writable: Flags.boolean({description: 'accept pushes into the layout folder (creates it when missing)', default: false}),
+    'allow-anonymous-writes': Flags.boolean({
+      description: 'with --writable on an address reachable beyond this machine, accept pushes without --htpasswd (anyone can push and overwrite tags)',
+      default: false,
+      dependsOn: ['writable'],
+    }),
+    'max-upload-size': Flags.string({description: 'with --writable, refuse a blob upload larger than SIZE (413)', default: '32GiB', helpValue: 'SIZE'}),
     'tls-cert': Flags.string({description: 'serve HTTPS with this PEM certificate (chain)', dependsOn: ['tls-key'], helpValue: 'FILE'}),
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert'], helpValue: 'FILE'}),
     htpasswd: Flags.string({description: 'require basic auth with users from this htpasswd file (bcrypt: htpasswd -B)', env: 'AIRGAP_HTPASSWD', helpValue: 'FILE'}),
@@ -43,16 +54,20 @@ ${BaseCommand.exitCodesHelp}`
 
   async run(): Promise<ServeResult> {
     const {args, flags} = await this.parse(Serve)
+    const maxUploadSize = parseSize(flags['max-upload-size'])
     const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
     const source = await openServeSource(args.source, {writable: flags.writable, ...(publicKey ? {publicKey} : {})})
     try {
       const server = await startServer({
         store: source.store,
         writable: flags.writable,
+        allowAnonymousWrites: flags['allow-anonymous-writes'],
+        maxUploadSize,
         addr: flags.addr,
         ...(flags['tls-cert'] && flags['tls-key'] ? {tls: {cert: flags['tls-cert'], key: flags['tls-key']}} : {}),
         ...(flags.htpasswd ? {htpasswd: flags.htpasswd} : {}),
         onRequest: (r) => flags.verbose && this.logToStderr(printableLine(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(0)}ms${r.user ? ` ${r.user}` : ''}`)),
+        onWarning: (m) => this.warn(m),
         onError: (err, r) => this.warn(`${r.method} ${r.path}: ${err instanceof Error ? err.message : String(err)}`),
       })
       const {images, charts} = await server.counts()

@@ -137,7 +137,7 @@ describe('OciLayout names', () => {
     await layout.tag(b.root, 'reg.example/ns/app:latest')
     const names: string[] = []
     for await (const n of layout.tags()) names.push(n)
-    expect(names).toEqual(['reg.example/ns/other:latest', 'reg.example/ns/app:latest'])
+    expect(names).toEqual(['reg.example/ns/app:latest', 'reg.example/ns/other:latest']) // replaced in place
     expect((await layout.resolve('reg.example/ns/app:latest')).digest).toBe(b.root.digest)
     // Two names with tag "latest" and different digests: a bare tag is ambiguous.
     await layout.tag(a.root, 'reg.example/ns/app:latest')

@@ -182,7 +182,7 @@ export class OciLayout implements Target, TagLister, Located {
 
   /**
    * Name the (already pushed) manifest `desc` as `ref` in index.json, replacing any entry of the
-   * same name. Sets `org.opencontainers.image.ref.name` and, for full references,
+   * same name in place (a new name is appended). Sets `org.opencontainers.image.ref.name` and, for full references,
    * `io.containerd.image.name`. The file is rewritten atomically under a lock (in-process, and a lock file across processes).
    */
   async tag(desc: Descriptor, ref: string, signal?: AbortSignal): Promise<void> {
@@ -195,8 +195,12 @@ export class OciLayout implements Target, TagLister, Located {
     }
     await this.updateIndex(async () => {
       const {raw, manifests} = await readIndexFile(this.indexPath)
-      const kept = manifests.filter((d) => refName(d) !== ref)
-      kept.push(namedEntry(desc, ref))
+      // A re-used name is replaced where it stands (index.json order is the order names first
+      // appeared: airgap serve resolves names shared by several repositories by it).
+      const at = manifests.findIndex((d) => refName(d) === ref)
+      const kept = manifests.filter((d, i) => i === at || refName(d) !== ref)
+      if (at < 0) kept.push(namedEntry(desc, ref))
+      else kept[at] = namedEntry(desc, ref)
       await writeFileAtomic(this.indexPath, JSON.stringify({...raw, manifests: kept}))
     })
   }

@@ -32,8 +32,35 @@ export const fail = {
   tagInvalid: (tag: string) => new DistributionError(400, 'TAG_INVALID', `invalid tag "${tag}"`, {tag}),
   readOnly: () => new DistributionError(405, 'UNSUPPORTED', 'this server is read-only (start airgap serve with --writable on a layout folder to accept pushes)'),
   unsupported: (what: string) => new DistributionError(405, 'UNSUPPORTED', `${what} is not supported`),
-  tooLarge: (what: string, limit: number) => new DistributionError(413, 'SIZE_INVALID', `${what} is larger than ${limit} bytes`),
+  tooLarge: (what: string, limit: number, headers: Record<string, string> = {}) =>
+    new DistributionError(413, 'SIZE_INVALID', `${what} is larger than ${limit} bytes`, {limit}, headers),
+  tooManyRequests: (why: string) => new DistributionError(429, 'TOOMANYREQUESTS', why, undefined, {'Retry-After': '1'}),
+  badRequest: (why: string) => new DistributionError(400, 'BAD_REQUEST', why),
   notFound: () => new DistributionError(404, 'NOT_FOUND', 'not found'),
+}
+
+/** The request target's path and query; 400 when it is not a URL (e.g. `http://[x/` in absolute form). */
+export function requestUrl(raw: string | undefined): URL {
+  const target = raw ?? '/'
+  try {
+    const url = target.startsWith('/') ? new URL(`http://serve.invalid${target}`) : new URL(target)
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : invalidTarget(target)
+  } catch {
+    return invalidTarget(target)
+  }
+}
+
+function invalidTarget(target: string): never {
+  throw fail.badRequest(`invalid request target "${target.slice(0, 200)}"`)
+}
+
+/** The percent-decoded path of `url`; 400 for a malformed escape such as `%ZZ`. */
+export function decodedPath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname)
+  } catch {
+    throw fail.badRequest(`malformed percent-encoding in the path ${url.pathname.slice(0, 200)}`)
+  }
 }
 
 /** Send a distribution error (no body for HEAD). */

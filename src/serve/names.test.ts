@@ -24,6 +24,7 @@ describe('Catalog', () => {
     'docker.io/wandb/local:0.63.0',
     'docker.io/acme/app:1',
     'quay.io/acme/app:1',
+    'quay.io/acme/app:2',
     'ns/pushed:2',
     'x',
   ])
@@ -33,16 +34,32 @@ describe('Catalog', () => {
     const short = catalog.lookup('wandb/local')
     const long = catalog.lookup('docker.io/wandb/local')
     expect(short).toEqual(long)
+    expect(short.kind === 'found' && short.repository).toBe('docker.io/wandb/local')
     expect(short.kind === 'found' && [...short.tags.entries()]).toEqual([
       ['0.62.2', 'docker.io/wandb/local:0.62.2'],
       ['0.63.0', 'docker.io/wandb/local:0.63.0'],
     ])
   })
 
-  it('calls a short name held from two hosts ambiguous, naming both, unless ns chooses', () => {
-    expect(catalog.lookup('acme/app')).toEqual({kind: 'ambiguous', hosts: ['docker.io', 'quay.io']})
+  it('gives a short name held from two hosts to the one index.json names first; ns chooses the other', () => {
+    const first = catalog.lookup('acme/app')
+    expect(first.kind === 'found' && first.repository).toBe('docker.io/acme/app')
     const quay = catalog.lookup('acme/app', 'quay.io')
     expect(quay.kind === 'found' && quay.tags.get('1')).toBe('quay.io/acme/app:1')
+    expect(catalog.elsewhere('acme/app', '2')).toEqual(['quay.io/acme/app'])
+    expect(catalog.elsewhere('acme/app', '1', 'quay.io')).toEqual(['docker.io/acme/app'])
+  })
+
+  it('never lets a later name change what an earlier one stands for', () => {
+    const before = ['docker.io/acme/app:1']
+    const later = [...before, 'quay.io/acme/app:1', 'acme/app:3', 'ghcr.io/acme/app:1']
+    for (const names of [before, later]) {
+      const found = new Catalog(names).lookup('acme/app')
+      expect(found.kind === 'found' && found.tags.get('1')).toBe('docker.io/acme/app:1')
+    }
+    // a host-less name first keeps it too
+    const hostless = new Catalog(['acme/app:1', 'docker.io/acme/app:1']).lookup('acme/app')
+    expect(hostless.kind === 'found' && hostless.repository).toBe('acme/app')
   })
 
   it('does not serve a short name for a host the client did not ask for', () => {

@@ -7,11 +7,17 @@
  *   `wandb/local`. containerd, pulling through a mirror, asks for the short name and says which
  *   host it means with `?ns=docker.io`.
  *
- * When two source hosts give the same short name (`docker.io/acme/app` and `quay.io/acme/app`),
- * the short name is ambiguous: `?ns=` chooses, and without it the request is refused naming both.
  * Names without a host (`ns/app:1`, as pushed into a writable layout) have only the one name.
  * Ref names that are not references (a bare `latest`, as `skopeo copy oci:dir:latest` writes) are
  * not served under any repository.
+ *
+ * The rule when several repositories answer to one name (`docker.io/acme/app` and
+ * `quay.io/acme/app` both to `acme/app`; or a host-less `acme/app` next to them): the name stands
+ * for the one that index.json names FIRST. `?ns=<host>` chooses that host's repository instead
+ * (and never another host's). Since a layout keeps each ref name where it first appeared (a new
+ * tag is appended, a re-tag replaces in place) and pushes through a name go to the repository the
+ * name stands for, a later push can add names but never take one away or change what it stands
+ * for: no name that answered before turns "ambiguous" or unknown.
  */
 
 /** A ref.name split into host (when the first component is one), path and tag. */
@@ -38,59 +44,77 @@ export function splitRefName(name: string): SplitName | undefined {
 /** Tags of one (source) repository: tag -> the ref.name in index.json. */
 export type TagMap = ReadonlyMap<string, string>
 
-export type RepoLookup =
-  | {kind: 'found'; tags: TagMap}
-  | {kind: 'unknown'}
-  | {kind: 'ambiguous'; hosts: string[]}
+/** One repository as index.json names it. */
+interface Repository {
+  /** `host/path`, or `path` for a host-less name: what ref names of it start with. */
+  full: string
+  host: string | undefined
+  tags: Map<string, string>
+}
 
-/** The repositories a store offers, built from its ref names. */
+export type RepoLookup =
+  | {
+      kind: 'found'
+      /** The repository's full name (`docker.io/acme/app`, or `ns/app` when host-less). */
+      repository: string
+      tags: TagMap
+    }
+  | {kind: 'unknown'}
+
+/** The repositories a store offers, built from its ref names (in index.json order). */
 export class Catalog {
-  /** Long names (`docker.io/wandb/local`) and host-less names (`ns/app`). */
-  private readonly exact = new Map<string, Map<string, string>>()
-  /** Short names by source host. */
-  private readonly short = new Map<string, Map<string, Map<string, string>>>()
+  private readonly byFull = new Map<string, Repository>()
+  /** Every name served -> the repositories answering to it, in order of first appearance. */
+  private readonly byName = new Map<string, Repository[]>()
 
   constructor(refNames: Iterable<string>) {
     for (const name of refNames) {
       const split = splitRefName(name)
       if (!split) continue
-      if (split.host === undefined) {
-        add(this.exact, split.path, split.tag, name)
-        continue
+      const full = split.host === undefined ? split.path : `${split.host}/${split.path}`
+      let repo = this.byFull.get(full)
+      if (!repo) {
+        repo = {full, host: split.host, tags: new Map()}
+        this.byFull.set(full, repo)
+        this.answer(full, repo)
+        if (split.host !== undefined) this.answer(split.path, repo)
       }
-      add(this.exact, `${split.host}/${split.path}`, split.tag, name)
-      const byHost = this.short.get(split.path) ?? new Map<string, Map<string, string>>()
-      this.short.set(split.path, byHost)
-      add(byHost, split.host, split.tag, name)
+      if (!repo.tags.has(split.tag)) repo.tags.set(split.tag, name)
     }
   }
 
   /** Every repository name served, sorted. */
   names(): string[] {
-    return [...new Set([...this.exact.keys(), ...this.short.keys()])].sort()
+    return [...this.byName.keys()].sort()
   }
 
   /**
-   * Find repository `name`. A long or host-less name is exact. A short name matches the source
-   * repositories of that path; `ns` (containerd's source host) narrows them to that host.
+   * The repository `name` stands for: the first in index.json order among those answering to it.
+   * `ns` (containerd's source host) picks that host's repository, else only a repository named
+   * exactly `name`; a mirror asking for one host never gets another host's content.
    */
   lookup(name: string, ns?: string): RepoLookup {
-    const byHost = this.short.get(name)
-    const exact = this.exact.get(name)
-    if (!byHost) return exact ? {kind: 'found', tags: exact} : {kind: 'unknown'}
-    const hosts = [...byHost.keys()].sort()
-    if (ns !== undefined && ns !== '') {
-      const chosen = byHost.get(ns)
-      if (chosen) return {kind: 'found', tags: chosen}
-      return exact ? {kind: 'found', tags: exact} : {kind: 'unknown'}
-    }
-    if (hosts.length === 1 && !exact) return {kind: 'found', tags: byHost.get(hosts[0]!)!}
-    return {kind: 'ambiguous', hosts: exact ? [...hosts, '(no host)'] : hosts}
+    const repos = this.candidates(name, ns)
+    const repo = repos[0]
+    return repo ? {kind: 'found', repository: repo.full, tags: repo.tags} : {kind: 'unknown'}
   }
-}
 
-function add(map: Map<string, Map<string, string>>, key: string, tag: string, name: string): void {
-  const tags = map.get(key) ?? new Map<string, string>()
-  map.set(key, tags)
-  if (!tags.has(tag)) tags.set(tag, name)
+  /** Full names of the other repositories answering to `name` that hold `tag` (for a 404's hint). */
+  elsewhere(name: string, tag: string, ns?: string): string[] {
+    const [chosen] = this.candidates(name, ns)
+    return (this.byName.get(name) ?? []).filter((r) => r !== chosen && r.tags.has(tag)).map((r) => r.full)
+  }
+
+  private candidates(name: string, ns: string | undefined): Repository[] {
+    const repos = this.byName.get(name) ?? []
+    if (ns === undefined || ns === '') return repos
+    const fromHost = repos.filter((r) => r.host === ns && r.full === `${ns}/${name}`)
+    return fromHost.length > 0 ? fromHost : repos.filter((r) => r.full === name)
+  }
+
+  private answer(name: string, repo: Repository): void {
+    const list = this.byName.get(name)
+    if (list) list.push(repo)
+    else this.byName.set(name, [repo])
+  }
 }

@@ -13,22 +13,32 @@ import {bareMediaType, isGraphMediaType} from '../oci/manifest.js'
 import type {Descriptor} from '../oci/types.js'
 import {fetchAll} from '../content/verify.js'
 import {NotFoundError} from '../errors.js'
-import {DistributionError, fail, sendEmpty, sendError, sendJson, sendStream} from './http.js'
+import {DistributionError, decodedPath, fail, sendEmpty, sendError, sendJson, sendStream} from './http.js'
 import {Catalog, type TagMap} from './names.js'
 import type {ServeStore} from './store.js'
-import {Uploads} from './upload.js'
+import {Uploads, type UploadLimits} from './upload.js'
 
 const API_VERSION = {'Docker-Distribution-API-Version': 'registry/2.0'}
-const NAME = /^[a-z0-9]+(?:[._:-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
-const REFERENCE = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$/
+/** The distribution spec's repository name grammar (so no `:`, upper case, or empty component). */
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
+/** The spec's tag grammar; a reference with a `:` must be a digest instead. */
+const TAG = /^[\w][\w.-]{0,127}$/
 
 /** Handles `/v2/…` requests for one store. */
 export class RegistryHandler {
   private readonly uploads: Uploads | undefined
   private catalogCache: {key: string; catalog: Catalog} | undefined
 
-  constructor(private readonly store: ServeStore) {
-    this.uploads = store.layout ? new Uploads(store) : undefined
+  constructor(
+    private readonly store: ServeStore,
+    limits: UploadLimits,
+  ) {
+    this.uploads = store.layout ? new Uploads(store, limits) : undefined
+  }
+
+  /** Remove what interrupted uploads of an earlier run left in the ingest folder, and start expiring idle ones. */
+  async start(): Promise<void> {
+    await this.uploads?.prepare()
   }
 
   /** Handle the request when it is a registry API path; false when it is not one. */
@@ -56,7 +66,7 @@ export class RegistryHandler {
 
   private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET'
-    const path = decodeURIComponent(url.pathname)
+    const path = decodedPath(url)
     if (path === '/v2/' || path === '/v2') return this.only(method, ['GET', 'HEAD'], () => sendJson(res, 200, {}))
     if (path === '/v2/_catalog') return this.only(method, ['GET'], () => this.catalogList(req, res, url))
     let m: RegExpMatchArray | null
@@ -64,7 +74,7 @@ export class RegistryHandler {
     if ((m = path.match(/^\/v2\/(.+)\/manifests\/([^/]+)$/))) {
       const name = this.name(m[1]!)
       const ref = this.reference(m[2]!)
-      if (method === 'PUT') return this.writable().putManifest(req, res, name, ref, (tag) => this.invalidate(tag))
+      if (method === 'PUT') return this.putManifest(req, res, url, name, ref)
       return this.only(method, ['GET', 'HEAD'], () => this.getManifest(req, res, url, name, ref))
     }
     if ((m = path.match(/^\/v2\/(.+)\/blobs\/uploads\/?$/))) return this.only(method, ['POST'], () => this.writable().start(req, res, url, this.name(m![1]!)))
@@ -89,12 +99,16 @@ export class RegistryHandler {
   }
 
   private name(raw: string): string {
-    if (raw.length > 255 || !NAME.test(raw)) throw fail.nameInvalid(raw)
+    if (raw.length > 255 || !NAME.test(raw)) throw fail.nameInvalid(raw.length > 255 ? `${raw.slice(0, 64)}…` : raw)
     return raw
   }
 
   private reference(raw: string): string {
-    if (!REFERENCE.test(raw)) throw fail.tagInvalid(raw)
+    if (raw.includes(':')) {
+      if (!isDigest(raw)) throw fail.digestInvalid(`invalid digest "${raw.slice(0, 200)}"`, {digest: raw.slice(0, 200)})
+    } else if (!TAG.test(raw)) {
+      throw fail.tagInvalid(raw.slice(0, 200))
+    }
     return raw
   }
 
@@ -107,20 +121,22 @@ export class RegistryHandler {
     return this.catalogCache.catalog
   }
 
-  private invalidate(_tag: string): void {
-    this.catalogCache = undefined
+  private async repository(name: string, url: URL): Promise<TagMap> {
+    const found = (await this.catalog()).lookup(name, ns(url))
+    if (found.kind === 'found') return found.tags
+    throw fail.nameUnknown(name)
   }
 
-  private async repository(name: string, url: URL): Promise<TagMap> {
-    const found = (await this.catalog()).lookup(name, url.searchParams.get('ns') ?? undefined)
-    if (found.kind === 'found') return found.tags
-    if (found.kind === 'ambiguous') {
-      throw fail.nameUnknown(
-        name,
-        `repository name ${name} is ambiguous: it is held from ${found.hosts.join(' and ')}; ask for ${found.hosts.map((h) => `${h}/${name}`).join(' or ')}, or add ?ns=<host>`,
-      )
-    }
-    throw fail.nameUnknown(name)
+  /**
+   * A manifest PUT names the repository `name` stands for now (see names.ts), so that what a
+   * client pushes through a name is what it reads back through it, and a push never makes an
+   * existing name stand for something else. A name that stands for nothing yet is created as is.
+   */
+  private async putManifest(req: IncomingMessage, res: ServerResponse, url: URL, name: string, ref: string): Promise<void> {
+    const found = (await this.catalog()).lookup(name, ns(url))
+    const repository = found.kind === 'found' ? found.repository : name
+    await this.writable().putManifest(req, res, name, repository, ref)
+    this.catalogCache = undefined
   }
 
   // --- tags and catalog ----------------------------------------------------------------------
@@ -145,7 +161,11 @@ export class RegistryHandler {
       return desc
     }
     const refName = (await this.repository(name, url)).get(ref)
-    if (refName === undefined) throw fail.manifestUnknown(name, ref, `manifest unknown: ${name} has no tag ${ref}`)
+    if (refName === undefined) {
+      const others = (await this.catalog()).elsewhere(name, ref, ns(url))
+      const hint = others.length > 0 ? ` (${others.map((o) => `${o}:${ref}`).join(', ')} exists: ask for it by that name, or add ?ns=<host>)` : ''
+      throw fail.manifestUnknown(name, ref, `manifest unknown: ${name} has no tag ${ref}${hint}`)
+    }
     try {
       return await this.store.target.resolve(refName)
     } catch (err) {
@@ -199,6 +219,11 @@ export class RegistryHandler {
     res.writeHead(200, {...base, 'Content-Length': desc.size})
     await sendStream(res, body)
   }
+}
+
+/** containerd's `?ns=<source host>`. */
+function ns(url: URL): string | undefined {
+  return url.searchParams.get('ns') ?? undefined
 }
 
 /**

@@ -1,18 +1,21 @@
 /**
  * startServer(): the HTTP(S) server of `airgap serve` — an OCI distribution registry (`/v2/`) and a
  * classic Helm repository (`/charts/`) over a bundle or an OCI layout folder. Optional basic auth
- * from an htpasswd file guards every route. Keep-alive connections; close() stops accepting, lets
- * running requests finish (up to a grace period) and removes temporary upload files. The core
- * never prints: requests and unexpected errors are reported through callbacks.
+ * from an htpasswd file guards every route. A writable server that listens beyond loopback needs
+ * the htpasswd file (or `allowAnonymousWrites`). Keep-alive connections; close() stops accepting,
+ * lets running requests finish (up to a grace period) and removes temporary upload files. The core
+ * never prints: requests, warnings and unexpected errors are reported through callbacks. Whatever
+ * a client sends, it gets an answer (4xx for what it got wrong) and the server keeps running.
  */
+import {lookup} from 'node:dns/promises'
 import {readFile} from 'node:fs/promises'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
-import type {AddressInfo} from 'node:net'
+import {isIP, type AddressInfo} from 'node:net'
 import type {ReadOnlyTarget, TagLister} from '../content/types.js'
 import {UsageError} from '../errors.js'
 import {HelmHandler, HELM_PREFIX} from './helm.js'
-import {DistributionError, sendError} from './http.js'
+import {DistributionError, requestUrl, sendError} from './http.js'
 import {Htpasswd} from './htpasswd.js'
 import {RegistryHandler} from './registry.js'
 import {serveStore, type ServeStore} from './store.js'
@@ -42,9 +45,17 @@ export interface ServeOptions {
   tls?: {cert: string; key: string}
   /** htpasswd file (bcrypt): require basic auth on every route. */
   htpasswd?: string
+  /** Accept pushes without htpasswd on an address reachable beyond loopback (refused otherwise). */
+  allowAnonymousWrites?: boolean
+  /** Largest blob one upload may hold, bytes (default 32 GiB): more gets 413 SIZE_INVALID. */
+  maxUploadSize?: number
+  /** Unfinished uploads idle this long are dropped, ms (default one hour). */
+  uploadIdleMs?: number
   /** `created`/`generated` time for the Helm index when charts carry none. */
   fixedTime?: Date
   onRequest?: (log: RequestLog) => void
+  /** Something the operator should know: content left out of the Helm index or the graph, anonymous writes. */
+  onWarning?: (message: string) => void
   /** Unexpected errors while answering (the client got a 500 or a cut connection). */
   onError?: (err: unknown, req: {method: string; path: string}) => void
   /** Grace period for running requests on close(), ms (default 5000). */
@@ -69,10 +80,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw new UsageError('only an OCI layout folder can be served writable', {hint: 'serve a folder (airgap serve DIR --writable), not a bundle file'})
   }
   const {host, port} = parseAddr(opts.addr ?? '127.0.0.1:5000')
+  if (opts.writable && !opts.htpasswd && !(await isLoopbackOnly(host))) {
+    if (!opts.allowAnonymousWrites) {
+      throw new UsageError(`refusing to accept pushes from anyone on ${opts.addr}: the address is reachable beyond this machine and no --htpasswd is given`, {
+        hint: 'add --htpasswd FILE (create it with htpasswd -cB FILE USER) so that pushes need a password, listen on 127.0.0.1, or pass --allow-anonymous-writes',
+      })
+    }
+    opts.onWarning?.(`anyone who can reach ${opts.addr} can push and overwrite tags (--allow-anonymous-writes)`)
+  }
   const auth = opts.htpasswd ? await Htpasswd.load(opts.htpasswd) : undefined
-  const store = await serveStore(opts.store, {writable: opts.writable === true})
-  const registry = new RegistryHandler(store)
-  const helm = new HelmHandler(store, opts.fixedTime ? {fixedTime: opts.fixedTime} : {})
+  const store = await serveStore(opts.store, {writable: opts.writable === true, onWarning: opts.onWarning})
+  const registry = new RegistryHandler(store, {maxUploadSize: opts.maxUploadSize, idleMs: opts.uploadIdleMs})
+  await registry.start()
+  const helm = new HelmHandler(store, {fixedTime: opts.fixedTime, onWarning: opts.onWarning})
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res, {registry, helm, auth, opts})
   }
@@ -103,13 +123,15 @@ interface Handlers {
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: Handlers): Promise<void> {
   const started = performance.now()
-  const url = new URL(req.url ?? '/', 'http://serve.invalid')
   const method = req.method ?? 'GET'
+  let path = (req.url ?? '/').split('?', 1)[0]!.slice(0, 1000)
   let user: string | undefined
   res.on('finish', () => {
-    h.opts.onRequest?.({method, path: url.pathname, status: res.statusCode, ms: performance.now() - started, ...(user ? {user} : {})})
+    h.opts.onRequest?.({method, path, status: res.statusCode, ms: performance.now() - started, ...(user ? {user} : {})})
   })
   try {
+    const url = requestUrl(req.url)
+    path = url.pathname
     if (h.auth) {
       user = await h.auth.check(req.headers.authorization)
       if (!user) return unauthorized(req, res, url)
@@ -118,7 +140,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handlers): P
     if (await h.helm.handle(req, res, url)) return
     sendError(req, res, new DistributionError(404, 'NOT_FOUND', `nothing is served at ${url.pathname}: the registry is at /v2/, the Helm repository at ${HELM_PREFIX}/index.yaml`))
   } catch (err) {
-    h.opts.onError?.(err, {method, path: url.pathname})
+    if (err instanceof DistributionError && !res.headersSent) {
+      req.resume()
+      return sendError(req, res, err)
+    }
+    h.opts.onError?.(err, {method, path})
     if (res.headersSent) res.destroy()
     else sendError(req, res, new DistributionError(500, 'UNKNOWN', `internal error: ${err instanceof Error ? err.message : String(err)}`))
   }
@@ -144,6 +170,14 @@ export function parseAddr(addr: string): {host: string; port: number} {
   const port = m ? Number(m[3]) : NaN
   if (!m || port > 65535) throw new UsageError(`invalid listen address "${addr}"`, {hint: 'write it as HOST:PORT, e.g. 127.0.0.1:5000 (port 0 picks a free one)'})
   return {host: m[1] ?? (m[2] || '0.0.0.0'), port}
+}
+
+/** Whether `host` (an address or a name) is only ever a loopback address. */
+async function isLoopbackOnly(host: string): Promise<boolean> {
+  if (host === '' || host === '0.0.0.0' || host === '::') return false
+  // A name that does not resolve is left to listen() to report.
+  const addresses = isIP(host) ? [host] : await lookup(host, {all: true}).then((all) => all.map((a) => a.address), () => ['127.0.0.1'])
+  return addresses.every((a) => /^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a))
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

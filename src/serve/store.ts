@@ -19,6 +19,7 @@ import {isDigest} from '../oci/digest.js'
 import {isGraphMediaType, manifestMediaTypeOf, parseManifest, successors} from '../oci/manifest.js'
 import {Annotation, MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {BundleReader, blobEntryName, type BundleEntry} from '../bundle/index.js'
+import {AirgapError} from '../errors.js'
 import {INGEST_DIR, OciLayout, readIndexFile} from '../layout/index.js'
 
 /** Media type reported for a blob whose type the store does not record. */
@@ -48,10 +49,16 @@ export interface ServeStore {
   ingestDir(): string
 }
 
+export interface ServeStoreOptions {
+  writable?: boolean
+  /** A manifest of index.json's graph that cannot be read at start (it is then served as a plain blob, or 404). */
+  onWarning?: (message: string) => void
+}
+
 /** Open the serve view of a bundle, a layout, or any read-only target that lists its tags. */
-export async function serveStore(target: ReadOnlyTarget & TagLister, opts: {writable?: boolean} = {}): Promise<ServeStore> {
+export async function serveStore(target: ReadOnlyTarget & TagLister, opts: ServeStoreOptions = {}): Promise<ServeStore> {
   const store = new GraphStore(target, opts.writable === true && target instanceof OciLayout ? target : undefined)
-  await store.walk()
+  await store.walk(opts.onWarning)
   return store
 }
 
@@ -67,8 +74,12 @@ class GraphStore implements ServeStore {
     this.location = (target as {location?: string}).location ?? 'store'
   }
 
-  /** Walk index.json's graph, recording every descriptor (manifests are read and verified). */
-  async walk(): Promise<void> {
+  /**
+   * Walk index.json's graph, recording every descriptor (manifests are read and verified). A
+   * manifest that cannot be read or parsed is reported and not followed: one bad node must not
+   * keep the server from starting.
+   */
+  async walk(onWarning?: (message: string) => void): Promise<void> {
     const queue = [...(await this.entries())].map(bare)
     while (queue.length > 0) {
       const desc = queue.shift()!
@@ -76,8 +87,14 @@ class GraphStore implements ServeStore {
       if (!(await this.target.exists(desc))) continue // tolerated here; a GET answers 404
       this.known.set(desc.digest, desc)
       if (!isGraphMediaType(desc.mediaType)) continue
-      const bytes = await fetchAll(this.target, desc, `${desc.digest} in ${this.location}`)
-      for (const child of successors(bytes, desc)) queue.push(bare(child))
+      try {
+        const bytes = await fetchAll(this.target, desc, `${desc.digest} in ${this.location}`)
+        for (const child of successors(bytes, desc)) queue.push(bare(child))
+      } catch (err) {
+        if (!(err instanceof AirgapError)) throw err
+        this.known.set(desc.digest, {...desc, mediaType: OCTET_STREAM})
+        onWarning?.(`${desc.digest} in ${this.location} is listed as ${desc.mediaType} but cannot be read as one (${err.message}): its graph is not served`)
+      }
     }
   }
 

@@ -6,10 +6,16 @@
  * final PUT whose digest matches moves the file into `blobs/` (rename), so nothing unverified is
  * ever visible. Manifests are checked before they are stored: the body parses as the media type
  * sent in Content-Type, and every config, layer and child manifest they reference is present.
+ *
+ * Limits: an upload larger than `maxUploadSize` is refused (413 SIZE_INVALID) and dropped; one
+ * that receives nothing for `idleMs` is dropped with its file; at most `maxSessions` are open at
+ * once (429 beyond). A request body that breaks off drops its upload (the bytes counted and the
+ * bytes written could differ): the client starts that blob again. At start, files that an earlier
+ * run left in the ingest folder are removed.
  */
 import {createHash, randomUUID, type Hash} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, rm} from 'node:fs/promises'
+import {mkdir, readdir, rm, stat} from 'node:fs/promises'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {join} from 'node:path'
 import {Readable, Transform} from 'node:stream'
@@ -21,6 +27,22 @@ import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {DistributionError, drain, fail, readBody, sendEmpty} from './http.js'
 import type {ServeStore} from './store.js'
 
+/** Largest upload accepted by default: 32 GiB (the largest W&B layers are a few GiB). */
+export const DEFAULT_MAX_UPLOAD_SIZE = 32 * 1024 ** 3
+/** Unfinished uploads idle this long are dropped by default: one hour. */
+export const DEFAULT_UPLOAD_IDLE_MS = 60 * 60 * 1000
+const DEFAULT_MAX_SESSIONS = 256
+const UPLOAD_PREFIX = 'upload-'
+
+export interface UploadLimits {
+  /** Largest blob one upload may hold, in bytes. */
+  maxUploadSize?: number
+  /** An upload that receives nothing for this long is dropped, ms. */
+  idleMs?: number
+  /** Most uploads open at once. */
+  maxSessions?: number
+}
+
 interface Session {
   id: string
   name: string
@@ -29,13 +51,45 @@ interface Session {
   hash: Hash
   /** Set while a request writes to the session (requests on one session are serialised). */
   busy: boolean
+  /** Date.now() of the last request or bytes received. */
+  lastActive: number
 }
 
 /** Upload sessions of one writable store. */
 export class Uploads {
   private readonly sessions = new Map<string, Session>()
+  private readonly maxSize: number
+  private readonly idleMs: number
+  private readonly maxSessions: number
+  private sweeper: NodeJS.Timeout | undefined
 
-  constructor(private readonly store: ServeStore) {}
+  constructor(
+    private readonly store: ServeStore,
+    limits: UploadLimits = {},
+  ) {
+    this.maxSize = limits.maxUploadSize ?? DEFAULT_MAX_UPLOAD_SIZE
+    this.idleMs = limits.idleMs ?? DEFAULT_UPLOAD_IDLE_MS
+    this.maxSessions = limits.maxSessions ?? DEFAULT_MAX_SESSIONS
+  }
+
+  /**
+   * Remove what an earlier run left in the ingest folder (every upload file: sessions do not
+   * survive a restart; other temporary files once idle for `idleMs`), then expire idle uploads.
+   */
+  async prepare(): Promise<void> {
+    const dir = this.store.ingestDir()
+    const cutoff = Date.now() - this.idleMs
+    const names = await readdir(dir).catch(() => [] as string[])
+    await Promise.all(
+      names.map(async (n) => {
+        const path = join(dir, n)
+        const info = await stat(path).catch(() => undefined)
+        if (info?.isFile() && (n.startsWith(UPLOAD_PREFIX) || info.mtimeMs < cutoff)) await rm(path, {force: true})
+      }),
+    )
+    this.sweeper ??= setInterval(() => void this.expire(), Math.max(10, Math.min(this.idleMs / 4, 60_000)))
+    this.sweeper.unref()
+  }
 
   /** `POST /v2/<name>/blobs/uploads/` (+ `?mount=&from=`, or `?digest=` with the whole body). */
   async start(req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
@@ -59,8 +113,9 @@ export class Uploads {
     const session = this.sessions.get(id)
     if (!session || session.name !== name) {
       await drain(req)
-      throw fail.uploadUnknown(id)
+      throw fail.uploadUnknown(id.slice(0, 64))
     }
+    session.lastActive = Date.now()
     switch (req.method) {
       case 'GET':
         return sendEmpty(res, 204, {Location: this.location(session), 'Docker-Upload-UUID': id, Range: rangeOf(session)})
@@ -86,8 +141,8 @@ export class Uploads {
     }
   }
 
-  /** `PUT /v2/<name>/manifests/<tag|digest>`. */
-  async putManifest(req: IncomingMessage, res: ServerResponse, name: string, ref: string, onTag: (ref: string) => void): Promise<void> {
+  /** `PUT /v2/<name>/manifests/<tag|digest>`; a tag names it `<repository>:<tag>` in index.json. */
+  async putManifest(req: IncomingMessage, res: ServerResponse, name: string, repository: string, ref: string): Promise<void> {
     const bytes = await readBody(req, MAX_MANIFEST_BYTES, 'manifest')
     const sent = bareMediaType(req.headers['content-type'])
     const mediaType = isGraphMediaType(sent) ? sent : (manifestMediaTypeOf(bytes) ?? sent)
@@ -98,16 +153,21 @@ export class Uploads {
     await this.checkManifest(bytes, desc, `${name}:${ref}`)
     await this.store.layout!.push(desc, Readable.from([bytes]))
     this.store.remember(desc)
-    if (!isDigest(ref)) {
-      await this.store.layout!.tag(desc, `${name}:${ref}`)
-      onTag(ref)
-    }
+    if (!isDigest(ref)) await this.store.layout!.tag(desc, `${repository}:${ref}`)
     sendEmpty(res, 201, {Location: `/v2/${name}/manifests/${desc.digest}`, 'Docker-Content-Digest': desc.digest})
   }
 
-  /** Remove every open session's temporary file. */
+  /** Stop expiring and remove every open session's temporary file. */
   async clear(): Promise<void> {
+    clearInterval(this.sweeper)
     await Promise.all([...this.sessions.values()].map((s) => this.discard(s)))
+  }
+
+  /** Drop uploads idle for longer than `idleMs` (not one that is receiving bytes). */
+  private async expire(): Promise<void> {
+    const cutoff = Date.now() - this.idleMs
+    const idle = [...this.sessions.values()].filter((s) => !s.busy && s.lastActive < cutoff)
+    await Promise.all(idle.map((s) => this.discard(s).catch(() => undefined)))
   }
 
   private async checkManifest(bytes: Buffer, desc: Descriptor, where: string): Promise<void> {
@@ -123,15 +183,20 @@ export class Uploads {
     for (const child of children) {
       const have = await this.store.describe(child.digest)
       if (!have || have.size !== child.size) throw fail.manifestBlobUnknown(child.digest)
-      if (isGraphMediaType(child.mediaType)) this.store.remember(child)
+      // (a blob claimed to be a manifest is known as one only if it can be: size within the limit)
+      if (isGraphMediaType(child.mediaType) && child.size <= MAX_MANIFEST_BYTES) this.store.remember(child)
     }
   }
 
   private async open(name: string): Promise<Session> {
+    if (this.sessions.size >= this.maxSessions) await this.expire()
+    if (this.sessions.size >= this.maxSessions) {
+      throw fail.tooManyRequests(`${this.sessions.size} uploads are open, the most this server takes at once: finish or cancel some first`)
+    }
     const dir = this.store.ingestDir()
     await mkdir(dir, {recursive: true})
     const id = randomUUID()
-    const session: Session = {id, name, path: join(dir, `upload-${id}`), size: 0, hash: createHash('sha256'), busy: false}
+    const session: Session = {id, name, path: join(dir, `${UPLOAD_PREFIX}${id}`), size: 0, hash: createHash('sha256'), busy: false, lastActive: Date.now()}
     this.sessions.set(id, session)
     return session
   }
@@ -154,19 +219,34 @@ export class Uploads {
     }
   }
 
-  /** Append the request body to the session's file, hashing it on the way. */
+  /**
+   * Append the request body to the session's file, hashing it on the way. Past `maxSize` (declared
+   * or counted) the upload is dropped with 413; a body that breaks off drops it too.
+   */
   private async append(s: Session, req: IncomingMessage): Promise<void> {
     if (s.busy) throw fail.uploadInvalid(`upload ${s.id} is already receiving data`)
+    const max = this.maxSize
+    const tooLarge = (): DistributionError => fail.tooLarge(`upload ${s.id}`, max, {Connection: 'close'})
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (s.size + declared > max) {
+      await this.discard(s)
+      throw tooLarge()
+    }
     s.busy = true
     try {
       const tap = new Transform({
         transform(chunk: Buffer, _enc, cb) {
+          if (s.size + chunk.length > max) return cb(tooLarge())
           s.hash.update(chunk)
           s.size += chunk.length
+          s.lastActive = Date.now()
           cb(null, chunk)
         },
       })
       await pipeline(req, tap, createWriteStream(s.path, {flags: 'a'}))
+    } catch (err) {
+      await this.discard(s)
+      throw err
     } finally {
       s.busy = false
     }

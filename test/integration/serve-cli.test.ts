@@ -3,20 +3,19 @@
  * prints the registry and Helm URLs and the counts, answers requests, and on SIGTERM closes
  * cleanly with exit code 0. Wrong input gets one error line and its exit code.
  */
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {generateKeyPairSync} from 'node:crypto'
+import bcrypt from 'bcryptjs'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeBundle} from '../../src/usecases/write-bundle.js'
 import {MemoryTarget} from '../../src/content/memory.js'
 import {runCli} from '../support/cli.js'
 import {loadInto, makeImage} from '../support/images.js'
-import {buildServeBundle, type ServeFixture} from './serve-support.js'
+import {OciLayout} from '../../src/layout/index.js'
+import {buildServeBundle, skopeo, skopeoError, spawnServe, type ServeFixture} from './serve-support.js'
 
-const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 let dir: string
 let fx: ServeFixture
 
@@ -28,26 +27,7 @@ afterAll(async () => {
   if (dir) await rm(dir, {recursive: true, force: true})
 })
 
-/** Start `airgap serve …` and resolve once it printed the registry URL. */
-function serve(args: string[]): Promise<{child: ChildProcessWithoutNullStreams; url: string; out: () => string; exited: Promise<number | null>}> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {stdio: ['pipe', 'pipe', 'pipe']})
-  let out = ''
-  let err = ''
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out} ${err}`)), 30_000)
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = out.match(/registry\s+(http\S+)/)
-      if (m && out.includes('Ctrl-C')) {
-        clearTimeout(timer)
-        resolve({child, url: m[1]!, out: () => out, exited})
-      }
-    })
-    void exited.then((code) => reject(new Error(`serve exited ${code}: ${out} ${err}`)))
-  })
-}
+const serve = spawnServe
 
 describe('airgap serve (CLI)', () => {
   it('serves a bundle on a free port, prints URLs and counts, and stops cleanly on SIGTERM', async () => {
@@ -105,5 +85,42 @@ describe('airgap serve (CLI)', () => {
     const refused = await runCli(['serve', signed, '--key', wrong, '--addr', '127.0.0.1:0'])
     expect(refused.code).toBe(5)
     expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('refuses --writable on an address beyond loopback without --htpasswd (exit 2); --allow-anonymous-writes opens it, with a warning', async () => {
+    const layout = join(dir, 'open-layout')
+    const refused = await runCli(['serve', layout, '--writable', '--addr', '0.0.0.0:0'], {timeoutMs: 20_000})
+    expect(refused.code).toBe(2)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toMatch(/^Error: refusing to accept pushes from anyone on 0\.0\.0\.0:0: .*no --htpasswd.*htpasswd -cB FILE USER/)
+    const open = await serve([layout, '--writable', '--addr', '0.0.0.0:0', '--allow-anonymous-writes'])
+    for (let i = 0; i < 50 && !open.err().includes('anyone'); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(open.err()).toMatch(/anyone who can reach 0\.0\.0\.0:0 can push and overwrite tags/)
+    expect((await fetch(`${open.url}/v2/x/blobs/uploads/`, {method: 'POST'})).status).toBe(202)
+    open.child.kill('SIGTERM')
+    expect(await open.exited).toBe(0)
+  })
+
+  it('with --htpasswd on 0.0.0.0, only a valid user can push: skopeo without or with wrong credentials is refused (401), with them it pushes', async () => {
+    const src = await OciLayout.open(join(dir, 'push-src'), {create: true})
+    const img = await makeImage({seed: 'serve-cli-authed-push', layers: 1})
+    await loadInto(src, img, 'app')
+    const file = join(dir, 'htpasswd-push')
+    await writeFile(file, `pusher:${bcrypt.hashSync('push-pw', 5)}\n`)
+    const s = await serve([join(dir, 'authed-layout'), '--writable', '--addr', '0.0.0.0:0', '--htpasswd', file])
+    try {
+      const host = new URL(s.url).host
+      expect((await fetch(`${s.url}/v2/x/blobs/uploads/`, {method: 'POST'})).status).toBe(401)
+      const anonymous = await skopeoError('copy', '--dest-tls-verify=false', `oci:${src.dir}:app`, `docker://${host}/team/app:1`)
+      expect(anonymous).toMatch(/401|unauthorized|authentication required/i)
+      const wrong = await skopeoError('copy', '--dest-tls-verify=false', '--dest-creds', 'pusher:nope', `oci:${src.dir}:app`, `docker://${host}/team/app:1`)
+      expect(wrong).toMatch(/401|unauthorized|authentication required/i)
+      await skopeo('copy', '--dest-tls-verify=false', '--dest-creds', 'pusher:push-pw', `oci:${src.dir}:app`, `docker://${host}/team/app:1`)
+      const raw = await skopeo('inspect', '--raw', '--tls-verify=false', '--creds', 'pusher:push-pw', `docker://${host}/team/app:1`)
+      expect(raw).toBe(img.manifest.bytes.toString())
+    } finally {
+      s.child.kill('SIGTERM')
+      await s.exited
+    }
   })
 })
