@@ -5,7 +5,7 @@
  * (`<nil>`), []byte and structs. Errors in the format are printed inline as Go does (%!d(string=x)).
  */
 import {formatFloat} from './floatfmt.js'
-import {GoStruct, Int64, bytesToString, elemType, isGoFunc, isGoMap, sortedKeys, typeName} from './values.js'
+import {GoStruct, Int64, bytesToString, isGoFunc, isGoMap, sortedKeys, typeName} from './values.js'
 
 interface Flags {
   plus: boolean

@@ -73,7 +73,8 @@ export function isGoMap(v: unknown): v is GoMap {
 }
 
 export function isGoFunc(v: unknown): v is GoFunc {
-  return typeof v === 'object' && v !== null && 'fn' in v && 'params' in v && !isGoMap(v) && !(v instanceof GoStruct)
+  if (typeof v !== 'object' || v === null || v instanceof GoStruct || isGoMap(v)) return false
+  return 'fn' in v && 'params' in v
 }
 
 /** Go's reflect Kind name of a value (Sprig's kindOf). */

@@ -71,9 +71,9 @@ type Chart struct {
 	dependencies []*Chart
 }
 
-func (c *Chart) Name() string            { return c.Metadata.Name }
-func (c *Chart) IsRoot() bool            { return c.parent == nil }
-func (c *Chart) Dependencies() []*Chart  { return c.dependencies }
+func (c *Chart) Name() string           { return c.Metadata.Name }
+func (c *Chart) IsRoot() bool           { return c.parent == nil }
+func (c *Chart) Dependencies() []*Chart { return c.dependencies }
 func (c *Chart) SetDependencies(cs ...*Chart) {
 	c.dependencies = nil
 	for _, d := range cs {

@@ -41,9 +41,9 @@ func (r *rng) next() uint32 {
 }
 
 const (
-	alphaChars    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	numericChars  = "0123456789"
-	alnumChars    = alphaChars + numericChars
+	alphaChars   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	numericChars = "0123456789"
+	alnumChars   = alphaChars + numericChars
 )
 
 func (r *rng) pick(n int, alphabet string) string {
@@ -90,7 +90,24 @@ func deterministicFuncs(seed uint32) map[string]interface{} {
 			b[8] = (b[8] & 0x3f) | 0x80
 			return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 		},
-		"now":           func() time.Time { return FixedNow },
+		"now":            func() time.Time { return FixedNow },
+		"date":           func(fmt string, date interface{}) string { return dateInZone(fmt, date, "UTC") },
+		"dateInZone":     dateInZone,
+		"date_in_zone":   dateInZone,
+		"htmlDate":       func(date interface{}) string { return dateInZone("2006-01-02", date, "UTC") },
+		"htmlDateInZone": func(date interface{}, zone string) string { return dateInZone("2006-01-02", date, zone) },
+		"ago": func(date interface{}) string {
+			t := FixedNow
+			switch d := date.(type) {
+			case time.Time:
+				t = d
+			case int64:
+				t = time.Unix(d, 0)
+			case int:
+				t = time.Unix(int64(d), 0)
+			}
+			return FixedNow.Sub(t).Round(time.Second).String()
+		},
 		"genPrivateKey": func(typ string) string { return pem("PRIVATE KEY", typ) },
 		"genCA":         func(cn string, days int) (certificate, error) { return placeholderCert(cn), nil },
 		"genSelfSignedCert": func(cn string, ips []interface{}, alternateDNS []interface{}, days int) (certificate, error) {
@@ -100,4 +117,28 @@ func deterministicFuncs(seed uint32) map[string]interface{} {
 			return placeholderCert(cn), nil
 		},
 	}
+}
+
+// dateInZone is Sprig's, on the fixed clock.
+func dateInZone(fmt string, date interface{}, zone string) string {
+	var t time.Time
+	switch date := date.(type) {
+	default:
+		t = FixedNow
+	case time.Time:
+		t = date
+	case *time.Time:
+		t = *date
+	case int64:
+		t = time.Unix(date, 0)
+	case int:
+		t = time.Unix(int64(date), 0)
+	case int32:
+		t = time.Unix(int64(date), 0)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc, _ = time.LoadLocation("UTC")
+	}
+	return t.In(loc).Format(fmt)
 }
