@@ -206,21 +206,6 @@ function analyze(value: string): Analysis {
 
 const ESCAPES: Record<number, string> = {0: '0', 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 27: 'e', 0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P'}
 
-function doubleQuoted(s: string): string {
-  let out = '"'
-  for (const c of s) {
-    const cp = c.codePointAt(0)!
-    if (!isPrintable(cp) || cp === 0xfeff || isBreak(c) || c === '"' || c === '\\') {
-      const e = ESCAPES[cp]
-      if (e !== undefined) out += `\\${e}`
-      else if (cp <= 0xff) out += `\\x${cp.toString(16).toUpperCase().padStart(2, '0')}`
-      else if (cp <= 0xffff) out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
-      else out += `\\U${cp.toString(16).toUpperCase().padStart(8, '0')}`
-    } else out += c
-  }
-  return `${out}"`
-}
-
 function literal(s: string, indent: number): string {
   let hints = ''
   if (s[0] === ' ' || isBreak(s[0]!)) hints += '2'
@@ -232,8 +217,59 @@ function literal(s: string, indent: number): string {
   return `|${hints}\n${body.split('\n').map((l) => (l === '' ? '' : pad + l)).join('\n')}`
 }
 
-/** One string scalar as yaml.v2 writes it; `indent` is where a literal block's lines go. */
-function scalarText(s: string, indent: number, simpleKey: boolean): string {
+/** yaml.v2 wraps plain and quoted scalars at a space once the line is longer than this. */
+const BEST_WIDTH = 80
+
+/**
+ * Write text char by char like yaml.v2's plain / single / double writers: a space past the
+ * best width (not doubled, not first or last for quoted styles) becomes a line break + indent.
+ */
+function wrapped(s: string, style: 'plain' | 'single' | 'double', indent: number, col: number, allowBreaks: boolean): string {
+  const ch = [...s]
+  let out = ''
+  let column = col
+  let spaces = false
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!
+    if (c === ' ') {
+      const edgeOk = style === 'plain' || (i !== 0 && i !== ch.length - 1)
+      const nextOk = style === 'double' || ch[i + 1] !== ' '
+      if (allowBreaks && !spaces && column > BEST_WIDTH && edgeOk && nextOk) {
+        out += `\n${' '.repeat(indent)}`
+        column = indent
+        if (style === 'double' && ch[i + 1] === ' ') {
+          out += '\\'
+          column++
+        }
+      } else {
+        out += c
+        column++
+      }
+      spaces = true
+      continue
+    }
+    const piece = style === 'single' && c === "'" ? "''" : style === 'double' ? doubleQuotedChar(c) : c
+    out += piece
+    column += [...piece].length
+    spaces = false
+  }
+  return out
+}
+
+function doubleQuotedChar(c: string): string {
+  const cp = c.codePointAt(0)!
+  if (!isPrintable(cp) || cp === 0xfeff || isBreak(c) || c === '"' || c === '\\') {
+    const e = ESCAPES[cp]
+    if (e !== undefined) return `\\${e}`
+    if (cp <= 0xff) return `\\x${cp.toString(16).toUpperCase().padStart(2, '0')}`
+    if (cp <= 0xffff) return `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
+    return `\\U${cp.toString(16).toUpperCase().padStart(8, '0')}`
+  }
+  return c
+}
+
+/** One string scalar as yaml.v2 writes it, starting at column `col`; `indent` is where continuation and literal lines go. */
+function scalarText(s: string, indent: number, col: number, simpleKey: boolean): string {
   let style: 'plain' | 'single' | 'double' | 'literal' = s.includes('\n') ? 'literal' : resolvesToString(s) && !BASE60.test(s) ? 'plain' : 'double'
   const a = analyze(s)
   if (simpleKey && a.multiline) style = 'double'
@@ -242,46 +278,59 @@ function scalarText(s: string, indent: number, simpleKey: boolean): string {
   if (style === 'literal' && (!a.block || simpleKey)) style = 'double'
   switch (style) {
     case 'plain':
-      return s
+      return wrapped(s, 'plain', indent, col, !simpleKey)
     case 'single':
-      return `'${s.replace(/'/g, "''")}'`
+      return `'${wrapped(s, 'single', indent, col + 1, !simpleKey)}'`
     case 'double':
-      return doubleQuoted(s)
+      return `"${wrapped(s, 'double', indent, col + 1, !simpleKey)}"`
     case 'literal':
       return literal(s, indent)
   }
 }
 
-function scalar(n: Scalar, indent: number): string {
-  return n.kind === 'raw' ? n.s : scalarText(n.s, indent, false)
+function scalar(n: Scalar, indent: number, col: number): string {
+  return n.kind === 'raw' ? n.s : scalarText(n.s, indent, col, false)
 }
 
-function mappingLines(entries: [string, YNode][], indent: number, firstInline: boolean): string {
+const width = (s: string) => [...s].length
+
+/** A block mapping whose keys are at `indent`; the first key is written at `firstCol` (after "- ") when given. */
+function mappingLines(entries: [string, YNode][], indent: number, firstCol?: number): string {
   return entries
-    .map(([k, v], i) => `${i === 0 && firstInline ? '' : ' '.repeat(indent)}${scalarText(k, indent + 2, true)}:${valueAfterKey(v, indent)}`)
+    .map(([k, v], i) => {
+      const col = i === 0 && firstCol !== undefined ? firstCol : indent
+      const key = scalarText(k, indent + 2, col, true)
+      return `${i === 0 && firstCol !== undefined ? '' : ' '.repeat(indent)}${key}:${valueAfterKey(v, indent, col + width(key) + 1)}`
+    })
     .join('\n')
 }
 
-function sequenceLines(items: YNode[], indent: number, firstInline: boolean): string {
-  return items.map((x, i) => `${i === 0 && firstInline ? '' : ' '.repeat(indent)}- ${item(x, indent)}`).join('\n')
+/** A block sequence whose dashes are at `indent`; the first dash is written at `firstCol` when given. */
+function sequenceLines(items: YNode[], indent: number, firstCol?: number): string {
+  return items
+    .map((x, i) => {
+      const col = i === 0 && firstCol !== undefined ? firstCol : indent
+      return `${i === 0 && firstCol !== undefined ? '' : ' '.repeat(indent)}- ${item(x, indent, col + 2)}`
+    })
+    .join('\n')
 }
 
-function valueAfterKey(v: YNode, indent: number): string {
-  if (Array.isArray(v)) return v.length === 0 ? ' []' : `\n${sequenceLines(v, indent, false)}`
-  if (isMapNode(v)) return v.entries.length === 0 ? ' {}' : `\n${mappingLines(v.entries, indent + 2, false)}`
-  return ` ${scalar(v, indent + 2)}`
+function valueAfterKey(v: YNode, indent: number, col: number): string {
+  if (Array.isArray(v)) return v.length === 0 ? ' []' : `\n${sequenceLines(v, indent)}`
+  if (isMapNode(v)) return v.entries.length === 0 ? ' {}' : `\n${mappingLines(v.entries, indent + 2)}`
+  return ` ${scalar(v, indent + 2, col + 1)}`
 }
 
-function item(v: YNode, indent: number): string {
-  if (Array.isArray(v)) return v.length === 0 ? '[]' : sequenceLines(v, indent + 2, true)
-  if (isMapNode(v)) return v.entries.length === 0 ? '{}' : mappingLines(v.entries, indent + 2, true)
-  return scalar(v, indent + 2)
+function item(v: YNode, indent: number, col: number): string {
+  if (Array.isArray(v)) return v.length === 0 ? '[]' : sequenceLines(v, indent + 2, col)
+  if (isMapNode(v)) return v.entries.length === 0 ? '{}' : mappingLines(v.entries, indent + 2, col)
+  return scalar(v, indent + 2, col)
 }
 
 /** sigs.k8s.io/yaml.Marshal(v) as text (with its final newline). */
 export function sigsYamlMarshal(v: unknown): string {
   const n = toNode(v)
-  if (Array.isArray(n)) return n.length === 0 ? '[]\n' : `${sequenceLines(n, 0, false)}\n`
-  if (isMapNode(n)) return n.entries.length === 0 ? '{}\n' : `${mappingLines(n.entries, 0, false)}\n`
-  return `${scalar(n, 2)}\n`
+  if (Array.isArray(n)) return n.length === 0 ? '[]\n' : `${sequenceLines(n, 0)}\n`
+  if (isMapNode(n)) return n.entries.length === 0 ? '{}\n' : `${mappingLines(n.entries, 0)}\n`
+  return `${scalar(n, 2, 0)}\n`
 }

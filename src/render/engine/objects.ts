@@ -7,6 +7,9 @@
 import {posix} from 'node:path'
 import {GoStruct, bytesToString, isGoMap, typedMap, typedSlice, type GoFunc, type GoMap} from '../template/values.js'
 import {toYaml} from '../functions/serialization.js'
+import {sigsYamlMarshal} from '../encoding/goyaml.js'
+import {FuncError} from '../template/values.js'
+import {pathValue, tableAt} from './coalesce.js'
 import type {EngineMetadata} from './coalesce.js'
 
 export interface ReleaseOptions {
@@ -141,4 +144,23 @@ export function filesObject(files: Map<string, Uint8Array>): GoStruct {
     }),
   }, undefined, {missing: new Uint8Array()})
   return self
+}
+
+/** Helm's chartutil.Values (the type of .Values and .Template): a map with AsMap, Table, PathValue and YAML. */
+export function valuesObject(m: GoMap): GoStruct {
+  return new GoStruct('chartutil.Values', m, {
+    AsMap: method('AsMap', [], () => m),
+    Table: method('Table', ['string'], (name: string) => {
+      const t = tableAt(m, name)
+      if (!t) throw new FuncError(`${JSON.stringify(name.split('.').find((_, i, all) => !tableAt(m, all.slice(0, i + 1).join('.'))) ?? name)} is not a table`)
+      return valuesObject(t)
+    }),
+    PathValue: method('PathValue', ['string'], (path: string) => {
+      if (path === '') throw new FuncError('YAML path cannot be empty')
+      const found = pathValue(m, path)
+      if (!found) throw new FuncError(`${JSON.stringify(path.split('.').pop())} is not a value`)
+      return found.value
+    }),
+    YAML: method('YAML', [], () => sigsYamlMarshal(m)),
+  }, undefined, {missing: null}, valuesObject)
 }

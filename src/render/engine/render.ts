@@ -9,13 +9,13 @@ import {ExecFailure, executeTemplate, type TemplateSet} from '../template/exec.j
 import {ParseFailure, parseTemplate} from '../template/parser.js'
 import type {Tree} from '../template/nodes.js'
 import {isEmptyTree} from '../template/nodes.js'
-import {FuncError, type GoFunc, type GoMap} from '../template/values.js'
+import {FuncError, GoStruct, type GoFunc, type GoMap} from '../template/values.js'
 import {deepCopy} from '../functions/convert.js'
 import {functionTable} from '../functions/index.js'
 import {coalesceChartValues, tableAt, type EngineChart} from './coalesce.js'
 import {chartFullPath, engineChart, processDependencies} from './dependencies.js'
 import {RenderError} from './errors.js'
-import {capabilitiesObject, chartObject, filesObject, releaseObject, type CapabilitiesOptions, type ReleaseOptions} from './objects.js'
+import {capabilitiesObject, chartObject, filesObject, releaseObject, valuesObject, type CapabilitiesOptions, type ReleaseOptions} from './objects.js'
 
 export interface RenderOptions {
   /** User values (what `-f values.yaml` gives); numbers are float64 as in Helm. */
@@ -54,10 +54,11 @@ function allTemplates(c: EngineChart, out: Map<string, Renderable>, parent: GoMa
     Values: {},
     Subcharts: subcharts,
   }
-  if (c.parent === undefined) next.Values = parent.Values
+  const parentValues = parent.Values instanceof GoStruct ? parent.Values.fields : (parent.Values as GoMap)
+  if (c.parent === undefined) next.Values = valuesObject(parentValues)
   else {
-    const vs = tableAt(parent, `Values.${c.metadata.name}`)
-    if (vs) next.Values = vs
+    const vs = tableAt({Values: parentValues}, `Values.${c.metadata.name}`)
+    next.Values = valuesObject(vs ?? {})
   }
   for (const child of c.dependencies) subcharts[child.metadata.name] = allTemplates(child, out, next)
   const id = chartFullPath(c)
@@ -200,7 +201,7 @@ export function renderChart(chart: LoadedChart, options: RenderOptions = {}): Ma
   for (const filename of order) {
     if (filename.split('/').pop()!.startsWith('_')) continue
     const r = templates.get(filename)!
-    r.vals.Template = {Name: filename, BasePath: r.basePath}
+    r.vals.Template = valuesObject({Name: filename, BasePath: r.basePath})
     try {
       const text = executeTemplate(set, filename, r.vals).replaceAll('<no value>', '')
       if (!filename.endsWith('NOTES.txt')) rendered.set(filename, text)

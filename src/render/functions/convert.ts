@@ -145,6 +145,7 @@ export function deepCopy<T>(v: T): T {
     return out as T
   }
   if (v instanceof Uint8Array) return v.slice() as T
+  if (v instanceof GoStruct && v.rebuild) return v.rebuild(deepCopy(v.fields)) as T
   if (isGoMap(v)) {
     const out: Record<string, unknown> = {}
     for (const [k, x] of Object.entries(v)) out[k] = deepCopy(x)

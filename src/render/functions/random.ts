@@ -58,6 +58,15 @@ export function randomFunctions(seed: number): GoFunc[] {
     goFunc('randNumeric', ['int'], (n: bigint) => r.pick(Number(n), NUMERIC)),
     goFunc('randAscii', ['int'], (n: bigint) => r.pick(Number(n), ASCII)),
     goFunc('randInt', ['int', 'int'], (min: bigint, max: bigint) => BigInt(r.next() % Number(max - min)) + min),
+    goFunc('shuffle', ['string'], (str: string) => {
+      const runes = [...str]
+      for (let i = runes.length - 1; i > 0; i--) {
+        const j = r.next() % (i + 1)
+        ;[runes[i], runes[j]] = [runes[j]!, runes[i]!]
+      }
+      return runes.join('')
+    }),
+    goFunc('randBytes', ['int'], (n: bigint) => Buffer.from(Array.from({length: Number(n)}, () => r.next() & 255)).toString('base64')),
     goFunc('uuidv4', [], () => uuid(r)),
     goFunc('genPrivateKey', ['string'], (t: string) => pem('PRIVATE KEY', t)),
     goFunc('genCA', ['string', 'int'], (cn: string) => certificate(cn)),

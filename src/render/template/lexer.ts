@@ -285,7 +285,7 @@ class Lexer {
       this.backup()
       const word = this.input.slice(this.start, this.pos)
       if (!this.atTerminator()) return this.error(`bad character ${goRuneName(r)}`)
-      const kw = KEYWORDS[word]
+      const kw = Object.hasOwn(KEYWORDS, word) ? KEYWORDS[word] : undefined
       if (kw !== undefined && kw !== 'dot') this.emit(kw)
       else if (word[0] === '.') this.emit('field')
       else if (word === 'true' || word === 'false') this.emit('bool')

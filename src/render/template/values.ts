@@ -63,6 +63,8 @@ export class GoStruct {
     readonly stringer?: () => string,
     /** A named map type (Helm's `files`): fields are map entries and missing keys give `missing`. */
     readonly mapLike?: {missing: unknown},
+    /** For named map types: the same type over other entries (what a deep copy makes). */
+    readonly rebuild?: (fields: GoMap) => GoStruct,
   ) {}
 }
 

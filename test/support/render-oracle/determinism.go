@@ -80,6 +80,21 @@ func deterministicFuncs(seed uint32) map[string]interface{} {
 		"randNumeric":  func(n int) string { return r.pick(n, numericChars) },
 		"randAscii":    func(n int) string { return r.pick(n, string(ascii)) },
 		"randInt":      func(min, max int) int { return int(r.next()%uint32(max-min)) + min },
+		"shuffle": func(str string) string {
+			runes := []rune(str)
+			for i := len(runes) - 1; i > 0; i-- {
+				j := int(r.next() % uint32(i+1))
+				runes[i], runes[j] = runes[j], runes[i]
+			}
+			return string(runes)
+		},
+		"randBytes": func(n int) (string, error) {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(r.next())
+			}
+			return base64.StdEncoding.EncodeToString(b), nil
+		},
 		"uuidv4": func() string {
 			b := make([]byte, 16)
 			for i := 0; i < 16; i += 4 {

@@ -52,6 +52,77 @@ type Capabilities struct {
 	HelmVersion BuildInfo
 }
 
+// ---- chartutil.Values: the type of .Values (and .Template), with Helm's methods.
+
+type Values map[string]interface{}
+
+type errNoTable struct{ key string }
+
+func (e errNoTable) Error() string { return fmt.Sprintf("%q is not a table", e.key) }
+
+type errNoValue struct{ key string }
+
+func (e errNoValue) Error() string { return fmt.Sprintf("%q is not a value", e.key) }
+
+func (v Values) YAML() (string, error) {
+	b, err := sigsMarshal(v)
+	return string(b), err
+}
+
+func (v Values) AsMap() map[string]interface{} {
+	if len(v) == 0 {
+		return map[string]interface{}{}
+	}
+	return v
+}
+
+func valuesTableLookup(v Values, simple string) (Values, error) {
+	v2, ok := v[simple]
+	if !ok {
+		return v, errNoTable{simple}
+	}
+	if vv, ok := v2.(map[string]interface{}); ok {
+		return vv, nil
+	}
+	if vv, ok := v2.(Values); ok {
+		return vv, nil
+	}
+	return Values{}, errNoTable{simple}
+}
+
+func (v Values) Table(name string) (Values, error) {
+	table := v
+	var err error
+	for _, n := range strings.Split(name, ".") {
+		if table, err = valuesTableLookup(table, n); err != nil {
+			break
+		}
+	}
+	return table, err
+}
+
+func (v Values) PathValue(path string) (interface{}, error) {
+	if path == "" {
+		return nil, fmt.Errorf("YAML path cannot be empty")
+	}
+	parts := strings.Split(path, ".")
+	if len(parts) == 1 {
+		if _, ok := v[parts[0]]; ok && !istable(v[parts[0]]) {
+			return v[parts[0]], nil
+		}
+		return nil, errNoValue{parts[0]}
+	}
+	key := parts[len(parts)-1]
+	t, err := v.Table(strings.Join(parts[:len(parts)-1], "."))
+	if err != nil {
+		return nil, errNoValue{key}
+	}
+	if k, ok := t[key]; ok && !istable(k) {
+		return k, nil
+	}
+	return nil, errNoValue{key}
+}
+
 // ---- files.go
 
 type files map[string][]byte
@@ -368,12 +439,12 @@ func recAllTpls(c *Chart, templates map[string]renderable, vals map[string]inter
 		"Files":        newFiles(c.Files),
 		"Release":      vals["Release"],
 		"Capabilities": vals["Capabilities"],
-		"Values":       map[string]interface{}{},
+		"Values":       make(Values),
 		"Subcharts":    subCharts,
 	}
 	if c.IsRoot() {
 		next["Values"] = vals["Values"]
-	} else if vs, ok := tableOf(vals, "Values."+c.Name()); ok {
+	} else if vs, err := Values(vals).Table("Values." + c.Name()); err == nil {
 		next["Values"] = vs
 	}
 	for _, child := range c.Dependencies() {
@@ -418,7 +489,7 @@ func renderChart(chrt *Chart, req request) (rendered map[string]string, err erro
 			"Revision":  req.Release.Revision,
 			"Service":   "Helm",
 		},
-		"Values": coalesceValuesTop(chrt, req.Values, false),
+		"Values": Values(coalesceValuesTop(chrt, req.Values, false)),
 	}
 	tpls := map[string]renderable{}
 	recAllTpls(chrt, tpls, top)
@@ -447,7 +518,7 @@ func renderChart(chrt *Chart, req request) (rendered map[string]string, err erro
 			continue
 		}
 		vals := tpls[filename].vals
-		vals["Template"] = map[string]interface{}{"Name": filename, "BasePath": tpls[filename].basePath}
+		vals["Template"] = Values{"Name": filename, "BasePath": tpls[filename].basePath}
 		var buf strings.Builder
 		if err := t.ExecuteTemplate(&buf, filename, vals); err != nil {
 			return nil, cleanupExecError(filename, err)

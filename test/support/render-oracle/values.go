@@ -13,8 +13,6 @@ import (
 	"github.com/mitchellh/copystructure"
 )
 
-type Values = map[string]interface{}
-
 func istable(v interface{}) bool {
 	_, ok := v.(map[string]interface{})
 	return ok
