@@ -51,11 +51,21 @@ function mapNode(m: Record<string, unknown>): YNode {
   return {kind: 'map', entries: keys.map((k) => [k, toNode(m[k])])}
 }
 
-const isLetter = (c: string) => /\p{L}/u.test(c)
-const isDigit = (c: string) => /\p{Nd}/u.test(c)
+const isLetter = (c: string) => {
+  const x = c.charCodeAt(0)
+  return x < 0x80 ? (x >= 65 && x <= 90) || (x >= 97 && x <= 122) : /\p{L}/u.test(c)
+}
+const isDigit = (c: string) => {
+  const x = c.charCodeAt(0)
+  return x < 0x80 ? x >= 48 && x <= 57 : /\p{Nd}/u.test(c)
+}
 
 /** yaml.v2's keyList.Less for string keys: letters before others, digit runs compared as numbers. */
 export function keyLess(a: string, b: string): boolean {
+  // Fast path: ASCII letters only differ or one is a prefix (the common case for keys).
+  let k = 0
+  while (k < a.length && k < b.length && a.charCodeAt(k) === b.charCodeAt(k)) k++
+  if (k === a.length || k === b.length) return a.length - k < b.length - k ? true : a.length < b.length
   const ar = [...a]
   const br = [...b]
   for (let i = 0; i < ar.length && i < br.length; i++) {

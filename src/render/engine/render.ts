@@ -109,6 +109,24 @@ function wrapExecError(err: ExecFailure): RenderError {
   return new RenderError(message, {template: err.templateFile, line: err.line, hint: warn ? 'set the value the chart asks for' : 'check the values this template line uses', cause: err})
 }
 
+/** A map that reads through to a parent map for keys it does not hold itself. */
+class LayeredMap<K, V> extends Map<K, V> {
+  constructor(private readonly parent: Map<K, V>) {
+    super()
+  }
+
+  override get(key: K): V | undefined {
+    return super.has(key) ? super.get(key) : this.parent.get(key)
+  }
+
+  override has(key: K): boolean {
+    return super.has(key) || this.parent.has(key)
+  }
+}
+
+/** Parsed `tpl` texts (they repeat across files and subcharts). */
+const tplCache = new Map<string, Map<string, Tree>>()
+
 /** The engine functions that need the template set: include, tpl, required, fail, lookup. */
 function engineFunctions(set: TemplateSet, counts: Map<string, number>): GoFunc[] {
   const include: GoFunc = {
@@ -129,10 +147,16 @@ function engineFunctions(set: TemplateSet, counts: Map<string, number>): GoFunc[
     name: 'tpl',
     params: ['string', 'any'],
     fn: ((text: string, vals: unknown) => {
-      const clone: TemplateSet = {trees: new Map(set.trees), funcs: new Map(set.funcs)}
+      // Go clones the whole set; a layer over it behaves the same and costs nothing.
+      const clone: TemplateSet = {trees: new LayeredMap(set.trees), funcs: new LayeredMap(set.funcs)}
       for (const f of engineFunctions(clone, counts)) clone.funcs.set(f.name, f)
       try {
-        for (const [name, tree] of parseTemplate('gotpl', text, (fn) => clone.funcs.has(fn))) {
+        let trees = tplCache.get(text)
+        if (!trees) {
+          trees = parseTemplate('gotpl', text, (fn) => clone.funcs.has(fn))
+          tplCache.set(text, trees)
+        }
+        for (const [name, tree] of trees) {
           if (clone.trees.has(name) && isEmptyTree(tree.root)) continue
           clone.trees.set(name, tree)
         }

@@ -148,7 +148,7 @@ export function deepCopy<T>(v: T): T {
   if (v instanceof GoStruct && v.rebuild) return v.rebuild(deepCopy(v.fields)) as T
   if (isGoMap(v)) {
     const out: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(v)) out[k] = deepCopy(x)
+    for (const k in v) out[k] = deepCopy(v[k])
     const t = elemType(v)
     if (t) Object.defineProperty(out, Object.getOwnPropertySymbols(v)[0]!, {value: t})
     return out as T

@@ -43,7 +43,7 @@ export function formatTime(t: GoTime, layout: string): string {
   let out = ''
   for (let i = 0; i < layout.length; ) {
     const frac = /^[.,](0+|9+)(?![0-9])/.exec(layout.slice(i))
-    if (frac && /[0-9]/.test(layout[i - 1] ?? '') === false && i > 0) {
+    if (frac) {
       const digits = pad(t.nanos, 9).slice(0, frac[1]!.length)
       out += frac[1]![0] === '9' ? (digits.replace(/0+$/, '') === '' ? '' : `.${digits.replace(/0+$/, '')}`) : `${layout[i]}${digits}`
       i += frac[0].length

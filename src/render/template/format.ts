@@ -297,8 +297,8 @@ export function sprintf(format: string, args: readonly unknown[]): string {
       continue
     }
     const arg = args[argNum++]
-    if (verb === 'v' && f.sharp) {
-      out += formatValue(arg, 'v', f, 0)
+    if (verb === 'v' && f.sharp && typeof arg === 'string') {
+      out += goQuote(arg)
       continue
     }
     if (!/[a-zA-Z]/.test(verb)) {

@@ -30,7 +30,12 @@ const SPACE = ' \t\r\n'
 
 export const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n'
 const LETTER_OR_DIGIT = /^[\p{L}\p{Nd}_]$/u
-export const isAlphaNumeric = (c: string | undefined): boolean => c !== undefined && c !== '' && LETTER_OR_DIGIT.test(c)
+export function isAlphaNumeric(c: string | undefined): boolean {
+  if (c === undefined || c === '') return false
+  const x = c.charCodeAt(0)
+  if (x < 0x80) return (x >= 48 && x <= 57) || (x >= 65 && x <= 90) || (x >= 97 && x <= 122) || x === 95
+  return LETTER_OR_DIGIT.test(c)
+}
 const hasLeftTrimMarker = (s: string, at: number): boolean => s[at] === '-' && isSpace(s[at + 1])
 const hasRightTrimMarker = (s: string, at: number): boolean => isSpace(s[at]) && s[at + 1] === '-'
 
@@ -57,10 +62,14 @@ class Lexer {
       this.pos = this.input.length + 1 // remember we hit the end, so backup() is a no-op
       return ''
     }
-    const cp = this.input.codePointAt(this.pos)!
-    const c = String.fromCodePoint(cp)
+    const code = this.input.charCodeAt(this.pos)
+    if (code < 0xd800 || code > 0xdbff) {
+      this.pos++
+      if (code === 10) this.line++
+      return this.input[this.pos - 1]!
+    }
+    const c = String.fromCodePoint(this.input.codePointAt(this.pos)!)
     this.pos += c.length
-    if (c === '\n') this.line++
     return c
   }
 

@@ -451,7 +451,8 @@ function parseGoInteger(text: string): bigint | undefined {
   else if (/^0[bB]/.test(s)) [base, digits, prefixed] = [2, s.slice(2), true]
   else if (s.length > 1 && s[0] === '0') [base, digits, prefixed] = [8, s.slice(1), true]
   if (digits.includes('_')) {
-    if (!prefixed || !/^_?[^_]+(_[^_]+)*$/.test(digits)) return undefined
+    // Go literal rules: an underscore separates digits, or follows a base prefix.
+    if (!/^_?[^_]+(_[^_]+)*$/.test(digits) || (!prefixed && digits.startsWith('_'))) return undefined
     digits = digits.replace(/_/g, '')
   }
   if (digits === '') return prefixed && base === 8 && s === '0' ? 0n : undefined
