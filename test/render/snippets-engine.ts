@@ -19,7 +19,7 @@ function tree(extra: Record<string, string> = {}): Record<string, string> {
   }
 }
 
-const PARENT_TEMPLATE = 'parent: {{ toYaml .Values | nindent 2 }}\nsubcharts: {{ keys .Subcharts | sortAlpha }}\nh={{ include "shared.name" . }} so={{ include "sub.only" . }}\n'
+const PARENT_TEMPLATE = 'parent: {{ toYaml .Values | nindent 2 }}\nsubcharts: {{ keys .Subcharts | sortAlpha }}\n'
 
 type Case = [name: string, chartYaml: string, chartValues: string, values: Record<string, unknown>, files?: Record<string, string>]
 
@@ -44,7 +44,7 @@ const cases: Case[] = [
   ['global maps merge', 'dependencies:\n- name: sub\n  version: 0.1.0\n', 'global: {level: top, nested: {a: 1}}\n', {global: {nested: {b: 2}}}],
   ['subchart type mismatch', '', 'sub: "not a map"\n', {}],
   ['library chart', 'dependencies:\n- name: lib\n  version: 0.1.0\n', '', {}, {'charts/lib/Chart.yaml': 'apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n', 'charts/lib/templates/_lib.tpl': '{{- define "lib.hello" -}}hello from lib{{- end -}}', 'charts/lib/templates/cm.yaml': 'never rendered', 'templates/uses-lib.yaml': '{{ include "lib.hello" . }}'}],
-  ['parent define wins', 'dependencies:\n- name: sub\n  version: 0.1.0\n', '', {}, {'templates/_p.tpl': '{{- define "shared.name" -}}from-parent{{- end -}}'}],
+  ['parent define wins', 'dependencies:\n- name: sub\n  version: 0.1.0\n', '', {}, {'templates/_p.tpl': '{{- define "shared.name" -}}from-parent{{- end -}}', 'templates/uses.yaml': 'h={{ include "shared.name" . }} so={{ include "sub.only" . }}'}],
   ['notes rendered not output', '', '', {}, {'templates/NOTES.txt': 'notes {{ .Release.Name }}'}],
   ['notes failing fails render', '', '', {}, {'templates/NOTES.txt': '{{ fail "notes fail" }}'}],
   ['empty template file', '', '', {}, {'templates/empty.yaml': ''}],

@@ -49,11 +49,11 @@ export function capabilitiesObject(c: CapabilitiesOptions): GoStruct {
 
 /** Chart.yaml field -> Go field name of chart.Metadata, and the zero value when absent. */
 const METADATA_FIELDS: [string, string, () => unknown][] = [
-  ['name', 'Name', () => ''], ['home', 'Home', () => ''], ['sources', 'Sources', () => null], ['version', 'Version', () => ''],
-  ['description', 'Description', () => ''], ['keywords', 'Keywords', () => null], ['maintainers', 'Maintainers', () => null], ['icon', 'Icon', () => ''],
+  ['name', 'Name', () => ''], ['home', 'Home', () => ''], ['sources', 'Sources', () => typedSlice([], 'string')], ['version', 'Version', () => ''],
+  ['description', 'Description', () => ''], ['keywords', 'Keywords', () => typedSlice([], 'string')], ['maintainers', 'Maintainers', () => []], ['icon', 'Icon', () => ''],
   ['apiVersion', 'APIVersion', () => ''], ['condition', 'Condition', () => ''], ['tags', 'Tags', () => ''], ['appVersion', 'AppVersion', () => ''],
-  ['deprecated', 'Deprecated', () => false], ['annotations', 'Annotations', () => null], ['kubeVersion', 'KubeVersion', () => ''],
-  ['dependencies', 'Dependencies', () => null], ['type', 'Type', () => ''],
+  ['deprecated', 'Deprecated', () => false], ['annotations', 'Annotations', () => typedMap({}, 'string')], ['kubeVersion', 'KubeVersion', () => ''],
+  ['dependencies', 'Dependencies', () => []], ['type', 'Type', () => ''],
 ]
 
 function maintainer(m: unknown): GoStruct {

@@ -64,6 +64,12 @@ export function mergoMerge(dst: GoMap, src: GoMap, overwrite: boolean): void {
   }
 }
 
+/** copystructure.Copy: nil cannot be copied. */
+function copyOrFail(v: unknown): unknown {
+  if (v === null || v === undefined) throw new FuncError('reflect: call of reflect.Value.Type on zero Value')
+  return deepCopy(v)
+}
+
 function mapArg(v: unknown): GoMap {
   return isGoMap(v) ? v : {}
 }
@@ -188,8 +194,8 @@ export function collectionFunctions(): GoFunc[] {
     goFunc('mustMerge', ['map'], merge(false), 'map'),
     goFunc('mergeOverwrite', ['map'], merge(true), 'map'),
     goFunc('mustMergeOverwrite', ['map'], merge(true), 'map'),
-    goFunc('deepCopy', ['any'], (v: unknown) => deepCopy(v)),
-    goFunc('mustDeepCopy', ['any'], (v: unknown) => deepCopy(v)),
+    goFunc('deepCopy', ['any'], copyOrFail),
+    goFunc('mustDeepCopy', ['any'], copyOrFail),
   ]
 }
 

@@ -417,7 +417,6 @@ export class State {
     if (t === undefined || assignable(value, t)) return value
     // A named map type (chartutil.Values) is assignable to map[string]interface{}.
     if (t === 'map' && value instanceof GoStruct && value.mapLike && value.rebuild) return value.fields
-    if ((t === '[]any' || t === 'map' || t === '[]string' || t === '[]byte') && value === null) return null
     this.fail(`wrong type for value; expected ${goTypeName(t)}; got ${value === null ? 'interface {}' : typeName(value)}`)
   }
 

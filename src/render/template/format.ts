@@ -104,9 +104,10 @@ function floatString(x: number, verb: string, f: Flags): string {
   return pad(s, f, !/Inf|NaN/.test(s))
 }
 
-function badVerb(verb: string, v: unknown): string {
+/** Go's badVerb: the value printed with %v under the same flags, width and precision. */
+function badVerb(verb: string, v: unknown, f: Flags = NO_FLAGS): string {
   if (v === null || v === undefined) return `%!${verb}(<nil>)`
-  return `%!${verb}(${typeName(v)}=${formatValue(v, 'v', NO_FLAGS, 0)})`
+  return `%!${verb}(${typeName(v)}=${formatValue(v, 'v', f, 0)})`
 }
 
 function stringString(s: string, verb: string, f: Flags): string | undefined {
@@ -132,16 +133,17 @@ function stringString(s: string, verb: string, f: Flags): string | undefined {
 export function formatValue(v: unknown, verb: string, f: Flags, depth: number): string {
   if (verb === 'T') return pad(typeName(v), f)
   if (v === null || v === undefined) {
-    if (verb === 'v') return pad('<nil>', f)
+    // Inside a map or slice a nil element prints <nil> whatever the verb; alone it is a bad verb.
+    if (verb === 'v' || depth > 0) return pad('<nil>', f)
     return badVerb(verb, v)
   }
   switch (typeof v) {
     case 'string':
-      return stringString(v, verb, f) ?? badVerb(verb, v)
+      return stringString(v, verb, f) ?? badVerb(verb, v, f)
     case 'boolean':
-      return verb === 'v' || verb === 't' ? pad(v ? 'true' : 'false', f) : badVerb(verb, v)
+      return verb === 'v' || verb === 't' ? pad(v ? 'true' : 'false', f) : badVerb(verb, v, f)
     case 'number':
-      return 'vbeEfFgGxX'.includes(verb) && verb !== 'b' ? floatString(v, verb, f) : badVerb(verb, v)
+      return 'vbeEfFgGxX'.includes(verb) && verb !== 'b' ? floatString(v, verb, f) : badVerb(verb, v, f)
     case 'bigint':
       return formatInt(v, verb, f)
   }
@@ -193,9 +195,9 @@ function formatInt(v: bigint, verb: string, f: Flags): string {
     case 'F':
     case 'g':
     case 'G':
-      return badVerb(verb, v)
+      return badVerb(verb, v, f)
     default:
-      return badVerb(verb, v)
+      return badVerb(verb, v, f)
   }
 }
 
