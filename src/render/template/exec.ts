@@ -8,22 +8,12 @@
 import {nodeLocation, nodeString} from './nodes.js'
 import type {ArgNode, BranchNode, ChainNode, CommandNode, FieldNode, ListNode, Node, NumberNode, PipeNode, RangeNode, TemplateNode, Tree, VariableNode} from './nodes.js'
 import {printOne} from './format.js'
-import {FuncError, GoStruct, Int64, isGoMap, isTrue, sortedKeys, typeName, elemType, type GoFunc, type GoType} from './values.js'
+import {FuncError, GoStruct, Int64, elemType, isGoMap, isTrue, typeName, type GoFunc, type GoType} from './values.js'
+import {AND_OR, MISSING, canBeNil, checkArgument, goTypeName} from './arguments.js'
+import {ExecFailure} from './exec-failure.js'
+import {rangeEntries} from './range.js'
 
-/** A template execution failure, worded as Go words it (ExecError). */
-export class ExecFailure extends Error {
-  constructor(
-    message: string,
-    /** Name of the file the failing node is in, line (1-based) and column (0-based). */
-    readonly templateFile: string,
-    readonly line: number,
-    readonly column: number,
-    /** The error message without Go's location prefix. */
-    readonly detail: string,
-  ) {
-    super(message)
-  }
-}
+export {AND_OR, ExecFailure, goTypeName}
 
 const BREAK = Symbol('break')
 const CONTINUE = Symbol('continue')
@@ -38,57 +28,6 @@ export interface TemplateSet {
 interface Variable {
   name: string
   value: unknown
-}
-
-/** Go type names of parameter types, for messages. */
-export function goTypeName(t: GoType): string {
-  switch (t) {
-    case 'any':
-      return 'interface {}'
-    case '[]any':
-      return '[]interface {}'
-    case 'map':
-      return 'map[string]interface {}'
-    case 'value':
-      return 'reflect.Value'
-    case '[]byte':
-      return '[]uint8'
-    default:
-      return t
-  }
-}
-
-function canBeNil(t: GoType): boolean {
-  return t === 'any' || t === '[]any' || t === '[]string' || t === 'map' || t === 'value' || t === '[]byte' || t === 'func'
-}
-
-/** Whether a value is assignable to a parameter type. */
-function assignable(v: unknown, t: GoType): boolean {
-  switch (t) {
-    case 'any':
-    case 'value':
-      return true
-    case 'string':
-      return typeof v === 'string'
-    case 'int':
-      return typeof v === 'bigint'
-    case 'int64':
-      return v instanceof Int64
-    case 'float64':
-      return typeof v === 'number'
-    case 'bool':
-      return typeof v === 'boolean'
-    case '[]any':
-      return Array.isArray(v) && elemType(v) === undefined
-    case '[]string':
-      return Array.isArray(v) && elemType(v) === 'string'
-    case 'map':
-      return isGoMap(v) && elemType(v) === undefined
-    case '[]byte':
-      return v instanceof Uint8Array
-    case 'func':
-      return typeof v === 'object' && v !== null && 'fn' in v
-  }
 }
 
 export class State {
@@ -206,31 +145,13 @@ export class State {
         }
         return true
       }
+      const entries = rangeEntries(val)
+      if (entries === undefined) this.fail(`range can't iterate over ${printOne(val)}`)
+      if (decl > 1 && (typeof val === 'bigint' || val instanceof Int64)) this.fail(`can't use ${printOne(val)} to iterate over more than one variable`)
       let ran = false
-      if (Array.isArray(val) || val instanceof Uint8Array) {
-        const items = val instanceof Uint8Array ? [...val].map((b) => BigInt(b)) : val
-        for (let i = 0; i < items.length; i++) {
-          ran = true
-          if (!one(BigInt(i), items[i])) break
-        }
-      } else if (isGoMap(val) || (val instanceof GoStruct && val.mapLike)) {
-        const m = isGoMap(val) ? val : val.fields
-        for (const k of sortedKeys(m)) {
-          ran = true
-          if (!one(k, m[k])) break
-        }
-      } else if (typeof val === 'bigint' || val instanceof Int64) {
-        if (decl > 1) this.fail(`can't use ${printOne(val)} to iterate over more than one variable`)
-        const n = typeof val === 'bigint' ? val : val.value
-        for (let i = 0n; i < n; i++) {
-          ran = true
-          if (!one(typeof val === 'bigint' ? i : new Int64(i), typeof val === 'bigint' ? i : new Int64(i))) break
-        }
-      } else if (val === undefined || val === null) {
-        // nothing to iterate: like an empty map
-      } else {
-        this.at(node)
-        this.fail(`range can't iterate over ${printOne(val)}`)
+      for (const [index, elem] of entries) {
+        ran = true
+        if (!one(index, elem)) break
       }
       if (!ran && node.elseList) this.walk(dot, node.elseList)
     } finally {
@@ -409,15 +330,9 @@ export class State {
   }
 
   private validateType(value: unknown, t: GoType | undefined): unknown {
-    if (value === undefined) {
-      if (t === undefined || t === 'value') return undefined
-      if (canBeNil(t)) return null
-      this.fail(`invalid value; expected ${goTypeName(t)}`)
-    }
-    if (t === undefined || assignable(value, t)) return value
-    // A named map type (chartutil.Values) is assignable to map[string]interface{}.
-    if (t === 'map' && value instanceof GoStruct && value.mapLike && value.rebuild) return value.fields
-    this.fail(`wrong type for value; expected ${goTypeName(t)}; got ${value === null ? 'interface {}' : typeName(value)}`)
+    const r = checkArgument(value, t)
+    if ('error' in r) this.fail(r.error)
+    return r.value
   }
 
   private evalArg(dot: unknown, t: GoType | undefined, n: ArgNode): unknown {
@@ -467,15 +382,6 @@ export class State {
     }
     this.fail(`can't handle ${nodeString(n)} for arg of type ${t === undefined ? '<nil>' : goTypeName(t)}`)
   }
-}
-
-/** Marker for "no final argument" in a pipeline (Go's missingVal). */
-const MISSING = Symbol('missing')
-
-/** The builtin `and` / `or`, which short-circuit inside evalCall. */
-export const AND_OR = {
-  and: {name: 'and', params: ['value'], variadic: 'value', fn: () => undefined} as GoFunc,
-  or: {name: 'or', params: ['value'], variadic: 'value', fn: () => undefined} as GoFunc,
 }
 
 /** Execute one named template of the set with `dot`; returns what it wrote. */

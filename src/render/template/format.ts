@@ -147,7 +147,7 @@ export function formatValue(v: unknown, verb: string, f: Flags, depth: number): 
     case 'bigint':
       return formatInt(v, verb, f)
   }
-  if (v instanceof Int64) return formatInt(v.value, verb, f)
+  if (v instanceof Int64) return formatInt(v.value, verb, f, v)
   if (v instanceof Uint8Array) {
     if (verb === 's' || verb === 'q' || verb === 'x' || verb === 'X') return stringString(bytesToString(v), verb, f)!
     return `[${[...v].map((b) => formatInt(BigInt(b), verb, NO_FLAGS)).join(' ')}]`
@@ -171,7 +171,7 @@ function formatMap(m: Record<string, unknown>, verb: string, f: Flags, depth: nu
   return `map[${parts.join(' ')}]`
 }
 
-function formatInt(v: bigint, verb: string, f: Flags): string {
+function formatInt(v: bigint, verb: string, f: Flags, original: unknown = v): string {
   switch (verb) {
     case 'v':
     case 'd':
@@ -195,9 +195,9 @@ function formatInt(v: bigint, verb: string, f: Flags): string {
     case 'F':
     case 'g':
     case 'G':
-      return badVerb(verb, v, f)
+      return badVerb(verb, original, f)
     default:
-      return badVerb(verb, v, f)
+      return badVerb(verb, original, f)
   }
 }
 
