@@ -5,7 +5,7 @@
  */
 import {createHash} from 'node:crypto'
 import {posix} from 'node:path'
-import {parseAllDocuments, type Tags} from 'yaml'
+import {isScalar, parseAllDocuments, visit, type Scalar, type Tags} from 'yaml'
 import {FuncError, bytesToString, isGoMap, type GoFunc} from '../template/values.js'
 import {goJsonMarshal, goJsonUnmarshal} from '../encoding/gojson.js'
 import {sigsYamlMarshal} from '../encoding/goyaml.js'
@@ -28,7 +28,22 @@ export function sigsYamlUnmarshal(text: string): {value: unknown} | {error: stri
     const line = err.linePos?.[0]?.line
     return {error: `error converting YAML to JSON: yaml: ${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`}
   }
+  if (!text.endsWith('\n')) dropFinalBreakOfLastBlockScalar(doc, text.length)
   return {value: jsonClean(doc.toJS({maxAliasCount: 1000}) as unknown)}
+}
+
+/**
+ * go-yaml keeps a block scalar's final line break only when the input has one: `|` at the very
+ * end of a text without a final newline reads as "a\nb", where the JavaScript parser gives "a\nb\n".
+ */
+function dropFinalBreakOfLastBlockScalar(doc: ReturnType<typeof parseAllDocuments>[number], end: number): void {
+  let last: Scalar | undefined
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.range && node.range[1] >= end && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) last = node
+    },
+  })
+  if (last && isScalar(last) && typeof last.value === 'string' && last.value.endsWith('\n')) last.value = last.value.slice(0, -1)
 }
 
 /** What survives a trip through encoding/json: plain maps, slices, float64 numbers. */

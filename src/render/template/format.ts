@@ -32,12 +32,12 @@ function pad(s: string, f: Flags, allowZero = true): string {
   return ' '.repeat(fill) + s
 }
 
-/** Go strconv.Quote (with %+q: ASCII only). */
-export function goQuote(s: string, asciiOnly = false): string {
-  let out = '"'
+/** Go strconv.Quote (with %+q: ASCII only); `quote` "'" gives strconv.QuoteRune's form. */
+export function goQuote(s: string, asciiOnly = false, quote = '"'): string {
+  let out = quote
   for (const ch of s) {
     const cp = ch.codePointAt(0)!
-    if (ch === '"' || ch === '\\') out += `\\${ch}`
+    if (ch === quote || ch === '\\') out += `\\${ch}`
     else if (ch === '\n') out += '\\n'
     else if (ch === '\t') out += '\\t'
     else if (ch === '\r') out += '\\r'
@@ -51,7 +51,7 @@ export function goQuote(s: string, asciiOnly = false): string {
       out += cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`
     } else out += ch
   }
-  return `${out}"`
+  return out + quote
 }
 
 function isGoPrintable(ch: string): boolean {
@@ -171,6 +171,11 @@ function formatMap(m: Record<string, unknown>, verb: string, f: Flags, depth: nu
   return `map[${parts.join(' ')}]`
 }
 
+/** A code point, or U+FFFD for values that are not one (as Go's utf8 encoding does). */
+function validRune(v: bigint): number {
+  return v < 0n || v > 0x10ffffn || (v >= 0xd800n && v <= 0xdfffn) ? 0xfffd : Number(v)
+}
+
 function formatInt(v: bigint, verb: string, f: Flags, original: unknown = v): string {
   switch (verb) {
     case 'v':
@@ -182,9 +187,9 @@ function formatInt(v: bigint, verb: string, f: Flags, original: unknown = v): st
     case 'b':
       return intString(v, verb, f)
     case 'c':
-      return pad(String.fromCodePoint(Number(v)), f)
+      return pad(String.fromCodePoint(validRune(v)), f)
     case 'q':
-      return pad(`'${String.fromCodePoint(Number(v)).replace(/\\|'/g, (c) => `\\${c}`)}'`, f)
+      return pad(goQuote(String.fromCodePoint(validRune(v)), f.plus, "'"), f)
     case 'U': {
       const hex = v.toString(16).toUpperCase().padStart(4, '0')
       return pad(f.sharp ? `U+${hex} '${String.fromCodePoint(Number(v))}'` : `U+${hex}`, f)
