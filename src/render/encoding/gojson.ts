@@ -36,6 +36,9 @@ export function jsonString(s: string, escapeHTML: boolean): string {
 export function jsonFloat(f: number): string {
   if (!Number.isFinite(f)) throw new FuncError(`json: unsupported value: ${formatFloat(f, 'g', -1)}`)
   const abs = Math.abs(f)
+  // In this range JavaScript's shortest form is Go's 'f' format (both print the shortest round-trip digits).
+  if (abs >= 1e-6 && abs < 1e21) return String(f)
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0'
   let s: string
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
     s = formatFloat(f, 'e', -1)
