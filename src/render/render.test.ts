@@ -55,6 +55,19 @@ describe('renderer errors', () => {
   })
 })
 
+// The Go oracle is Go 1.19 (Debian 12); these constructs came later (Helm is built with newer Go).
+describe('Go 1.22+ / 1.23 template constructs the oracle cannot check', () => {
+  it('range over an integer counts from 0 (Go 1.22)', async () => {
+    const chart = await chartWith({'templates/r.yaml': '{{ range 3 }}{{ . }}{{ end }}|{{ range $i := 2 }}{{ $i }}{{ end }}|{{ range 0 }}x{{ else }}none{{ end }}'})
+    expect(renderChart(chart).get('demo/templates/r.yaml')).toBe('012|01|none')
+  })
+
+  it('else with chains like else if (Go 1.23)', async () => {
+    const chart = await chartWith({'templates/w.yaml': '{{ with .Values.a }}A{{ else with .Values.b }}B={{ . }}{{ else }}C{{ end }}'}, 'b: bee\n')
+    expect(renderChart(chart).get('demo/templates/w.yaml')).toBe('B=bee')
+  })
+})
+
 describe('parseManifests', () => {
   it('splits files into documents, drops empty ones and names each object by its template', async () => {
     const chart = await chartWith({
