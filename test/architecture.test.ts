@@ -36,6 +36,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   discover: ['helm', 'oci', 'errors'],
   // The W&B v2 operator's server manifest: resolved through any content source, merged, its images listed.
   'server-manifest': ['content', 'release', 'oci', 'errors'],
+  // The Helm-compatible renderer: Go text/template + Sprig + Helm's engine over loaded charts.
+  render: ['helm', 'errors'],
   rewrite: ['mirror', 'release', 'oci', 'errors'],
   delta: ['bundle', 'content', 'copy', 'mirror', 'registry', 'release', 'oci', 'errors'],
   'image-signatures': ['auth', 'content', 'copy', 'registry', 'oci', 'errors'],
@@ -49,7 +51,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 /** commands/ may import only the command-line edge, the use cases and the error classes. */
 const COMMANDS_ALLOWED = ['cli', 'usecases', 'errors']
 /** Folders that do no I/O: no file system, no network, no child processes. */
-const PURE = ['oci', 'discover', 'rewrite']
+const PURE = ['oci', 'discover', 'rewrite', 'render']
 /** The one file of a pure folder allowed to read files (the CRD and file trees of `rewrite`). */
 const PURE_EXCEPTIONS = new Set(['src/rewrite/io.ts'])
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|tls|http|https|http2|dgram|child_process|worker_threads)$|^undici(\/|$)/

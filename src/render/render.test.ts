@@ -1,0 +1,89 @@
+/**
+ * What the Go oracle cannot check: the renderer's own errors (an AirgapError naming the
+ * template file and line, with a hint) and the split of a render into Kubernetes objects.
+ * Behaviour against Go is covered by test/render/*.test.ts.
+ */
+import {describe, expect, it} from 'vitest'
+import {AirgapError} from '../errors.js'
+import {loadChartFiles} from '../helm/load.js'
+import {RenderError, parseManifests, renderChart} from './index.js'
+
+async function chartWith(templates: Record<string, string>, values = '') {
+  const files = new Map<string, Buffer>([
+    ['Chart.yaml', Buffer.from('apiVersion: v2\nname: demo\nversion: 1.0.0\n')],
+    ['values.yaml', Buffer.from(values)],
+    ...Object.entries(templates).map(([k, v]): [string, Buffer] => [k, Buffer.from(v)]),
+  ])
+  return loadChartFiles(files, 'demo')
+}
+
+function failure(run: () => unknown): RenderError {
+  try {
+    run()
+  } catch (err) {
+    if (err instanceof RenderError) return err
+    throw err
+  }
+  throw new Error('expected a RenderError')
+}
+
+describe('renderer errors', () => {
+  it('an unknown function is an AirgapError naming the file, the line and the function', async () => {
+    const chart = await chartWith({'templates/cm.yaml': 'a: 1\nb: {{ frobnicate .Values.x }}\n'})
+    const err = failure(() => renderChart(chart))
+    expect(err).toBeInstanceOf(AirgapError)
+    expect(err.message).toContain('demo/templates/cm.yaml:2')
+    expect(err.message).toContain('function "frobnicate" not defined')
+    expect(err.template).toBe('demo/templates/cm.yaml')
+    expect(err.line).toBe(2)
+    expect(err.hint).toBeTruthy()
+  })
+
+  it('required and fail read like Helm ("execution error at (file:line:col): message")', async () => {
+    const chart = await chartWith({'templates/s.yaml': 'x\n\n{{ required "set .Values.password" .Values.password }}'})
+    const err = failure(() => renderChart(chart))
+    expect(err.message).toBe('execution error at (demo/templates/s.yaml:3:3): set .Values.password')
+    expect(err.line).toBe(3)
+  })
+
+  it('a nil pointer in a field chain names the template, line and the expression', async () => {
+    const chart = await chartWith({'templates/n.yaml': '{{ .Values.missing.deeper }}'})
+    const err = failure(() => renderChart(chart))
+    expect(err.message).toContain('demo/templates/n.yaml:1:')
+    expect(err.message).toContain('<.Values.missing.deeper>')
+    expect(err.message).toContain('nil pointer evaluating interface {}.deeper')
+  })
+})
+
+// The Go oracle is Go 1.19 (Debian 12); these constructs came later (Helm is built with newer Go).
+describe('Go 1.22+ / 1.23 template constructs the oracle cannot check', () => {
+  it('range over an integer counts from 0 (Go 1.22)', async () => {
+    const chart = await chartWith({'templates/r.yaml': '{{ range 3 }}{{ . }}{{ end }}|{{ range $i := 2 }}{{ $i }}{{ end }}|{{ range 0 }}x{{ else }}none{{ end }}'})
+    expect(renderChart(chart).get('demo/templates/r.yaml')).toBe('012|01|none')
+  })
+
+  it('else with chains like else if (Go 1.23)', async () => {
+    const chart = await chartWith({'templates/w.yaml': '{{ with .Values.a }}A{{ else with .Values.b }}B={{ . }}{{ else }}C{{ end }}'}, 'b: bee\n')
+    expect(renderChart(chart).get('demo/templates/w.yaml')).toBe('B=bee')
+  })
+})
+
+describe('parseManifests', () => {
+  it('splits files into documents, drops empty ones and names each object by its template', async () => {
+    const chart = await chartWith({
+      'templates/a.yaml': '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n  namespace: ns\n---\n# only a comment\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: two\n',
+      'templates/empty.yaml': '{{- if false }}x{{ end }}',
+    })
+    const objects = parseManifests(renderChart(chart))
+    expect(objects.map((o) => [o.template, o.kind, o.name, o.namespace])).toEqual([
+      ['demo/templates/a.yaml', 'ConfigMap', 'one', 'ns'],
+      ['demo/templates/a.yaml', 'Deployment', 'two', undefined],
+    ])
+  })
+
+  it('invalid YAML output is a RenderError naming the template file and line', () => {
+    const err = failure(() => parseManifests(new Map([['demo/templates/bad.yaml', 'a: 1\nb: [unclosed\n']])))
+    expect(err.template).toBe('demo/templates/bad.yaml')
+    expect(err.message).toContain('demo/templates/bad.yaml')
+  })
+})
