@@ -162,6 +162,12 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
     return src.pipe(check)
   }
 
+  /** Bytes `start..end` (inclusive) of a blob, not verified (a slice cannot be): an HTTP Range answer. */
+  blobRange(desc: Descriptor, start: number, end: number): Readable {
+    const {entry, where} = this.blobFor(desc)
+    return rangeStream(this.file, entry.offset + start, end - start + 1, where)
+  }
+
   /**
    * ChunkFetcher: the blob as verified chunks, all read into ONE buffer per call (no allocation
    * per chunk: a stream that allocates a fresh buffer per read makes V8 run a full garbage
