@@ -66,12 +66,7 @@ async function pushImage(ctx: PushContext, plan: ImagePlan, earlier: unknown): P
     if (earlier !== undefined) throw earlier
     const dst = repositoryFor(ctx, placement.mirror)
     const {stats} = await copy(ctx.reader, image.digest, dst, placement.tag ?? '', copyOptions(ctx, dst, image.source))
-    copied(
-      ctx,
-      stats,
-      dst,
-      plan.nodes.map((n) => n.digest),
-    )
+    copied(ctx, stats, dst, plan.nodes.map((n) => n.digest))
     ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'pushed'})
     return receiptImage(image, placement, 'pushed')
   } catch (err) {

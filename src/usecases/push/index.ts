@@ -15,7 +15,7 @@
  *  6. write the receipt and apply the failure policy (outcome.ts).
  */
 import {setMaxListeners} from 'node:events'
-import {BundleReader, digestOfEntryName} from '../../bundle/index.js'
+import {BundleReader} from '../../bundle/index.js'
 import {CopyTracker, emptyStats} from '../../copy/index.js'
 import {UsageError} from '../../errors.js'
 import {parseMirrorRegistry} from '../../mirror/mapping.js'
@@ -25,8 +25,8 @@ import {applyPushPlan} from './apply.js'
 import {chartDestination} from './charts.js'
 import {repositoryFor, type PushContext} from './context.js'
 import {finishPush} from './outcome.js'
-import {graphRoots, placeImages, planPush, surveyQuestions, type PushRequest} from './plan.js'
-import {readGraphs, surveyMirror} from './survey.js'
+import {placeImages, planPush, surveyQuestions, type PushRequest} from './plan.js'
+import {surveyBundle, surveyMirror} from './survey.js'
 import type {PushOptions, PushResult} from './types.js'
 
 export type {PartPushReport, PushHooks, PushOptions, PushResult} from './types.js'
@@ -59,24 +59,25 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       signal,
       failures: [],
     }
-    const graphs = await readGraphs(reader, graphRoots(contents), ctx.tracker, signal)
+    const {graphs, held} = await surveyBundle(reader, contents, ctx.tracker, signal)
     // The hashing workers boot (~60 ms each, on every core) while the mirror is asked, as soon as
-    // one large blob is known to be sent (a repeat push boots none). The reader owns them: they
-    // hash through its descriptor and stop when the hashing is done or the reader closes.
-    const hashSoon = (digests: Iterable<string>): void => {
-      const set = new Set(digests)
-      reader.prepareHashWorkers((d) => set.has(d))
+    // one large blob is known to be sent: the charts' (always checked) now, an image's when the
+    // survey finds the mirror lacks it, every blob's with --full-verify or for a split part; a
+    // repeat push boots none. The reader owns them: they hash through its descriptor and stop
+    // when the hashing is done or the reader closes.
+    const mayHash = (digests: readonly string[]): void => {
+      const nodes = new Set(digests.flatMap((d) => (graphs.get(d) ?? []).map((n) => n.digest)))
+      reader.prepareHashWorkers((d) => nodes.has(d))
     }
     if (request.fullVerify || contents.split) reader.prepareHashWorkers()
-    else hashSoon(contents.charts.flatMap((c) => (graphs.get(c.digest) ?? []).map((n) => n.digest)))
+    else mayHash(contents.charts.map((c) => c.digest))
     const survey = await surveyMirror(surveyQuestions(contents, request, placements, graphs), {
       host: request.registry.host,
       repositoryAt: (ref) => repositoryFor(ctx, ref),
       signal,
-      onImageToSend: (i) => hashSoon((graphs.get(contents.images[i]!.digest) ?? []).map((n) => n.digest)),
+      onImageToSend: (i) => mayHash([contents.images[i]!.digest]),
     })
     // 3. The plan (pure).
-    const held = new Set(reader.entries().flatMap((e) => (e.kind === 'blob' ? [digestOfEntryName(e.name)] : [])))
     const plan = planPush({contents, request, placements, graphs, held, survey})
     // 4. Hash what may be sent, before the first write.
     const report = await verifyBundleBlobs(reader, contents, {only: plan.hash === 'all' ? undefined : plan.hash, signal})

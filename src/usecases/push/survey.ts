@@ -2,19 +2,32 @@
  * The survey: what the verified bundle and the mirror hold, as plain data for the planner
  * (plan.ts). Nothing is written.
  *  - The bundle: every graph, its manifests read once through the open reader into the copy
- *    tracker's cache (the copies reuse them).
+ *    tracker's cache (the copies reuse them), and the blobs the file holds (a split part: some).
  *  - The mirror: one question per image, its tag (a repeat push is settled by it) or else its
  *    manifest; for a delta bundle, each blob it leaves out that an item still to push needs: in
  *    place, in another repository of the mirror (to mount), or nowhere.
  */
 import pLimit from 'p-limit'
+import {digestOfEntryName, type BundleReader} from '../../bundle/index.js'
 import type {ReadOnlyTarget} from '../../content/types.js'
 import type {CopyTracker} from '../../copy/index.js'
 import {planCopy} from '../../copy/plan.js'
 import {NotFoundError} from '../../errors.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {RegistryRepository} from '../../registry/index.js'
-import {expectedNeeds, type LocatedBlob, type MirrorSurvey, type RootState, type SurveyQuestions} from './plan.js'
+import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions} from './plan.js'
+
+/** What the bundle holds: every graph it lists, and the digests of the blobs in the file. */
+export async function surveyBundle(
+  reader: BundleReader,
+  contents: PushContents,
+  tracker: CopyTracker,
+  signal: AbortSignal | undefined,
+): Promise<{graphs: Map<string, Descriptor[]>; held: Set<string>}> {
+  const graphs = await readGraphs(reader, graphRoots(contents), tracker, signal)
+  const held = new Set(reader.entries().flatMap((e) => (e.kind === 'blob' ? [digestOfEntryName(e.name)] : [])))
+  return {graphs, held}
+}
 
 /** Every node of each graph (root first), by root digest; `name` names the item in errors. */
 export async function readGraphs(
@@ -83,12 +96,7 @@ async function tagNames(dst: RegistryRepository, tag: string, digest: string, si
  */
 async function locateExpected(delta: NonNullable<SurveyQuestions['delta']>, known: Existence, repositoryAt: (path: string) => RegistryRepository): Promise<LocatedBlob[]> {
   const rootThere = await Promise.all(delta.items.map((item) => known.ask(repositoryAt(item.repository), item.root)))
-  const needs = expectedNeeds(
-    delta.items,
-    rootThere.map((there) => !there),
-    delta.graphs,
-    delta.expected,
-  )
+  const needs = expectedNeeds(delta.items, rootThere.map((there) => !there), delta.graphs, delta.expected)
   return Promise.all(
     needs.map(async (need): Promise<LocatedBlob> => {
       if (await known.ask(repositoryAt(need.repository), need.blob)) return {...need, present: true}
