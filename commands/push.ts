@@ -1,10 +1,11 @@
 import {Args, Flags} from '@oclif/core'
-import {pushBundle, type PushResult} from '../src/usecases/push.js'
+import {pushBundle, type PushResult} from '../src/usecases/push/index.js'
 import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
-import {createProgress, formatBytes} from '../src/cli/progress.js'
+import {formatBytes} from '../src/cli/progress.js'
+import {pushProgress} from '../src/cli/push-progress.js'
 
 export default class Push extends BaseCommand<typeof Push> {
   static override summary = 'Push a verified bundle into a private registry and Helm repository'
@@ -48,11 +49,7 @@ ${BaseCommand.exitCodesHelp}`
   async run(): Promise<PushResult> {
     const {args, flags} = await this.parse(Push)
     const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const json = this.jsonEnabled()
-    const progress = createProgress({json, quiet: flags.quiet})
-    // Warnings never break the live line, and in --json mode they are events like the rest of stderr.
-    const warning = (message: string): void => progress.warning(message, (m) => this.warn(m))
-    const warn = (message: string, registry: string): void => warning(`${registry}: ${message}`)
+    const progress = pushProgress({json: this.jsonEnabled(), quiet: flags.quiet, warn: (m) => this.warn(m)})
     const helmAuth = {
       ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
       ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
@@ -60,7 +57,7 @@ ${BaseCommand.exitCodesHelp}`
     }
     try {
       const result = await pushBundle({
-        ...connectionOptions(flags, warn),
+        ...connectionOptions(flags, progress.registryWarning),
         bundle: args.bundle,
         registry: flags.registry,
         keepSourceHost: flags['keep-source-host'],
@@ -71,18 +68,7 @@ ${BaseCommand.exitCodesHelp}`
         helmAuth,
         ...(flags.receipt ? {receipt: flags.receipt} : {}),
         concurrency: flags.concurrency,
-        hooks: {
-          ...progress,
-          onWarning: warning,
-          onVerified: (r) => {
-            if (!flags.quiet && !json) {
-              progress.interrupt(() => process.stderr.write(`Verified ${r.path}: ${r.blobs} blobs, ${formatBytes(r.bytes)}${r.signer ? `, signed by ${r.signer}` : ''} (${r.seconds.toFixed(2)} s)\n`))
-            }
-          },
-          onItem: (i) => {
-            if (i.status === 'failed') process.stderr.write(`\nfailed: ${i.kind} ${i.name}: ${i.error}\n`)
-          },
-        },
+        hooks: progress.hooks,
       })
       progress.end()
       if (!flags.quiet) this.printSummary(result)

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile, verifyBundle, type VerifyReport} from '../src/usecases/verify.js'
+import {readPublicKeyFile, verifyBundleFile, type VerifyReport} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {formatBytes} from '../src/cli/progress.js'
 
@@ -28,7 +28,7 @@ ${BaseCommand.exitCodesHelp}`
   async run(): Promise<VerifyReport> {
     const {args, flags} = await this.parse(Verify)
     const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const report = await verifyBundle(args.bundle, publicKey ? {publicKey} : {})
+    const report = await verifyBundleFile(args.bundle, publicKey ? {publicKey} : {})
     if (!flags.quiet) this.printSummary(report)
     return report
   }

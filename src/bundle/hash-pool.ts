@@ -4,28 +4,28 @@
  * Reads are 1 MiB: the chunk is still in the core's cache when it is hashed (4 MiB reads hash
  * about 7 % slower on this machine).
  * The worker is plain JavaScript given as a string (no separate file to locate after compilation
- * or under the test runner); it only reads the file and hashes, and never writes.
+ * or under the test runner); it only reads and hashes, and never writes.
+ * Workers read through the caller's open file descriptor (threads share the process's descriptor
+ * table), never by path: what they hash is the file the caller opened and checked, even when
+ * another file was renamed over its path since. The caller keeps the descriptor open until every
+ * job it started has settled or the pool is closed (BundleReader closes its pool first).
  */
 import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
 
 const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads')
-const {openSync, readSync, closeSync} = require('node:fs')
+const {readSync} = require('node:fs')
 const {createHash} = require('node:crypto')
 const CHUNK = 1024 * 1024
 const REPORT = 16 * 1024 * 1024
 const buf = Buffer.allocUnsafe(CHUNK)
-const fds = new Map()
 parentPort.on('message', (job) => {
-  if (job.close) { for (const fd of fds.values()) closeSync(fd); fds.clear(); return }
   try {
-    let fd = fds.get(job.path)
-    if (fd === undefined) { fd = openSync(job.path, 'r'); fds.set(job.path, fd) }
     const hash = createHash(job.algorithm)
     let done = 0, unreported = 0
     while (done < job.size) {
-      const n = readSync(fd, buf, 0, Math.min(CHUNK, job.size - done), job.offset + done)
+      const n = readSync(job.fd, buf, 0, Math.min(CHUNK, job.size - done), job.offset + done)
       if (n === 0) throw new Error('the file ends early (it shrank while reading)')
       hash.update(buf.subarray(0, n))
       done += n
@@ -75,13 +75,13 @@ export class HashPool {
     return this.workers.length
   }
 
-  /** sha256/sha512 of `size` bytes of `path` at `offset`, as `alg:hex`. */
-  async hashRange(path: string, offset: number, size: number, algorithm: string, onBytes?: (n: number) => void): Promise<string> {
+  /** sha256/sha512 of `size` bytes at `offset` of the open file descriptor `fd`, as `alg:hex`. */
+  async hashRange(fd: number, offset: number, size: number, algorithm: string, onBytes?: (n: number) => void): Promise<string> {
     const worker = await this.acquire()
     const id = this.nextId++
     return new Promise<string>((resolve, reject) => {
       this.jobs.set(id, {id, resolve, reject, onBytes})
-      worker.postMessage({id, path, offset, size, algorithm})
+      worker.postMessage({id, fd, offset, size, algorithm})
     })
   }
 

@@ -1,6 +1,6 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
@@ -283,6 +283,40 @@ describe('BundleReader under many parallel reads', () => {
     } finally {
       process.off('warning', onWarning)
       await r.close()
+    }
+  })
+})
+
+describe('BundleReader reads through the descriptor it opened', () => {
+  it('another bundle renamed over the path changes nothing: size, hashing (on the workers too) and every read are of the file opened', async () => {
+    // Same layout byte for byte (same sizes and offsets), other content: a read that re-opened the
+    // path would get the replacement's bytes and hash them, or serve them.
+    const original = makeImage('orig', 6 * 1024 * 1024)
+    const other = makeImage('repl', 6 * 1024 * 1024)
+    const path = join(root, 'swapped.tar')
+    const replacement = join(root, 'replacement.tar')
+    await writeBundle(path, [{ref: 'docker.io/acme/big:1', image: original}])
+    await writeBundle(replacement, [{ref: 'docker.io/acme/big:1', image: other}])
+    const size = statSync(path).size
+    expect(statSync(replacement).size).toBe(size)
+    const layer = original.blobs[1]!
+    const r = await BundleReader.open(path)
+    try {
+      r.prepareHashWorkers()
+      renameSync(replacement, path)
+      expect(readFileSync(path).includes(other.blobs[1]!.bytes.subarray(0, 64))).toBe(true)
+      expect(r.size).toBe(size)
+      const hashed = await r.verifyAllBlobs()
+      expect(hashed).toEqual({blobs: 3, bytes: original.blobs.reduce((n, b) => n + b.desc.size, 0)})
+      await expect(r.verifyAllBlobs({workers: 0})).resolves.toEqual(hashed)
+      expect((await r.resolve('docker.io/acme/big:1')).digest).toBe(original.manifest.desc.digest)
+      expect((await readAllStream(await r.fetch(layer.desc))).equals(layer.bytes)).toBe(true)
+      const chunks: Buffer[] = []
+      for await (const c of await r.fetchChunks(layer.desc)) chunks.push(Buffer.from(c))
+      expect(Buffer.concat(chunks).equals(layer.bytes)).toBe(true)
+    } finally {
+      await r.close()
+      rmSync(path)
     }
   })
 })

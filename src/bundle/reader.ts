@@ -5,25 +5,29 @@
  * offset) and refuses hostile input: anything but regular files, names outside the bundle layout,
  * path tricks, duplicates, bad checksums, truncation, trailing garbage, oversized metadata. Blobs
  * are then served straight from their byte ranges through a verifying stream, several at a time.
+ *
+ * Everything is read through the ONE file descriptor open() opened, the hashing workers included:
+ * what was checked is what is read afterwards, even when another file is renamed over the path
+ * meanwhile (verify once, then push or serve from the same reader).
  */
 import {createHash} from 'node:crypto'
-import {readSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import pLimit from 'p-limit'
 import type {ChunkFetcher, Located, ReadOnlyTarget, TagLister, VerifiedFetcher} from '../content/types.js'
 import {Verification, verifier} from '../content/verify.js'
-import {IntegrityError, NotFoundError, UnsupportedError, UsageError} from '../errors.js'
+import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
 import {isDigest} from '../oci/digest.js'
 import {isIndexMediaType, isManifestMediaType, parseManifest, successors} from '../oci/manifest.js'
 import {formatReference, parseReference} from '../oci/reference.js'
 import {Annotation, MAX_MANIFEST_BYTES, MediaType} from '../oci/types.js'
 import type {Descriptor, ImageIndex} from '../oci/types.js'
-import {INDEX_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, blobEntryName, classifyEntryName, digestOfEntryName} from './layout.js'
-import type {EntryKind} from './layout.js'
+import {INDEX_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, blobEntryName, digestOfEntryName} from './layout.js'
 import {HashPool} from './hash-pool.js'
-import {BLOCK, decodeHeader, isZeroBlock, paddedSize} from './tar.js'
+import {checkLayoutVersion, rangeStream, readEntry, scan, type BundleEntry} from './scan.js'
+
+export type {BundleEntry} from './scan.js'
 
 /** Blobs at least this large are hashed on worker threads. */
 const WORKER_MIN_BYTES = 4 * 1024 * 1024
@@ -31,8 +35,6 @@ const WORKER_MIN_BYTES = 4 * 1024 * 1024
 /** Blobs up to this size are read in one piece by fetch() instead of streamed. */
 const SMALL_BLOB_BYTES = 256 * 1024
 
-/** Zero padding tolerated after the end-of-archive marker (GNU tar pads to 10 KiB records). */
-const MAX_TRAILING_ZEROS = 64 * 1024
 const HASH_CHUNK = 1024 * 1024
 
 export interface BundleReaderOptions {
@@ -40,22 +42,11 @@ export interface BundleReaderOptions {
   maxMetadataBytes?: number
 }
 
-/** One file in the bundle. */
-export interface BundleEntry {
-  name: string
-  kind: EntryKind
-  /** Offset of the entry's data (its header is 512 bytes before). */
-  offset: number
-  size: number
-}
-
 export interface VerifyAllOptions {
   /** Blobs hashed at once on this thread; default 2 (or the worker count). */
   concurrency?: number
   /** Hashing worker threads for large blobs (default: cores, at most 4); 0 hashes on this thread only. */
   workers?: number
-  /** A pool started earlier (its workers boot meanwhile); used instead of a new one and not closed. */
-  pool?: HashPool
   /** Hash only the blobs whose digest this accepts (default: every blob). */
   only?: (digest: string) => boolean
   /** Called with the byte count of every chunk hashed. */
@@ -69,9 +60,16 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   /** fetch() streams verify size and digest (VerifiedFetcher). */
   readonly verifiesFetchedContent = true as const
 
+  /** Hashing workers booted ahead of the next verifyAllBlobs() (prepareHashWorkers). */
+  private preparedWorkers: HashPool | undefined
+  /** Workers being terminated; close() waits for them before closing the descriptor they read. */
+  private readonly stoppingWorkers: Promise<void>[] = []
+
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
+    /** Size of the file opened (the descriptor's, not whatever the path names now). */
+    readonly size: number,
     private readonly byName: ReadonlyMap<string, BundleEntry>,
     /** The parsed index.json. */
     readonly index: ImageIndex,
@@ -90,7 +88,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
       throw err
     })
     try {
-      const entries = await scan(file, path, max)
+      const {entries, size} = await scan(file, path, max)
       const where = `bundle ${path}`
       const layout = entries.get(OCI_LAYOUT)
       if (!layout) throw new IntegrityError(`${where}: no ${OCI_LAYOUT} entry; this is not an OCI image layout bundle`)
@@ -100,14 +98,18 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
       const indexBytes = await readEntry(file, indexEntry)
       const parsed = parseManifest(indexBytes, MediaType.OciIndex, `${where} ${INDEX_JSON}`)
       if (parsed.kind !== 'index') throw new IntegrityError(`${where}: ${INDEX_JSON} is not an image index`)
-      return new BundleReader(path, file, entries, parsed.index, indexBytes, max)
+      return new BundleReader(path, file, size, entries, parsed.index, indexBytes, max)
     } catch (err) {
       await file.close()
       throw err
     }
   }
 
+  /** Stop the hashing workers (they read this descriptor), then close the descriptor. */
   async close(): Promise<void> {
+    this.stopWorkers(this.preparedWorkers)
+    this.preparedWorkers = undefined
+    await Promise.all(this.stoppingWorkers)
     await this.file.close()
   }
 
@@ -158,6 +160,12 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
     const src = rangeStream(this.file, entry.offset, entry.size, where)
     src.on('error', (err) => check.destroy(err))
     return src.pipe(check)
+  }
+
+  /** Bytes `start..end` (inclusive) of a blob, not verified (a slice cannot be): an HTTP Range answer. */
+  blobRange(desc: Descriptor, start: number, end: number): Readable {
+    const {entry, where} = this.blobFor(desc)
+    return rangeStream(this.file, entry.offset + start, end - start + 1, where)
   }
 
   /**
@@ -231,10 +239,13 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   async verifyAllBlobs(options: VerifyAllOptions = {}): Promise<{blobs: number; bytes: number}> {
     const only = options.only
     const blobs = this.blobEntries(only)
-    // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread.
+    // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread. Workers
+    // booted by prepareHashWorkers() are used (and stopped afterwards); otherwise a pool is started
+    // here when needed.
     const large = blobs.filter(isWorkerSized)
-    const own = large.length > 0 && options.workers !== 0 && !options.pool
-    const pool = large.length > 0 && options.workers !== 0 ? (options.pool ?? new HashPool(options.workers)) : undefined
+    const prepared = this.preparedWorkers
+    this.preparedWorkers = undefined
+    const pool = large.length > 0 && options.workers !== 0 ? (prepared ?? new HashPool(options.workers)) : undefined
     const limit = pLimit(Math.max(1, options.concurrency ?? 2, pool?.size ?? 0))
     const bad: string[] = []
     let bytes = 0
@@ -249,7 +260,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
             const algorithm = want.slice(0, want.indexOf(':'))
             const got =
               pool && isWorkerSized(entry)
-                ? await pool.hashRange(this.path, entry.offset, entry.size, algorithm, options.onBytes).catch((err: Error) => {
+                ? await pool.hashRange(this.file.fd, entry.offset, entry.size, algorithm, options.onBytes).catch((err: Error) => {
                     throw new IntegrityError(`${this.location}: cannot read ${entry.name}: ${err.message}`)
                   })
                 : await this.hashEntry(entry, algorithm, options)
@@ -259,7 +270,8 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
         ),
       )
     } finally {
-      if (own) await pool?.close()
+      this.stopWorkers(prepared)
+      if (pool !== prepared) this.stopWorkers(pool)
     }
     if (bad.length > 0) {
       bad.sort()
@@ -271,11 +283,19 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   }
 
   /**
-   * True when verifyAllBlobs() would hash some blob on worker threads (a caller may start the pool
-   * early); with `only`, among the blobs it accepts.
+   * Boot the hashing workers of the next verifyAllBlobs() now (~60 ms each, on every core), so that
+   * they start while the caller does something else, when some blob `only` accepts (every blob
+   * without it) is large enough to be hashed on a worker. Does nothing when they are booted already
+   * or no such blob exists. The workers read this reader's descriptor; verifyAllBlobs() and
+   * close() stop them.
    */
-  hasWorkerSizedBlobs(only?: (digest: string) => boolean): boolean {
-    return this.blobEntries(only).some(isWorkerSized)
+  prepareHashWorkers(only?: (digest: string) => boolean): void {
+    if (!this.preparedWorkers && this.blobEntries(only).some(isWorkerSized)) this.preparedWorkers = new HashPool()
+  }
+
+  /** Terminate a pool without waiting here; close() waits before closing the descriptor. */
+  private stopWorkers(pool: HashPool | undefined): void {
+    if (pool) this.stoppingWorkers.push(pool.close())
   }
 
   /**
@@ -371,167 +391,6 @@ function refName(desc: Descriptor): string | undefined {
   return desc.annotations?.[Annotation.RefName]
 }
 
-/**
- * Walk the headers: every entry must be a regular file with an allowed, unique name whose data
- * lies inside the file; the archive must end with two zero blocks followed by nothing but zeros.
- */
-async function scan(file: FileHandle, path: string, maxMetadata: number): Promise<Map<string, BundleEntry>> {
-  const info = await file.stat()
-  const where = `bundle ${path}`
-  if (!info.isFile()) throw new UsageError(`${where} is not a regular file`, {hint: 'pass the path of a bundle .tar file'})
-  const size = info.size
-  const entries = new Map<string, BundleEntry>()
-  const block = Buffer.alloc(BLOCK)
-  let offset = 0
-  for (;;) {
-    if (offset + BLOCK > size) {
-      throw new IntegrityError(`${where}: truncated at byte ${offset}: the end-of-archive marker is missing`, {hint: 'the bundle was cut short; copy it again'})
-    }
-    await readExactly(file, block, offset)
-    if (isZeroBlock(block)) {
-      await checkEnd(file, where, offset, size)
-      return entries
-    }
-    const at = `${where} at byte ${offset}`
-    const header = decodeHeader(block, at)
-    const name = header.name
-    const refuse = (reason: string): never => {
-      throw new IntegrityError(`${at}: refusing entry "${name}": ${reason}`, {hint: 'this is not a bundle written by airgap, or it was tampered with; do not use it'})
-    }
-    const type = describeType(header.typeflag)
-    if (type !== undefined) refuse(type)
-    const kind = classifyEntryName(name)
-    if (typeof kind !== 'string') refuse(kind.reason)
-    if (entries.has(name)) refuse('duplicate name')
-    const dataStart = offset + BLOCK
-    if (dataStart + header.size > size) refuse(`its ${header.size} bytes of data run past the end of the file (truncated)`)
-    if (kind === 'metadata' && header.size > maxMetadata) refuse(`${header.size} bytes is over the ${maxMetadata}-byte metadata limit`)
-    entries.set(name, {name, kind: kind as EntryKind, offset: dataStart, size: header.size})
-    offset = dataStart + paddedSize(header.size)
-  }
-}
-
-/**
- * The second end block must be zero too, and only zero padding (at most MAX_TRAILING_ZEROS bytes)
- * may follow. Data found after the marker is refused, naming the entry when it is a tar header.
- */
-async function checkEnd(file: FileHandle, where: string, offset: number, size: number): Promise<void> {
-  const rest = size - offset - BLOCK
-  if (rest < BLOCK) throw new IntegrityError(`${where}: truncated at byte ${offset + BLOCK}: the end-of-archive marker is incomplete`, {hint: 'the bundle was cut short; copy it again'})
-  const tail = Buffer.alloc(Math.min(rest, BLOCK + MAX_TRAILING_ZEROS + BLOCK))
-  await readExactly(file, tail, offset + BLOCK)
-  const hint = 'something was appended to the bundle; do not use it'
-  if (!isZeroBlock(tail.subarray(0, BLOCK))) {
-    throw new IntegrityError(`${where}: a single zero block at byte ${offset} is followed by more data${appendedEntry(tail, 0)} (the end-of-archive marker needs two)`, {hint})
-  }
-  const firstNonZero = tail.findIndex((b) => b !== 0)
-  if (firstNonZero !== -1 || rest > BLOCK + MAX_TRAILING_ZEROS) {
-    const at = firstNonZero === -1 ? BLOCK + MAX_TRAILING_ZEROS : firstNonZero
-    const blockStart = at - (at % BLOCK)
-    throw new IntegrityError(`${where}: trailing data after the end-of-archive marker at byte ${offset}${appendedEntry(tail, blockStart)}`, {hint})
-  }
-}
-
-/** `: entry "NAME" was appended` when the block at `at` decodes as a tar header, else ''. */
-function appendedEntry(tail: Buffer, at: number): string {
-  if (at + BLOCK > tail.length) return ''
-  try {
-    return `: entry "${decodeHeader(tail.subarray(at, at + BLOCK), '').name}" was appended`
-  } catch {
-    return ''
-  }
-}
-
-/** Undefined for a regular file; otherwise why the entry type is refused. */
-function describeType(flag: string): string | undefined {
-  switch (flag) {
-    case '0':
-    case '\u0000':
-      return undefined
-    case '1':
-      return 'hard link entries are not allowed'
-    case '2':
-      return 'symbolic link entries are not allowed'
-    case '3':
-      return 'character device entries are not allowed'
-    case '4':
-      return 'block device entries are not allowed'
-    case '5':
-      return 'directory entries are not allowed'
-    case '6':
-      return 'FIFO entries are not allowed'
-    case '7':
-      return 'contiguous-file entries are not allowed'
-    case 'x':
-    case 'g':
-      return 'pax extended headers are not allowed'
-    case 'L':
-    case 'K':
-      return 'GNU long name/link headers are not allowed'
-    default:
-      return `entry type ${JSON.stringify(flag)} is not allowed`
-  }
-}
-
-function checkLayoutVersion(bytes: Buffer, where: string): void {
-  let version: unknown
-  try {
-    version = (JSON.parse(bytes.toString('utf8')) as {imageLayoutVersion?: unknown}).imageLayoutVersion
-  } catch (err) {
-    throw new IntegrityError(`${where}: not valid JSON`, {cause: err})
-  }
-  if (version !== '1.0.0') throw new UnsupportedError(`${where}: image layout version ${JSON.stringify(version)} is not supported (want "1.0.0")`)
-}
-
-async function readEntry(file: FileHandle, entry: BundleEntry): Promise<Buffer> {
-  const buf = Buffer.alloc(entry.size)
-  await readExactly(file, buf, entry.offset)
-  return buf
-}
-
-/**
- * Tar headers and metadata entries are small reads, done one after another: synchronous reads take
- * microseconds each where a trip through the thread pool takes a hundred or more (opening a bundle
- * reads every header, so a repeat push or a list is mostly this). Kept async for the callers.
- */
-async function readExactly(file: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0
-  while (done < buf.length) {
-    const bytesRead = readSync(file.fd, buf, done, buf.length - done, position + done)
-    if (bytesRead === 0) throw new IntegrityError(`file ended at byte ${position + done} while reading ${buf.length} bytes at ${position}`)
-    done += bytesRead
-  }
-}
-
-/**
- * A stream of `length` bytes of `file` at `offset`, read with positional reads. Unlike
- * FileHandle.createReadStream it adds no listener to the shared handle, so any number of blobs
- * can stream from one open bundle at once.
- */
-function rangeStream(file: FileHandle, offset: number, length: number, where: string): Readable {
-  let done = 0
-  return new Readable({
-    highWaterMark: HASH_CHUNK,
-    read() {
-      const want = Math.min(HASH_CHUNK, length - done)
-      if (want <= 0) {
-        this.push(null)
-        return
-      }
-      file.read(Buffer.allocUnsafe(want), 0, want, offset + done).then(
-        ({bytesRead, buffer}) => {
-          if (bytesRead === 0) {
-            this.destroy(new IntegrityError(`${where} ends early (the file shrank while reading)`))
-            return
-          }
-          done += bytesRead
-          this.push(buffer.subarray(0, bytesRead))
-        },
-        (err: unknown) => this.destroy(err as Error),
-      )
-    },
-  })
-}
 
 function isWorkerSized(entry: BundleEntry): boolean {
   return entry.size >= WORKER_MIN_BYTES

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeBundle} from '../usecases/write-bundle.js'
-import {verifyBundle} from '../usecases/verify.js'
+import {verifyBundleFile} from '../usecases/verify.js'
 import {parseLock, serializeLock} from '../bundle/lock.js'
 import {MemoryTarget} from '../content/memory.js'
 import {BundleReader} from '../bundle/index.js'
@@ -59,7 +59,7 @@ describe('delta bundles (writeBundle with a have-list, verify, loadHaveList)', (
       size: v2.layers[0]!.descriptor.size,
       mediaType: v2.layers[0]!.descriptor.mediaType,
     })
-    const report = await verifyBundle(out)
+    const report = await verifyBundleFile(out)
     expect(report.expectedInMirror).toHaveLength(3)
     expect(result.lock.blobs.count).toBe(4)
   })

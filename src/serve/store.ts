@@ -14,11 +14,11 @@ import {mkdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {Transform, type Readable} from 'node:stream'
 import type {ReadOnlyTarget, TagLister} from '../content/types.js'
-import {fetchAll, verifier} from '../content/verify.js'
+import {fetchAll} from '../content/verify.js'
 import {isDigest} from '../oci/digest.js'
 import {isGraphMediaType, manifestMediaTypeOf, parseManifest, successors} from '../oci/manifest.js'
 import {Annotation, MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
-import {BundleReader, blobEntryName, type BundleEntry} from '../bundle/index.js'
+import {BundleReader} from '../bundle/index.js'
 import {AirgapError} from '../errors.js'
 import {INGEST_DIR, OciLayout, readIndexFile} from '../layout/index.js'
 
@@ -37,9 +37,9 @@ export interface ServeStore {
   refNames(): Promise<string[]>
   /** The descriptor of `digest` if the store holds it (media type octet-stream when unknown). */
   describe(digest: string): Promise<Descriptor | undefined>
-  /** The whole blob, verified against `desc` while it streams (one file descriptor per call). */
+  /** The whole blob, verified against `desc` while it streams (a bundle's through the reader's one descriptor). */
   fetch(desc: Descriptor): Promise<Readable>
-  /** Bytes `start..end` (inclusive) of a blob; not digest-verified (a slice cannot be). */
+  /** Bytes `start..end` (inclusive) of a blob; not digest-verified (a slice cannot be); a bundle's through the reader's one descriptor. */
   range(desc: Descriptor, start: number, end: number): Promise<Readable>
   /** Record a descriptor pushed into the layout (so later digest lookups know its media type). */
   remember(desc: Descriptor): void
@@ -65,7 +65,6 @@ export async function serveStore(target: ReadOnlyTarget & TagLister, opts: Serve
 class GraphStore implements ServeStore {
   readonly location: string
   private readonly known = new Map<string, Descriptor>()
-  private bundleEntries: Map<string, BundleEntry> | undefined
 
   constructor(
     readonly target: ReadOnlyTarget & TagLister,
@@ -132,26 +131,15 @@ class GraphStore implements ServeStore {
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
-    const t = this.target
-    // BundleReader.fetch streams from its one shared FileHandle; a server with many concurrent
-    // downloads reads through a descriptor of its own per request instead.
-    if (t instanceof BundleReader && desc.size > 0 && (await t.exists(desc))) {
-      const check = verifier(desc, `${desc.digest} in ${this.location}`)
-      const src = await this.range(desc, 0, desc.size - 1)
-      src.on('error', (err) => check.destroy(err))
-      return src.pipe(check)
-    }
-    return t.fetch(desc)
+    // A bundle is read through the descriptor its reader opened (and verified through), never by
+    // path: a file renamed over the path is not what gets served.
+    return this.target.fetch(desc)
   }
 
   async range(desc: Descriptor, start: number, end: number): Promise<Readable> {
     const t = this.target
     if (t instanceof OciLayout) return createReadStream(t.blobPath(desc.digest), {start, end})
-    if (t instanceof BundleReader) {
-      this.bundleEntries ??= new Map(t.entries().map((e) => [e.name, e]))
-      const entry = this.bundleEntries.get(blobEntryName(desc.digest))
-      if (entry) return createReadStream(t.path, {start: entry.offset + start, end: entry.offset + end})
-    }
+    if (t instanceof BundleReader && (await t.exists(desc))) return t.blobRange(desc, start, end)
     return (await t.fetch(desc)).pipe(slice(start, end))
   }
 

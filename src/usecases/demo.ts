@@ -29,8 +29,8 @@ import {generateKeyPair, keyFingerprint, loadPrivateKey, loadPublicKey} from '..
 import {OciLayout} from '../layout/index.js'
 import {checkReceipt} from './check.js'
 import {pullBundle} from './pull.js'
-import {pushBundle} from './push.js'
-import {verifyBundle} from './verify.js'
+import {pushBundle} from './push/index.js'
+import {verifyBundleFile} from './verify.js'
 
 export type DemoStepId = 'upstream' | 'key' | 'pull' | 'verify' | 'push' | 'check' | 'rewrite'
 
@@ -172,7 +172,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     // 4. Verify.
     const verified = await step('verify', async () => {
-      const report = await verifyBundle(bundleFile, {publicKey: keys.publicKey, ...(signal ? {signal} : {})})
+      const report = await verifyBundleFile(bundleFile, {publicKey: keys.publicKey, ...(signal ? {signal} : {})})
       return {
         result: report,
         details: [

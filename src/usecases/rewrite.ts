@@ -32,7 +32,7 @@ import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
 import {parseChannelResponse} from '../release/index.js'
 import {BundleReader, LOCK_JSON, SPEC_YAML} from '../bundle/index.js'
-import {chartPackage} from './push.js'
+import {chartPackage} from './push/charts.js'
 
 /** The chart the CR installs. */
 export const PLATFORM_CHART = 'operator-wandb'

@@ -1,6 +1,8 @@
 /**
  * Open what `airgap serve` serves: a bundle file (read-only, optionally verified first) or an OCI
- * layout folder (created when it is to be writable).
+ * layout folder (created when it is to be writable). A bundle is opened once: it is verified and
+ * then served through the same reader, so a file renamed over the path after the check is never
+ * served as verified.
  */
 import type {KeyObject} from 'node:crypto'
 import {stat} from 'node:fs/promises'
@@ -21,6 +23,8 @@ export interface OpenSourceOptions {
   writable?: boolean
   /** Verify the bundle completely (signature with this key, lock, every blob) before serving. */
   publicKey?: KeyObject
+  /** Called with the byte count of every chunk hashed while verifying (progress). */
+  onVerifyBytes?: (n: number) => void
 }
 
 /** Open `path`: a file is a bundle, a folder (or a missing path with `writable`) an OCI layout. */
@@ -28,9 +32,14 @@ export async function openServeSource(path: string, opts: OpenSourceOptions = {}
   const info = await stat(path).catch(() => undefined)
   if (info?.isFile()) {
     if (opts.writable) throw new UsageError(`${path} is a bundle file, which is served read-only`, {hint: 'drop --writable, or serve an OCI layout folder'})
-    const verified = opts.publicKey ? await verifyBundle(path, {publicKey: opts.publicKey}) : undefined
     const reader = await BundleReader.open(path)
-    return {kind: 'bundle', store: reader, ...(verified ? {verified} : {}), close: () => reader.close()}
+    try {
+      const verified = opts.publicKey ? await verifyBundle(reader, {publicKey: opts.publicKey, onBytes: opts.onVerifyBytes}) : undefined
+      return {kind: 'bundle', store: reader, verified, close: () => reader.close()}
+    } catch (err) {
+      await reader.close()
+      throw err
+    }
   }
   if (opts.publicKey) throw new UsageError(`--key verifies a bundle file, but ${path} is not a file`, {hint: 'drop --key when serving a layout folder'})
   if (!info && !opts.writable) throw new NotFoundError(`${path} does not exist`, {hint: 'pass a bundle .tar file or an OCI layout folder (add --writable to create an empty one)'})

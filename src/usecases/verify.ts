@@ -1,5 +1,10 @@
 /**
- * verifyBundle() (`airgap verify`) and readBundleContents() (`airgap list`).
+ * verifyBundle() (`airgap verify`, and `push` / `serve --key` before they use the bundle) and
+ * readBundleContents() (`airgap list`).
+ *
+ * Verification goes through a reader the caller opened: the caller then uses the SAME reader (one
+ * file descriptor), so what is pushed or served is what was verified, whatever is renamed over the
+ * path meanwhile. verifyBundleFile() opens, verifies and closes, for `airgap verify BUNDLE`.
  *
  * What verify establishes, cheapest first:
  *  1. the archive is a well-formed bundle (BundleReader refuses hostile or damaged tars);
@@ -14,7 +19,7 @@
  * IntegrityError (exit code 5) naming the entry and digest.
  */
 import type {KeyObject} from 'node:crypto'
-import {readFile, stat} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {IntegrityError, UsageError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
 import {Annotation, type Descriptor} from '../oci/types.js'
@@ -31,12 +36,12 @@ export interface VerifyOptions {
   onBytes?: (n: number) => void
   /** Blobs hashed at once (default 2). */
   concurrency?: number
-  /**
-   * Which blobs to hash: all of them (default), none (signature, lock, index and graph only), or
-   * the given digests. Push hashes exactly what it is about to send.
-   */
-  blobs?: 'all' | 'none' | ReadonlySet<string>
   signal?: AbortSignal
+}
+
+export interface VerifyBlobsOptions extends Omit<VerifyOptions, 'publicKey'> {
+  /** Hash only these digests (push: exactly what it is about to send); default every blob. */
+  only?: ReadonlySet<string>
 }
 
 export interface VerifyReport {
@@ -70,53 +75,75 @@ export interface VerifyReport {
   bytesPerSecond: number
 }
 
-/** Verify a bundle completely; resolves with the report only when everything holds. */
-export async function verifyBundle(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const started = performance.now()
+/** Verify a bundle completely through an open reader; resolves with the report only when everything holds. */
+export async function verifyBundle(reader: BundleReader, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  return verifyBundleBlobs(reader, await verifyBundleMetadata(reader, opts), opts)
+}
+
+/** `airgap verify BUNDLE`: open the file, verify it completely, close it. */
+export async function verifyBundleFile(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const reader = await BundleReader.open(path)
   try {
-    const where = `bundle ${path}`
-    const lockBytes = await readRequired(reader, LOCK_JSON, where)
-    const auth = await checkSignature(reader, lockBytes, opts.publicKey, where)
-    const lock = parseLock(lockBytes, `${where} ${LOCK_JSON}`)
-    const problems = [...checkIndexPin(reader, lock), ...checkEntries(reader, lock), ...checkBlobTotals(reader, lock), ...(await checkSpec(reader, lock)), ...checkSplit(reader, lock)]
-    if (problems.length > 0) {
-      throw new IntegrityError(`${where}: ${problems.length} problem(s): ${problems.join('; ')}`, {
-        hint: 'the bundle is damaged or was edited; copy it again from its source',
-      })
-    }
-    await reader.verifyGraph(absentAllowed(lock))
-    const only = opts.blobs === 'none' ? () => false : opts.blobs instanceof Set ? (d: string) => (opts.blobs as ReadonlySet<string>).has(d) : undefined
-    const hashed = await reader.verifyAllBlobs({
-      ...(only ? {only} : {}),
-      ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
-      ...(opts.onBytes ? {onBytes: opts.onBytes} : {}),
-      ...(opts.signal ? {signal: opts.signal} : {}),
-    })
-    const seconds = (performance.now() - started) / 1000
-    const fileSize = (await stat(path)).size
-    return {
-      path,
-      formatVersion: LOCK_FORMAT_VERSION,
-      createdBy: lock.createdBy,
-      created: lock.created,
-      images: lock.images,
-      charts: lock.charts,
-      ...(lock.expectedInMirror ? {expectedInMirror: lock.expectedInMirror} : {}),
-      ...(lock.signatures ? {signatures: lock.signatures} : {}),
-      ...(lock.split ? {split: lock.split} : {}),
-      blobs: hashed.blobs,
-      bytes: hashed.bytes,
-      fileSize,
-      ...auth,
-      lockDigest: digestOf(lockBytes),
-      indexDigest: lock.index.digest,
-      seconds: Math.round(seconds * 1000) / 1000,
-      bytesPerSecond: Math.round(hashed.bytes / Math.max(seconds, 0.001)),
-    }
+    return await verifyBundle(reader, opts)
   } finally {
     await reader.close()
   }
+}
+
+/**
+ * Checks 1–5 (everything but hashing the blobs), cheap: the report counts no blob yet. Push runs
+ * this first, then verifyBundleBlobs() on what it is about to send.
+ */
+export async function verifyBundleMetadata(reader: BundleReader, opts: Pick<VerifyOptions, 'publicKey'> = {}): Promise<VerifyReport> {
+  const started = performance.now()
+  const where = reader.location
+  const lockBytes = await readRequired(reader, LOCK_JSON, where)
+  const auth = await checkSignature(reader, lockBytes, opts.publicKey, where)
+  const lock = parseLock(lockBytes, `${where} ${LOCK_JSON}`)
+  const problems = [...checkIndexPin(reader, lock), ...checkEntries(reader, lock), ...checkBlobTotals(reader, lock), ...(await checkSpec(reader, lock)), ...checkSplit(reader, lock)]
+  if (problems.length > 0) {
+    throw new IntegrityError(`${where}: ${problems.length} problem(s): ${problems.join('; ')}`, {
+      hint: 'the bundle is damaged or was edited; copy it again from its source',
+    })
+  }
+  await reader.verifyGraph(absentAllowed(lock))
+  return {
+    path: reader.path,
+    formatVersion: LOCK_FORMAT_VERSION,
+    createdBy: lock.createdBy,
+    created: lock.created,
+    images: lock.images,
+    charts: lock.charts,
+    ...(lock.expectedInMirror ? {expectedInMirror: lock.expectedInMirror} : {}),
+    ...(lock.signatures ? {signatures: lock.signatures} : {}),
+    ...(lock.split ? {split: lock.split} : {}),
+    blobs: 0,
+    bytes: 0,
+    fileSize: reader.size,
+    ...auth,
+    lockDigest: digestOf(lockBytes),
+    indexDigest: lock.index.digest,
+    seconds: round((performance.now() - started) / 1000),
+    bytesPerSecond: 0,
+  }
+}
+
+/** Check 6: hash the blobs (every one, or those in `only`) and complete the report of verifyBundleMetadata(). */
+export async function verifyBundleBlobs(reader: BundleReader, report: VerifyReport, opts: VerifyBlobsOptions = {}): Promise<VerifyReport> {
+  const started = performance.now()
+  const only = opts.only
+  const hashed = await reader.verifyAllBlobs({
+    only: only ? (d: string) => only.has(d) : undefined,
+    concurrency: opts.concurrency,
+    onBytes: opts.onBytes,
+    signal: opts.signal,
+  })
+  const seconds = (performance.now() - started) / 1000 + report.seconds
+  return {...report, blobs: hashed.blobs, bytes: hashed.bytes, seconds: round(seconds), bytesPerSecond: Math.round(hashed.bytes / Math.max(seconds, 0.001))}
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000
 }
 
 interface AuthResult {

@@ -14,7 +14,7 @@ import {keyFingerprint} from '../signing/index.js'
 import {BundleReader} from '../bundle/index.js'
 import {loadInto, makeHelmChart, makeImage, makeIndex, type GeneratedChart, type GeneratedImage, type GeneratedIndex} from '../../test/support/images.js'
 import {writeBundle, type BundleImageInput} from './write-bundle.js'
-import {readBundleContents, verifyBundle} from './verify.js'
+import {readBundleContents, verifyBundleFile} from './verify.js'
 
 let dir: string
 let src: MemoryTarget
@@ -71,9 +71,9 @@ describe('writeBundle', () => {
     ])
     expect(res.lock.charts).toEqual([expect.objectContaining({name: 'demo', digest: chart.root.digest})])
 
-    const report = await verifyBundle(out, {publicKey: keys.publicKey})
+    const report = await verifyBundleFile(out, {publicKey: keys.publicKey})
     expect(report).toMatchObject({authenticity: 'verified', signed: true, signer: keyFingerprint(keys.publicKey), blobs: unique.size, createdBy: 'airgap/test'})
-    expect((await verifyBundle(out)).authenticity).toBe('not-checked')
+    expect((await verifyBundleFile(out)).authenticity).toBe('not-checked')
     const listed = await readBundleContents(out)
     expect(listed).toMatchObject({signed: true, signerHint: keyFingerprint(keys.publicKey), spec: true, blobs: {count: unique.size}})
     expect(listed.images.map((i) => i.source)).toEqual(['docker.io/acme/app:1.0', 'docker.io/acme/multi:v1'])
@@ -89,7 +89,7 @@ describe('writeBundle', () => {
     expect(await reader.exists(multi.images[1]!.manifest.descriptor)).toBe(false)
     expect(await reader.exists(multi.images[0]!.manifest.descriptor)).toBe(true)
     await reader.close()
-    await expect(verifyBundle(out)).resolves.toMatchObject({authenticity: 'unsigned'})
+    await expect(verifyBundleFile(out)).resolves.toMatchObject({authenticity: 'unsigned'})
   })
 
   it('is byte-identical for the same content and epoch (unsigned), and identical up to the signature when signed', async () => {
@@ -149,7 +149,7 @@ describe('writeBundle', () => {
   it('verify refuses a bundle without a signature when a key is given', async () => {
     const out = join(dir, 'unsigned.tar')
     await writeBundle({images: images(), out})
-    const err = await verifyBundle(out, {publicKey: keys.publicKey}).catch((e: unknown) => e)
+    const err = await verifyBundleFile(out, {publicKey: keys.publicKey}).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IntegrityError)
     expect((err as Error).message).toMatch(/bundle is not signed/)
   })

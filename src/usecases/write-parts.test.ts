@@ -14,7 +14,7 @@ import {UsageError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
 import {loadInto, makeHelmChart, makeImage} from '../../test/support/images.js'
 import {writeBundle, type BundleChartInput, type BundleImageInput} from './write-bundle.js'
-import {verifyBundle} from './verify.js'
+import {verifyBundleFile} from './verify.js'
 
 let dir: string
 let images: BundleImageInput[]
@@ -49,7 +49,7 @@ it('carries the chart whole in every part, and every part verifies alone with th
   expect(result.lock.images.map((i) => i.source).sort()).toEqual(images.map((i) => i.name).sort())
   for (const p of parts) {
     expect(p.size).toBeLessThanOrEqual(120 * 1024)
-    const report = await verifyBundle(p.path, {publicKey: signKey.publicKey})
+    const report = await verifyBundleFile(p.path, {publicKey: signKey.publicKey})
     expect(report.authenticity).toBe('verified')
     expect(report.charts.map((c) => `${c.name}@${c.version}`)).toEqual(['demo@0.1.0'])
     expect(report.split).toEqual(expect.objectContaining({setId: result.split!.setId, part: p.part, parts: parts.length}))
@@ -57,7 +57,7 @@ it('carries the chart whole in every part, and every part verifies alone with th
   // Each image is carried by the parts its blobs are in, and by no other.
   const carriedBy = new Map<string, number[]>()
   for (const p of parts) for (const name of p.images) carriedBy.set(name, [...(carriedBy.get(name) ?? []), p.part])
-  const lock = (await verifyBundle(parts[0]!.path)).split!
+  const lock = (await verifyBundleFile(parts[0]!.path)).split!
   for (const image of lock.images) expect(carriedBy.get(image.source)).toEqual(image.parts)
   expect(existsSync(out)).toBe(false)
 })

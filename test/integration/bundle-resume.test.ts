@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {writeBundle, type BundleImageInput} from '../../src/usecases/write-bundle.js'
-import {verifyBundle} from '../../src/usecases/verify.js'
+import {verifyBundleFile} from '../../src/usecases/verify.js'
 import type {RegistryClient} from '../../src/registry/index.js'
 import {loadInto, makeImage, makeIndex, type GeneratedImage, type GeneratedIndex} from '../support/images.js'
 import {describeWithServices, services} from '../support/services.js'
@@ -83,6 +83,6 @@ describeWithServices('bundle writing from a real registry: reproducible and resu
     expect(second).toBeGreaterThan(0)
     expect((await readFile(out)).equals(await readFile(reference))).toBe(true)
     await expect(stat(`${out}.partial.journal`)).rejects.toThrow(/ENOENT/)
-    await expect(verifyBundle(out)).resolves.toMatchObject({authenticity: 'unsigned', images: [expect.anything(), expect.anything()]})
+    await expect(verifyBundleFile(out)).resolves.toMatchObject({authenticity: 'unsigned', images: [expect.anything(), expect.anything()]})
   })
 })

@@ -24,6 +24,8 @@ export interface PushFixture {
   /** Source name -> root digest of every image. */
   images: Map<string, string>
   chart: {name: string; version: string; digest: string; tgzDigest: string}
+  /** The signing key pair (password KEY_PASSWORD). */
+  keyPair: {privateKeyPem: string; publicKeyPem: string}
 }
 
 export interface FixtureOptions {
@@ -35,6 +37,8 @@ export interface FixtureOptions {
   names?: [string, string, string]
   /** Build without a signature. */
   unsigned?: boolean
+  /** Sign with this key pair (password KEY_PASSWORD) instead of a new one. */
+  keyPair?: {privateKeyPem: string; publicKeyPem: string}
 }
 
 /** Build and sign a bundle with three images and one chart. */
@@ -65,7 +69,7 @@ export async function buildFixture(opts: FixtureOptions): Promise<PushFixture> {
   const chart = {name: 'demo', version: '0.1.0', source: 'https://charts.example/demo', tgzDigest: digestOf(tgz)}
   const charts: BundleChartInput[] = [{source: src, ref: 'chart', name: 'charts.example/demo:0.1.0', chart}]
 
-  const pair = generateKeyPair(KEY_PASSWORD)
+  const pair = opts.keyPair ?? generateKeyPair(KEY_PASSWORD)
   const other = generateKeyPair(KEY_PASSWORD)
   const pubFile = join(opts.dir, `${opts.seed}.pub`)
   const otherPubFile = join(opts.dir, `${opts.seed}-other.pub`)
@@ -79,7 +83,7 @@ export async function buildFixture(opts: FixtureOptions): Promise<PushFixture> {
     epoch: 1_700_000_000,
     ...(opts.unsigned ? {} : {signKey: {privateKey: loadPrivateKey(pair.privateKeyPem, KEY_PASSWORD), publicKey: loadPublicKey(pair.publicKeyPem)}}),
   })
-  return {bundle, pubFile, otherPubFile, images: roots, chart: {name: 'demo', version: '0.1.0', digest: artifact.manifest.descriptor.digest, tgzDigest: chart.tgzDigest}}
+  return {bundle, pubFile, otherPubFile, images: roots, chart: {name: 'demo', version: '0.1.0', digest: artifact.manifest.descriptor.digest, tgzDigest: chart.tgzDigest}, keyPair: pair}
 }
 
 /** skopeo with the insecure policy; throws with stderr on failure. */

@@ -1,11 +1,12 @@
 /**
  * The `airgap serve` command as a user runs it: the built CLI serves a bundle on a free port,
  * prints the registry and Helm URLs and the counts, answers requests, and on SIGTERM closes
- * cleanly with exit code 0. Wrong input gets one error line and its exit code.
+ * cleanly with exit code 0. Wrong input gets one error line and its exit code. With --key, what
+ * was verified is what is served, even after another signed bundle is renamed over the path.
  */
 import {generateKeyPairSync} from 'node:crypto'
 import bcrypt from 'bcryptjs'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rename, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -122,5 +123,32 @@ describe('airgap serve (CLI)', () => {
       s.child.kill('SIGTERM')
       await s.exited
     }
+  })
+
+  it('with --key keeps serving the bundle it verified when another signed bundle is renamed over the path', async () => {
+    const keys = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+    const pub = join(dir, 'swap.pub')
+    await writeFile(pub, keys.publicKey.export({type: 'spki', format: 'pem'}))
+    const [verified, other] = [await makeImage({seed: 'serve-cli-verified', layers: 1}), await makeImage({seed: 'serve-cli-other', layers: 1})]
+    const [path, replacement] = [join(dir, 'swap.tar'), join(dir, 'swap-other.tar')]
+    for (const [img, out] of [
+      [verified, path],
+      [other, replacement],
+    ] as const) {
+      const src = new MemoryTarget()
+      await loadInto(src, img, 'app')
+      await writeBundle({images: [{source: src, ref: 'app', name: 'docker.io/acme/swap:1'}], out, signKey: keys})
+    }
+    const s = await serve([path, '--key', pub, '--addr', '127.0.0.1:0'])
+    expect(s.out()).toMatch(/bundle verified/)
+    await rename(replacement, path)
+    expect((await fetch(`${s.url}/v2/acme/swap/manifests/1`)).headers.get('docker-content-digest')).toBe(verified.root.digest)
+    const layer = verified.layers[0]!
+    const part = await fetch(`${s.url}/v2/acme/swap/blobs/${layer.descriptor.digest}`, {headers: {range: 'bytes=10-99'}})
+    expect(part.status).toBe(206)
+    expect(Buffer.from(await part.arrayBuffer()).equals(layer.bytes.subarray(10, 100))).toBe(true)
+    expect((await fetch(`${s.url}/v2/acme/swap/manifests/${other.root.digest}`)).status).toBe(404)
+    s.child.kill('SIGTERM')
+    expect(await s.exited).toBe(0)
   })
 })

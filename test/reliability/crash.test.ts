@@ -12,7 +12,7 @@ import {mkdir, readFile, rm, statfs, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, expect, it} from 'vitest'
-import {readPublicKeyFile, verifyBundle} from '../../src/usecases/verify.js'
+import {readPublicKeyFile, verifyBundleFile} from '../../src/usecases/verify.js'
 import {makeImage} from '../support/images.js'
 import {jsonOf} from '../support/cli.js'
 import {describeWithServices, services, startRegistry, type RegistryHandle} from '../support/services.js'
@@ -146,7 +146,7 @@ describeWithServices('crashes and restarts', () => {
       expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
       const res = jsonOf<{lockDigest: string; stats: {blobsSkipped: number}}>(rerun)
       expect(res.lockDigest).toBe(baselineLock)
-      const report = await verifyBundle(join(dir, out), {publicKey: await readPublicKeyFile(pub)})
+      const report = await verifyBundleFile(join(dir, out), {publicKey: await readPublicKeyFile(pub)})
       expect(report.authenticity).toBe('verified')
       expect(existsSync(join(dir, `${out}.partial`))).toBe(false)
       outcomes.push(`${JSON.stringify({suite: 'crash', row: `pull: ${point.name}`, killed: k.killed, eventsBeforeKill: k.events.length, resumedBlobs: res.stats.blobsSkipped, verified: true})}\n`)
@@ -251,7 +251,7 @@ describeWithServices('crashes and restarts', () => {
       const bigger = join(dir, 'bigger.tar')
       const rerun = await cli(['pull', bigSpec, '-o', bigger, '--plain-http', proxy.host, '--json'])
       expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
-      await verifyBundle(bigger)
+      await verifyBundleFile(bigger)
       outcomes.push(`${JSON.stringify({suite: 'crash', row: 'disk full while pulling', firstExit: first.code, error: err?.message, verified: true})}\n`)
     } finally {
       execFileSync('umount', ['-l', mnt], {stdio: 'pipe'})

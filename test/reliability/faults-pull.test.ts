@@ -7,7 +7,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
-import {readPublicKeyFile, verifyBundle} from '../../src/usecases/verify.js'
+import {readPublicKeyFile, verifyBundleFile} from '../../src/usecases/verify.js'
 import {jsonOf} from '../support/cli.js'
 import {describeWithServices, services} from '../support/services.js'
 import {FaultProxy} from './fault-proxy.js'
@@ -45,7 +45,7 @@ describeWithServices('fault matrix: airgap pull through a fault-injecting proxy'
   }
 
   async function verified(out: string): Promise<string> {
-    const report = await verifyBundle(join(dir, out), {publicKey: await readPublicKeyFile(pub)})
+    const report = await verifyBundleFile(join(dir, out), {publicKey: await readPublicKeyFile(pub)})
     expect(report.authenticity).toBe('verified')
     return report.lockDigest
   }
