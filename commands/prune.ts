@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
-import {applyPrunePlan, planPruneFromMirror, type PruneApplyResult} from '../src/usecases/prune.js'
-import type {PrunePlan} from '../src/mirror/prune.js'
+import {applyPrunePlan, planPruneFromMirror, type PruneApplyResult, type PrunePlan} from '../src/usecases/prune.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {UsageError} from '../src/errors.js'
 import {connectionOptions} from '../src/cli/connection.js'

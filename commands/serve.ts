@@ -2,8 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {printableLine} from '../src/cli/terminal-text.js'
-import {openServeSource} from '../src/usecases/serve.js'
-import {startServer} from '../src/serve/index.js'
+import {openServeSource, serveSource} from '../src/usecases/serve.js'
 import {parseSize} from '../src/usecases/write-parts.js'
 
 export interface ServeResult {
@@ -58,8 +57,7 @@ ${BaseCommand.exitCodesHelp}`
     const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
     const source = await openServeSource(args.source, {writable: flags.writable, ...(publicKey ? {publicKey} : {})})
     try {
-      const server = await startServer({
-        store: source.store,
+      const server = await serveSource(source, {
         writable: flags.writable,
         allowAnonymousWrites: flags['allow-anonymous-writes'],
         maxUploadSize,

@@ -16,6 +16,8 @@ import {planPrune, PRUNE_PLAN_KIND, type PruneDeletion, type PrunePlan} from '..
 import {readReceipt} from '../mirror/receipt.js'
 import {parseJsonFile} from '../release/json-file.js'
 import {takeInventory} from './inventory.js'
+
+export type {PrunePlan} from '../mirror/prune.js'
 import {Session, type ConnectionOptions} from './session.js'
 
 export interface PrunePlanOptions extends ConnectionOptions {

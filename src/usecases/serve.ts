@@ -10,6 +10,7 @@ import {verifyBundle, type VerifyReport} from './verify.js'
 import {NotFoundError, UsageError} from '../errors.js'
 import {BundleReader} from '../bundle/index.js'
 import {OciLayout} from '../layout/index.js'
+import {startServer, type RunningServer, type ServeOptions} from '../serve/index.js'
 
 export interface OpenedSource {
   kind: 'bundle' | 'layout'
@@ -46,4 +47,9 @@ export async function openServeSource(path: string, opts: OpenSourceOptions = {}
   if (info && !info.isDirectory()) throw new UsageError(`${path} is neither a file nor a folder`, {hint: 'pass a bundle .tar file or an OCI layout folder'})
   const layout = await OciLayout.open(path, {create: opts.writable === true})
   return {kind: 'layout', store: layout, close: async () => undefined}
+}
+
+/** Serve an opened source (see `startServer` for the options); close the server, then the source. */
+export function serveSource(source: OpenedSource, opts: Omit<ServeOptions, 'store'>): Promise<RunningServer> {
+  return startServer({...opts, store: source.store})
 }
