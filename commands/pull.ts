@@ -3,14 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
+import {connectionFlags, parseSize, sourceDateEpoch} from '../src/cli/flags.js'
 import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 import {SpecError} from '../src/errors.js'
 import {loadPrivateKeyAsync, publicKeyOf} from '../src/signing/index.js'
-import {sourceDateEpoch} from '../src/bundle/index.js'
-import {parseSize} from '../src/usecases/write-parts.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
@@ -73,7 +71,7 @@ ${BaseCommand.exitCodesHelp}`
   async run(): Promise<PullResult> {
     const {args, flags} = await this.parse(Pull)
     const json = this.jsonEnabled()
-    const maxPartSize = flags['max-part-size'] === undefined ? undefined : parseSize(flags['max-part-size'])
+    const maxPartSize = flags['max-part-size'] === undefined ? undefined : parseSize(flags['max-part-size'], '--max-part-size')
     const signKeySource = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
     // Decrypt the key first (scrypt: ~0.2 s and 64 MiB on a thread-pool thread), then load the
     // pull code: the 64 MiB are released before anything else adds to the working set. Loading
