@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {publicKeyFlag} from '../src/cli/flags.js'
 import {openServeSource} from '../src/usecases/serve.js'
 import {startServer} from '../src/serve/index.js'
 
@@ -36,14 +36,13 @@ ${BaseCommand.exitCodesHelp}`
     'tls-cert': Flags.string({description: 'serve HTTPS with this PEM certificate (chain)', dependsOn: ['tls-key'], helpValue: 'FILE'}),
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert'], helpValue: 'FILE'}),
     htpasswd: Flags.string({description: 'require basic auth with users from this htpasswd file (bcrypt: htpasswd -B)', env: 'AIRGAP_HTPASSWD', helpValue: 'FILE'}),
-    key: Flags.string({description: "verify the bundle against the signer's public key (cosign.pub) before serving", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
+    key: publicKeyFlag({description: "verify the bundle against the signer's public key (cosign.pub) before serving", env: 'AIRGAP_KEY'}),
     verbose: Flags.boolean({char: 'v', description: 'log every request on stderr', default: false}),
   }
 
   async run(): Promise<ServeResult> {
     const {args, flags} = await this.parse(Serve)
-    const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const source = await openServeSource(args.source, {writable: flags.writable, ...(publicKey ? {publicKey} : {})})
+    const source = await openServeSource(args.source, {writable: flags.writable, publicKey: flags.key})
     try {
       const server = await startServer({
         store: source.store,

@@ -27,7 +27,7 @@ import {BundleReader, HashPool} from '../bundle/index.js'
 import type {RegistryRepository} from '../registry/index.js'
 // The chart publisher (and the YAML/tar/semver code it needs) is imported only when charts are published.
 import type {ChartPackage, HelmAuth, helmRepoKind} from '../helm/publish.js'
-import {formatMirrorRegistry, parseMirrorRegistry, parseOciRepoUrl, planMirror, type MirrorPlacement, type MirrorRegistry} from '../mirror/mapping.js'
+import {formatMirrorRegistry, parseOciRepoUrl, planMirror, type MirrorPlacement, type MirrorRegistry} from '../mirror/mapping.js'
 import {safeUrl, writeReceipt, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptStats} from '../mirror/receipt.js'
 import {Session, type ConnectionOptions} from './session.js'
 import {applyMounts, preflightDelta, type PlannedMount} from '../delta/preflight.js'
@@ -48,8 +48,7 @@ export interface PushHooks extends CopyHooks {
 export interface PushOptions extends ConnectionOptions {
   /** Path of the bundle tarball. */
   bundle: string
-  /** `HOST[:PORT][/PREFIX]`. */
-  registry: string
+  registry: MirrorRegistry
   keepSourceHost?: boolean
   /** The signer's public key; required unless allowUnsigned. */
   publicKey?: KeyObject
@@ -97,7 +96,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
   const clock = opts.now ?? (() => new Date())
   const started = clock()
   const t0 = performance.now()
-  const registry = parseMirrorRegistry(opts.registry)
+  const registry = opts.registry
   const keepSourceHost = opts.keepSourceHost ?? false
   const chartTarget = opts.helmRepo ? await chartDestination(opts.helmRepo) : undefined
   if (!opts.publicKey && !opts.allowUnsigned) {
