@@ -1,8 +1,8 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {copyImage, type CopyImageResult} from '../src/usecases/copy.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
+import {connectionFlags, platformFlag} from '../src/cli/flags.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 
 export default class Copy extends BaseCommand<typeof Copy> {
@@ -23,11 +23,10 @@ ${BaseCommand.exitCodesHelp}`
   }
   static override flags = {
     ...connectionFlags,
-    platform: Flags.string({
+    platform: platformFlag({
       description: 'keep only this platform of a multi-platform image (os/arch[/variant]); repeatable; default all',
       multiple: true,
       multipleNonGreedy: true,
-      helpValue: 'OS/ARCH[/VARIANT]',
     }),
   }
 

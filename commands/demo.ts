@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {runDemo, type DemoResult, type DemoStep} from '../src/usecases/demo.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {exitInterrupted, listenForInterrupt} from '../src/cli/interrupt.js'
 import {formatBytes} from '../src/cli/progress.js'
 
 export default class Demo extends BaseCommand<typeof Demo> {
@@ -22,16 +23,13 @@ ${BaseCommand.exitCodesHelp}`
   async run(): Promise<DemoResult> {
     const {flags} = await this.parse(Demo)
     const text = !this.jsonEnabled() && !flags.quiet
-    const controller = new AbortController()
-    const stop = (): void => controller.abort(new Error('interrupted'))
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    const interrupt = listenForInterrupt()
     if (text) this.log('airgap demo: the whole air-gap flow on this machine, offline, on made-up W&B images.\n')
     let n = 0
     try {
       const result = await runDemo({
         ...(flags.keep ? {keep: flags.keep} : {}),
-        signal: controller.signal,
+        signal: interrupt.signal,
         hooks: {
           onStepStart: (_id, title) => {
             n += 1
@@ -48,13 +46,12 @@ ${BaseCommand.exitCodesHelp}`
       if (!flags.quiet && !this.jsonEnabled()) this.printResult(result)
       return result
     } catch (err) {
-      if (!controller.signal.aborted) throw err
+      if (!interrupt.signal.aborted) throw err
       // runDemo has already closed its servers and removed its folder (its finally ran).
       this.logToStderr('airgap demo: interrupted; servers stopped and temporary files removed')
-      process.exit(130)
+      exitInterrupted()
     } finally {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
+      interrupt.release()
     }
   }
 

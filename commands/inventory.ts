@@ -1,10 +1,8 @@
 import {Flags} from '@oclif/core'
-import {takeInventory, writeInventory, type InventoryResult} from '../src/usecases/inventory.js'
+import {takeInventory, type InventoryResult} from '../src/usecases/inventory.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
-
-type InventoryOutput = Omit<InventoryResult, 'inventory'> & {path: string; registry: string}
+import {connectionFlags, registryFlag} from '../src/cli/flags.js'
 
 export default class Inventory extends BaseCommand<typeof Inventory> {
   static override summary = 'Record what a mirror registry holds, for `airgap pull --since`'
@@ -18,21 +16,21 @@ ${BaseCommand.exitCodesHelp}`
   static override examples = ['<%= config.bin %> inventory --registry registry.corp:5000/mirror -o inventory.json']
   static override flags = {
     ...connectionFlags,
-    registry: Flags.string({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY', helpValue: 'HOST[:PORT][/PREFIX]'}),
+    registry: registryFlag({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY'}),
     output: Flags.string({char: 'o', description: 'inventory file to write', required: true, helpValue: 'FILE'}),
   }
 
-  async run(): Promise<InventoryOutput> {
+  async run(): Promise<InventoryResult> {
     const {flags} = await this.parse(Inventory)
-    const {inventory, ...result} = await takeInventory({
+    const result = await takeInventory({
       ...connectionOptions(flags, (m, r) => this.warn(`${r}: ${m}`)),
       registry: flags.registry,
+      output: flags.output,
       concurrency: flags.concurrency,
     })
-    await writeInventory(flags.output, inventory)
     if (!flags.quiet && !this.jsonEnabled()) {
-      this.log(`Wrote ${flags.output}: ${result.repositories} repositories, ${result.tags} tags, ${result.manifests} manifests, ${result.blobs} blobs (${result.seconds.toFixed(2)} s)`)
+      this.log(`Wrote ${result.path}: ${result.repositories} repositories, ${result.tags} tags, ${result.manifests} manifests, ${result.blobs} blobs (${result.seconds.toFixed(2)} s)`)
     }
-    return {path: flags.output, registry: inventory.registry, ...result}
+    return result
   }
 }

@@ -3,7 +3,7 @@ import {applyPrunePlan, planPruneFromMirror, type PruneApplyResult, type PrunePl
 import {BaseCommand} from '../src/cli/base.js'
 import {UsageError} from '../src/errors.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
+import {connectionFlags, registryFlag} from '../src/cli/flags.js'
 
 export default class Prune extends BaseCommand<typeof Prune> {
   static override summary = 'Remove from the mirror what no kept release uses, in two phases: plan, then apply'
@@ -25,7 +25,7 @@ ${BaseCommand.exitCodesHelp}`
   ]
   static override flags = {
     ...connectionFlags,
-    registry: Flags.string({description: 'mirror registry and path prefix to prune (with --plan)', env: 'AIRGAP_REGISTRY', helpValue: 'HOST[:PORT][/PREFIX]', dependsOn: ['plan']}),
+    registry: registryFlag({description: 'mirror registry and path prefix to prune (with --plan)', env: 'AIRGAP_REGISTRY', dependsOn: ['plan']}),
     'keep-receipts': Flags.string({description: 'receipts of every release the mirror must keep serving (with --plan)', multiple: true, helpValue: 'RECEIPT', dependsOn: ['plan']}),
     plan: Flags.string({description: 'phase 1: write the plan to FILE (deletes nothing)', helpValue: 'FILE', exclusive: ['apply']}),
     apply: Flags.string({description: 'phase 2: delete exactly what the plan FILE lists', helpValue: 'FILE', exclusive: ['plan']}),

@@ -1,16 +1,10 @@
-import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
-import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/usecases/pull.js'
+import type {PullEvent, PullResult} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
+import {connectionFlags, platformFlag, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
 import {specFlags} from '../src/cli/spec-flags.js'
-import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
-import {SpecError} from '../src/errors.js'
-import {loadPrivateKeyAsync, publicKeyOf} from '../src/signing/index.js'
-import {sourceDateEpoch} from '../src/bundle/index.js'
-import {parseSize} from '../src/usecases/write-parts.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
@@ -41,12 +35,11 @@ ${BaseCommand.exitCodesHelp}`
     ...connectionFlags,
     ...specFlags,
     output: Flags.string({char: 'o', description: 'bundle file to write', required: true, helpValue: 'BUNDLE'}),
-    'sign-key': Flags.string({description: 'sign the bundle with this cosign private key (password from AIRGAP_KEY_PASSWORD or COSIGN_PASSWORD, else asked)', env: 'AIRGAP_SIGN_KEY', helpValue: 'KEY'}),
-    platform: Flags.string({
+    'sign-key': signingKeyFlag({description: 'sign the bundle with this cosign private key (password from AIRGAP_KEY_PASSWORD or COSIGN_PASSWORD, else asked)', env: 'AIRGAP_SIGN_KEY'}),
+    platform: platformFlag({
       description: 'keep only this platform of multi-platform images (os/arch[/variant]); repeatable; default: the spec, else all',
       multiple: true,
       multipleNonGreedy: true,
-      helpValue: 'OS/ARCH[/VARIANT]',
     }),
     'registry-mirror': Flags.string({
       description: 'fetch images of SOURCE (a registry, optionally with a path) through MIRROR, keeping the original reference; repeatable',
@@ -58,9 +51,8 @@ ${BaseCommand.exitCodesHelp}`
     }),
     'skip-missing': Flags.boolean({description: 'carry on when an image of an enabled component is missing (recorded in the lock)', default: false}),
     force: Flags.boolean({description: 'overwrite an existing bundle file', default: false}),
-    'max-part-size': Flags.string({
+    'max-part-size': sizeFlag({
       description: 'split media: write parts of at most SIZE (e.g. 4GiB, 700MiB), BUNDLE.part-001-of-00N.tar …, each a complete signed bundle; verify and push them one at a time, in any order',
-      helpValue: 'SIZE',
     }),
     since: Flags.string({
       description: 'write a delta: leave out the blobs the mirror already holds, per this push receipt, bundle, bundle lock or `airgap inventory` file',
@@ -71,14 +63,11 @@ ${BaseCommand.exitCodesHelp}`
   }
 
   async run(): Promise<PullResult> {
+    // Parsing decrypts --sign-key (scrypt: ~0.2 s and 64 MiB on a thread-pool thread) before the
+    // pull code is loaded: the 64 MiB are released before anything else adds to the working set.
+    // Loading the pull code meanwhile saved ~0.05 s but raised peak memory by several MiB.
     const {args, flags} = await this.parse(Pull)
     const json = this.jsonEnabled()
-    const maxPartSize = flags['max-part-size'] === undefined ? undefined : parseSize(flags['max-part-size'])
-    const signKeySource = flags['sign-key'] ? await readSignKey(flags['sign-key']) : undefined
-    // Decrypt the key first (scrypt: ~0.2 s and 64 MiB on a thread-pool thread), then load the
-    // pull code: the 64 MiB are released before anything else adds to the working set. Loading
-    // the pull code meanwhile saved ~0.05 s but raised peak memory by several MiB.
-    const signKey = signKeySource ? await decryptSignKey(signKeySource) : undefined
     const {pullBundle} = await import('../src/usecases/pull.js')
     const progress = createProgress({json, quiet: flags.quiet})
     const warn = (message: string): void => {
@@ -97,10 +86,10 @@ ${BaseCommand.exitCodesHelp}`
         onlyEnabled: flags['only-enabled'],
         skipMissing: flags['skip-missing'],
         force: flags.force,
-        ...(maxPartSize !== undefined ? {maxPartSize} : {}),
+        maxPartSize: flags['max-part-size'],
         ...(flags.since ? {since: flags.since} : {}),
         withSignatures: flags['with-signatures'],
-        ...(signKey ? {signKey} : {}),
+        signKey: flags['sign-key'],
         epoch: sourceDateEpoch(process.env),
         concurrency: flags.concurrency,
         hooks: {
@@ -145,19 +134,4 @@ ${BaseCommand.exitCodesHelp}`
     for (const [k, v] of rows) this.log(`  ${k.padEnd(17)} ${v}`)
     for (const m of r.missing) this.log(`  missing: ${m.reference} (${m.reason}${m.enabled ? '' : '; disabled components only'}) <- ${m.origins.join(', ')}`)
   }
-}
-
-/** Decrypt a cosign private key off the main thread; its public key alongside. */
-async function decryptSignKey(source: SignKeySource): Promise<SignKey> {
-  const privateKey = await loadPrivateKeyAsync(source.pem, source.password, source.file)
-  return {privateKey, publicKey: publicKeyOf(privateKey)}
-}
-
-/** Read the cosign private key and its password (asked when not in the environment). */
-async function readSignKey(file: string): Promise<SignKeySource> {
-  const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new SpecError(`cannot read signing key ${file} (${err.code ?? err.message})`, file, undefined, {hint: 'check the --sign-key path (airgap key generate writes one)'})
-  })
-  const password = passwordFromEnv() ?? (await promptPassword(`Password for ${file}: `, false))
-  return {pem, password, file}
 }

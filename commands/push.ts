@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {pushBundle, type PushResult} from '../src/usecases/push/index.js'
-import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags} from '../src/cli/flags.js'
+import {connectionFlags, publicKeyFlag, registryFlag} from '../src/cli/flags.js'
 import {formatBytes} from '../src/cli/progress.js'
 import {pushProgress} from '../src/cli/push-progress.js'
 
@@ -31,9 +30,9 @@ ${BaseCommand.exitCodesHelp}`
   }
   static override flags = {
     ...connectionFlags,
-    registry: Flags.string({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY', helpValue: 'HOST[:PORT][/PREFIX]'}),
+    registry: registryFlag({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY'}),
     'keep-source-host': Flags.boolean({description: 'keep the source registry host as the first path component in the mirror', default: false}),
-    key: Flags.string({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
+    key: publicKeyFlag({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY'}),
     'allow-unsigned': Flags.boolean({description: 'push without checking the signature (authenticity NOT checked)', default: false}),
     'full-verify': Flags.boolean({
       description: 'hash every blob of the bundle before pushing, also those of images the mirror already holds (default: hash exactly what will be sent)',
@@ -48,7 +47,6 @@ ${BaseCommand.exitCodesHelp}`
 
   async run(): Promise<PushResult> {
     const {args, flags} = await this.parse(Push)
-    const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
     const progress = pushProgress({json: this.jsonEnabled(), quiet: flags.quiet, warn: (m) => this.warn(m)})
     const helmAuth = {
       ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
@@ -61,7 +59,7 @@ ${BaseCommand.exitCodesHelp}`
         bundle: args.bundle,
         registry: flags.registry,
         keepSourceHost: flags['keep-source-host'],
-        ...(publicKey ? {publicKey} : {}),
+        publicKey: flags.key,
         allowUnsigned: flags['allow-unsigned'],
         fullVerify: flags['full-verify'],
         ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {publicKeyFlag, sizeFlag} from '../src/cli/flags.js'
 import {printableLine} from '../src/cli/terminal-text.js'
 import {openServeSource, serveSource} from '../src/usecases/serve.js'
-import {parseSize} from '../src/usecases/write-parts.js'
 
 export interface ServeResult {
   url: string
@@ -43,24 +42,22 @@ ${BaseCommand.exitCodesHelp}`
       default: false,
       dependsOn: ['writable'],
     }),
-    'max-upload-size': Flags.string({description: 'with --writable, refuse a blob upload larger than SIZE (413)', default: '32GiB', helpValue: 'SIZE'}),
+    'max-upload-size': sizeFlag({description: 'with --writable, refuse a blob upload larger than SIZE (413) [default: 32GiB]', default: 32 * 1024 ** 3}),
     'tls-cert': Flags.string({description: 'serve HTTPS with this PEM certificate (chain)', dependsOn: ['tls-key'], helpValue: 'FILE'}),
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', dependsOn: ['tls-cert'], helpValue: 'FILE'}),
     htpasswd: Flags.string({description: 'require basic auth with users from this htpasswd file (bcrypt: htpasswd -B)', env: 'AIRGAP_HTPASSWD', helpValue: 'FILE'}),
-    key: Flags.string({description: "verify the bundle against the signer's public key (cosign.pub) before serving", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
+    key: publicKeyFlag({description: "verify the bundle against the signer's public key (cosign.pub) before serving", env: 'AIRGAP_KEY'}),
     verbose: Flags.boolean({char: 'v', description: 'log every request on stderr', default: false}),
   }
 
   async run(): Promise<ServeResult> {
     const {args, flags} = await this.parse(Serve)
-    const maxUploadSize = parseSize(flags['max-upload-size'])
-    const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const source = await openServeSource(args.source, {writable: flags.writable, ...(publicKey ? {publicKey} : {})})
+    const source = await openServeSource(args.source, {writable: flags.writable, publicKey: flags.key})
     try {
       const server = await serveSource(source, {
         writable: flags.writable,
         allowAnonymousWrites: flags['allow-anonymous-writes'],
-        maxUploadSize,
+        maxUploadSize: flags['max-upload-size'],
         addr: flags.addr,
         ...(flags['tls-cert'] && flags['tls-key'] ? {tls: {cert: flags['tls-cert'], key: flags['tls-key']}} : {}),
         ...(flags.htpasswd ? {htpasswd: flags.htpasswd} : {}),

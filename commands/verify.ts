@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
-import {readPublicKeyFile, verifyBundleFile, type VerifyReport} from '../src/usecases/verify.js'
+import {Args} from '@oclif/core'
+import {verifyBundleFile, type VerifyReport} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {publicKeyFlag} from '../src/cli/flags.js'
 import {formatBytes} from '../src/cli/progress.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -22,13 +23,12 @@ ${BaseCommand.exitCodesHelp}`
     bundle: Args.string({description: 'the bundle tarball', required: true}),
   }
   static override flags = {
-    key: Flags.string({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY', helpValue: 'FILE'}),
+    key: publicKeyFlag({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY'}),
   }
 
   async run(): Promise<VerifyReport> {
     const {args, flags} = await this.parse(Verify)
-    const publicKey = flags.key ? await readPublicKeyFile(flags.key) : undefined
-    const report = await verifyBundleFile(args.bundle, publicKey ? {publicKey} : {})
+    const report = await verifyBundleFile(args.bundle, {publicKey: flags.key})
     if (!flags.quiet) this.printSummary(report)
     return report
   }

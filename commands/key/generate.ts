@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {generateKeyFiles, type GenerateKeyResult} from '../../src/usecases/key.js'
 import {BaseCommand} from '../../src/cli/base.js'
-import {passwordFromEnv, promptPassword} from '../../src/cli/password.js'
+import {newKeyPassword} from '../../src/cli/keys.js'
 
 export default class KeyGenerate extends BaseCommand<typeof KeyGenerate> {
   static override summary = 'Generate a cosign-compatible key pair for signing bundles'
@@ -21,7 +21,7 @@ ${BaseCommand.exitCodesHelp}`
 
   async run(): Promise<GenerateKeyResult> {
     const {flags} = await this.parse(KeyGenerate)
-    const password = passwordFromEnv() ?? (await promptPassword('Enter password for private key: ', true))
+    const password = await newKeyPassword()
     const result = await generateKeyFiles({prefix: flags['output-key-prefix'], password, force: flags.force})
     if (!flags.quiet) {
       this.log(`Private key written to ${result.privateKeyFile} (keep it secret)`)

@@ -7,8 +7,10 @@
 export {BundleReader} from './reader.js'
 export {HashPool} from './hash-pool.js'
 export type {BundleEntry, BundleReaderOptions, VerifyAllOptions} from './reader.js'
-export {BundleWriter, planBundle, planBundleSize, sourceDateEpoch} from './writer.js'
-export type {BundlePlan, BundleWriterOptions, FinishInput} from './writer.js'
+export {BundleWriter} from './writer.js'
+export type {BundleWriterOptions, FinishInput} from './writer.js'
+export {planBundle, planBundleSize} from './archive-plan.js'
+export type {BundlePlan} from './archive-plan.js'
 export {
   AIRGAP_FILES,
   INDEX_JSON,

@@ -176,34 +176,6 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tib: 1024 ** 4,
-  kb: 1000,
-  mb: 1000 ** 2,
-  gb: 1000 ** 3,
-  tb: 1000 ** 4,
-}
-
-/** `4GiB`, `700MiB`, `200KiB`, `4.5GB`, `1048576` -> bytes (K/M/G/T alone are binary). UsageError otherwise. */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text)
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined
-  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new UsageError(`"${text}" is not a size`, {hint: 'write a whole number of bytes or a number with KiB, MiB, GiB or TiB (or KB, MB, GB, TB), e.g. 4GiB'})
-  }
-  return bytes
-}
-
 /** `dir/wandb.tar` -> `dir/wandb.part-002-of-003.tar` (the extension is kept; `.tar` added when absent). */
 export function partFileName(out: string, part: number, parts: number): string {
   const width = Math.max(3, String(parts).length)

@@ -2,18 +2,17 @@
  * BundleWriter: streams blobs straight into a planned tar layout.
  *
  * Every blob to store is known up front (pull resolves all manifests before it copies layers), so
- * the writer plans the whole archive: `oci-layout`, then blobs sorted by digest, then the metadata
- * (index.json, airgap/lock.json, airgap/spec.yaml, airgap/signature.sigstore.json) whose sizes are
- * only known at finish. Each blob has a fixed offset, so concurrent pushes write with positional
- * writes in any order and the result is byte-identical for the same plan and epoch.
+ * the writer plans the whole archive (archive-plan.ts): `oci-layout`, then blobs sorted by digest,
+ * then the metadata (index.json, airgap/lock.json, airgap/spec.yaml, airgap/signature.sigstore.json)
+ * whose sizes are only known at finish. Each blob has a fixed offset, so concurrent pushes write
+ * with positional writes in any order and the result is byte-identical for the same plan and epoch.
  *
- * Resumable: `<out>.partial` holds the archive being written and `<out>.partial.journal` (JSON
- * lines, fsync'd) records the plan hash and every blob that was verified and fsync'd. Reopening
- * with the same plan keeps journaled blobs; a blob not journaled as complete is never trusted.
+ * Resumable: `<out>.partial` holds the archive being written and `<out>.partial.journal`
+ * (journal.ts) records the plan hash and every blob that was verified and fsync'd. Reopening with
+ * the same plan keeps journaled blobs; a blob not journaled as complete is never trusted.
  */
-import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {open, readFile, rename, rm, stat} from 'node:fs/promises'
+import {open, rename, rm} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -21,23 +20,12 @@ import {pipeline} from 'node:stream/promises'
 import type {Located, Storage, VerifyingPusher} from '../content/types.js'
 import {verifier} from '../content/verify.js'
 import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
-import {parseDigest} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
-import {
-  AIRGAP_FILES,
-  INDEX_JSON,
-  LOCK_JSON,
-  MAX_METADATA_BYTES,
-  OCI_LAYOUT,
-  OCI_LAYOUT_BYTES,
-  SIGNATURE,
-  SPEC_YAML,
-  assertStorable,
-  blobEntryName,
-} from './layout.js'
+import {planBundle, type BundlePlan, type PlannedBlob} from './archive-plan.js'
+import {BundleJournal, keepIntact, readJournal} from './journal.js'
+import {AIRGAP_FILES, INDEX_JSON, LOCK_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, OCI_LAYOUT_BYTES, SIGNATURE, SPEC_YAML} from './layout.js'
+import {padToBlock, syncDir, writeAt, writevAt} from './positional-io.js'
 import {BLOCK, END_OF_ARCHIVE, encodeHeader, entrySpan, paddedSize} from './tar.js'
-
-const FORMAT = 'airgap-bundle-v1'
 
 export interface BundleWriterOptions {
   /** Final bundle path; the writer works in `<out>.partial` and renames at finish. */
@@ -48,19 +36,6 @@ export interface BundleWriterOptions {
   blobs: readonly Descriptor[]
   /** On resume, re-hash journaled blobs and drop those that no longer match (default false). */
   verifyResumed?: boolean
-}
-
-/**
- * The entry mtime for reproducible bundles: SOURCE_DATE_EPOCH when set, else 0. Throws UsageError
- * when the variable is not a whole non-negative number of seconds.
- */
-export function sourceDateEpoch(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.SOURCE_DATE_EPOCH
-  if (raw === undefined || raw === '') return 0
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw new UsageError(`SOURCE_DATE_EPOCH="${raw}" is not a whole number of seconds`, {hint: 'unset it or set it to e.g. $(git log -1 --format=%ct)'})
-  }
-  return Number(raw)
 }
 
 export interface FinishInput {
@@ -75,54 +50,6 @@ export interface FinishInput {
   sign?: (lock: Buffer) => Promise<Buffer>
 }
 
-interface PlannedBlob {
-  desc: Descriptor
-  name: string
-  /** Offset of the tar header; data follows at offset + 512. */
-  offset: number
-}
-
-/** The planned archive: blob offsets and where the metadata starts. */
-export interface BundlePlan {
-  blobs: ReadonlyMap<string, PlannedBlob>
-  /** Offset where the first metadata entry (index.json) goes. */
-  metadataOffset: number
-  /** sha256 over format, epoch and (digest, size) of every blob. */
-  hash: string
-}
-
-/** Plan the layout: oci-layout first, then blobs sorted by digest, each at a fixed offset. */
-export function planBundle(descriptors: readonly Descriptor[], epoch: number): BundlePlan {
-  const byDigest = new Map<string, Descriptor>()
-  for (const d of descriptors) {
-    assertStorable(d, 'bundle plan')
-    const prev = byDigest.get(d.digest)
-    if (prev && prev.size !== d.size) {
-      throw new IntegrityError(`bundle plan: ${d.digest} is listed with two sizes (${prev.size} and ${d.size})`, {
-        hint: 'a manifest in the source declares a wrong size for this blob',
-      })
-    }
-    byDigest.set(d.digest, d)
-  }
-  const sorted = [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
-  const blobs = new Map<string, PlannedBlob>()
-  let offset = entrySpan(OCI_LAYOUT_BYTES.length)
-  for (const desc of sorted) {
-    blobs.set(desc.digest, {desc, name: blobEntryName(desc.digest), offset})
-    offset += entrySpan(desc.size)
-  }
-  const hash = createHash('sha256')
-    .update(JSON.stringify({format: FORMAT, epoch, blobs: sorted.map((d) => [d.digest, d.size])}))
-    .digest('hex')
-  return {blobs, metadataOffset: offset, hash: `sha256:${hash}`}
-}
-
-/** Exact size of the finished bundle, for a disk-space preflight. */
-export function planBundleSize(descriptors: readonly Descriptor[], metadataSizes: readonly number[]): number {
-  const plan = planBundle(descriptors, 0)
-  return plan.metadataOffset + metadataSizes.reduce((sum, n) => sum + entrySpan(n), 0) + END_OF_ARCHIVE
-}
-
 /** Writes a bundle tarball; implements Storage (push, exists, fetch) over the planned layout. */
 export class BundleWriter implements Storage, Located, VerifyingPusher {
   readonly location: string
@@ -130,7 +57,6 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
   readonly verifiesPushedContent = true as const
   private readonly complete = new Set<string>()
   private readonly inflight = new Map<string, Promise<void>>()
-  private journalChain: Promise<void> = Promise.resolve()
   private state: 'open' | 'finishing' | 'finished' | 'closed' = 'open'
   private filesClosed = false
 
@@ -139,7 +65,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     readonly epoch: number,
     readonly plan: BundlePlan,
     private readonly file: FileHandle,
-    private readonly journal: FileHandle,
+    private readonly journal: BundleJournal,
     resumed: Iterable<string>,
   ) {
     this.location = `bundle ${out}`
@@ -161,10 +87,8 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     try {
       if (!journaled) await file.truncate(0)
       const resumed = journaled && options.verifyResumed ? await keepIntact(file, plan, journaled) : (journaled ?? [])
-      // Rewrite the journal cleanly (a torn last line must not swallow the next record).
-      await writeJournalAtomically(journalPath, [{plan: plan.hash}, ...resumed.map((done) => ({done}))])
-      const journal = await open(journalPath, 'a')
-      await writeAt(file, Buffer.concat([encodeHeader({name: OCI_LAYOUT, size: OCI_LAYOUT_BYTES.length, mtime: epoch}), pad(OCI_LAYOUT_BYTES)]), 0)
+      const journal = await BundleJournal.start(journalPath, plan.hash, resumed)
+      await writeAt(file, Buffer.concat([encodeHeader({name: OCI_LAYOUT, size: OCI_LAYOUT_BYTES.length, mtime: epoch}), padToBlock(OCI_LAYOUT_BYTES)]), 0)
       return new BundleWriter(options.out, epoch, plan, file, journal, resumed)
     } catch (err) {
       await file.close()
@@ -246,7 +170,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
       const files = await this.metadataFiles(input)
       let offset = this.plan.metadataOffset
       for (const [name, bytes] of files) {
-        await writeAt(this.file, Buffer.concat([encodeHeader({name, size: bytes.length, mtime: this.epoch}), pad(bytes)]), offset)
+        await writeAt(this.file, Buffer.concat([encodeHeader({name, size: bytes.length, mtime: this.epoch}), padToBlock(bytes)]), offset)
         offset += entrySpan(bytes.length)
       }
       await writeAt(this.file, Buffer.alloc(END_OF_ARCHIVE), offset)
@@ -275,8 +199,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
   private async closeFiles(): Promise<void> {
     if (this.filesClosed) return
     this.filesClosed = true
-    await this.journalChain.catch(() => undefined)
-    await Promise.allSettled([this.file.close(), this.journal.close()])
+    await Promise.allSettled([this.journal.close(), this.file.close()])
   }
 
   private async metadataFiles(input: FinishInput): Promise<Array<[string, Buffer]>> {
@@ -347,18 +270,8 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     if (tail > 0) await writeAt(file, Buffer.alloc(tail), end)
     await writeAt(file, encodeHeader({name, size: desc.size, mtime: this.epoch}), offset)
     await file.datasync()
-    await this.appendJournal({done: desc.digest})
+    await this.journal.recordDone(desc.digest)
     this.complete.add(desc.digest)
-  }
-
-  private appendJournal(record: object): Promise<void> {
-    const line = JSON.stringify(record) + '\n'
-    const next = this.journalChain.then(async () => {
-      await this.journal.write(line)
-      await this.journal.datasync()
-    })
-    this.journalChain = next.catch(() => undefined)
-    return next
   }
 
   private planned(desc: Descriptor): PlannedBlob {
@@ -376,114 +289,5 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
 
   private assertOpen(op: string): void {
     if (this.state !== 'open') throw new UsageError(`${this.location}: cannot ${op}, the writer is ${this.state}`)
-  }
-}
-
-/**
- * Journaled digests when the partial file and journal belong to `plan`, else undefined (start
- * over). A torn last line is ignored; a journaled blob whose bytes lie past the file end is dropped.
- */
-async function readJournal(partial: string, journalPath: string, plan: BundlePlan): Promise<string[] | undefined> {
-  let text: string
-  let size: number
-  try {
-    text = await readFile(journalPath, 'utf8')
-    size = (await stat(partial)).size
-  } catch {
-    return undefined
-  }
-  const lines = text.split('\n')
-  const first = parseLine(lines[0])
-  if (first?.plan !== plan.hash) return undefined
-  const done: string[] = []
-  for (const line of lines.slice(1)) {
-    const digest = parseLine(line)?.done
-    const planned = typeof digest === 'string' ? plan.blobs.get(digest) : undefined
-    if (planned && planned.offset + BLOCK + planned.desc.size <= size) done.push(planned.desc.digest)
-  }
-  return done
-}
-
-/** The journaled blobs whose bytes still hash to their digest. */
-async function keepIntact(file: FileHandle, plan: BundlePlan, digests: readonly string[]): Promise<string[]> {
-  const kept: string[] = []
-  const buf = Buffer.allocUnsafe(1024 * 1024)
-  for (const digest of digests) {
-    const {offset, desc} = plan.blobs.get(digest)!
-    const {algorithm} = parseDigest(digest)
-    const hash = createHash(algorithm)
-    let done = 0
-    while (done < desc.size) {
-      const {bytesRead} = await file.read(buf, 0, Math.min(buf.length, desc.size - done), offset + BLOCK + done)
-      if (bytesRead === 0) break
-      hash.update(buf.subarray(0, bytesRead))
-      done += bytesRead
-    }
-    if (done === desc.size && `${algorithm}:${hash.digest('hex')}` === digest) kept.push(digest)
-  }
-  return kept
-}
-
-async function writeJournalAtomically(path: string, records: readonly object[]): Promise<void> {
-  const tmp = `${path}.tmp`
-  const handle = await open(tmp, 'w')
-  try {
-    await handle.write(records.map((r) => JSON.stringify(r) + '\n').join(''))
-    await handle.datasync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, path)
-}
-
-function parseLine(line: string | undefined): {plan?: unknown; done?: unknown} | undefined {
-  if (!line) return undefined
-  try {
-    return JSON.parse(line) as {plan?: unknown; done?: unknown}
-  } catch {
-    return undefined
-  }
-}
-
-/** The data followed by zeros up to a whole block. */
-function pad(data: Buffer): Buffer {
-  const size = paddedSize(data.length)
-  return size === data.length ? data : Buffer.concat([data, Buffer.alloc(size - data.length)])
-}
-
-async function writeAt(file: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0
-  while (done < data.length) {
-    const {bytesWritten} = await file.write(data, done, data.length - done, position + done)
-    done += bytesWritten
-  }
-}
-
-async function writevAt(file: FileHandle, buffers: Buffer[], total: number, position: number): Promise<void> {
-  const {bytesWritten} = await file.writev(buffers, position)
-  if (bytesWritten === total) return
-  // A short write (rare: a signal, a full disk on the way): finish the rest chunk by chunk.
-  let skip = bytesWritten
-  let at = position + bytesWritten
-  for (const b of buffers) {
-    if (skip >= b.length) {
-      skip -= b.length
-      continue
-    }
-    await writeAt(file, b.subarray(skip), at)
-    at += b.length - skip
-    skip = 0
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined)
-  if (!handle) return
-  try {
-    await handle.sync()
-  } catch {
-    // some filesystems refuse fsync on directories; the rename itself is still atomic
-  } finally {
-    await handle.close()
   }
 }

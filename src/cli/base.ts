@@ -3,6 +3,7 @@ import {Command, Flags, ux, type Interfaces} from '@oclif/core'
 import {AirgapError, ExitCode} from '../errors.js'
 import {cliExitCodeFor, EXIT_CODES_HELP} from './exit-codes.js'
 import {escapeJsonControls, printable, printableLine} from './terminal-text.js'
+import {abandonPasswordPrompts} from './password.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -21,7 +22,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Appended to every command's description so `--help` lists the exit codes. */
   static exitCodesHelp = `EXIT CODES\n${EXIT_CODES_HELP}`
 
-  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+  protected override async catch(thrown: Error & {exitCode?: number}): Promise<void> {
+    abandonPasswordPrompts()
+    const err = withoutFlagParsingPrefix(thrown)
     const exitCode = cliExitCodeFor(err)
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
@@ -48,6 +51,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override logJson(json: unknown): void {
     ux.stdout(escapeJsonControls(ux.colorizeJson(json, {pretty: true, theme: this.config.theme?.json})))
   }
+}
+
+/**
+ * oclif rewrites the message of an error thrown by a flag's parse function to
+ * `Parsing --FLAG \n\t<message>\nSee more help with --help`. Ours (AirgapErrors from src/cli/flags.ts)
+ * already name the flag and the value: their message is restored.
+ */
+export function withoutFlagParsingPrefix<E extends Error>(err: E): E {
+  if (!(err instanceof AirgapError)) return err
+  const m = /^Parsing --\S+ \n\t([\s\S]*)\nSee more help with --help$/.exec(err.message)
+  if (m) err.message = m[1]!
+  return err
 }
 
 export interface ErrorJson {

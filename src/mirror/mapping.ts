@@ -18,14 +18,17 @@ export interface MirrorRegistry {
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:[0-9]{1,5})?$/
 const PATH_COMPONENT = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/
 
-/** Parse `--registry HOST[:PORT][/PREFIX]` (a scheme such as `https://` is tolerated and dropped). */
-export function parseMirrorRegistry(input: string): MirrorRegistry {
+/**
+ * Parse `--registry HOST[:PORT][/PREFIX]` (a scheme such as `https://` is tolerated and dropped);
+ * `what` names the value in errors.
+ */
+export function parseMirrorRegistry(input: string, what = '--registry'): MirrorRegistry {
   const raw = input.trim().replace(/^(https?|docker|oci):\/\//i, '').replace(/\/+$/, '')
   const slash = raw.indexOf('/')
   const host = slash === -1 ? raw : raw.slice(0, slash)
   const prefix = slash === -1 ? '' : raw.slice(slash + 1)
   const bad = (why: string): never => {
-    throw new UsageError(`invalid --registry "${input}": ${why}`, {hint: 'write it as HOST[:PORT][/PREFIX], e.g. registry.corp:5000/mirror'})
+    throw new UsageError(`invalid ${what} "${input}": ${why}`, {hint: 'write it as HOST[:PORT][/PREFIX], e.g. registry.corp:5000/mirror'})
   }
   if (!HOST.test(host)) bad(`"${host}" is not a host[:port]`)
   if (prefix !== '') {

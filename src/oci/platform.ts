@@ -69,14 +69,17 @@ export function formatPlatform(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`
 }
 
-/** Whether an index entry with platform `have` satisfies `want` (rules in the module comment). */
+/**
+ * Whether an index entry with platform `have` satisfies `want` (rules in the module comment).
+ * `want` is normalised already (parsePlatform's result: command-line flags and specs are parsed
+ * once); `have`, read from a manifest, is normalised here.
+ */
 export function platformMatches(want: Platform, have: Platform | undefined): boolean {
   if (have === undefined) return false
-  const w = normalizePlatform(want)
   const h = normalizePlatform(have)
-  if (w.os !== h.os || w.architecture !== h.architecture) return false
-  if (w['os.version'] !== undefined && w['os.version'] !== h['os.version']) return false
-  if (w.variant === undefined && w.architecture !== 'arm') return true
-  const fallback = defaultVariant(w.architecture)
-  return (w.variant ?? fallback) === (h.variant ?? fallback)
+  if (want.os !== h.os || want.architecture !== h.architecture) return false
+  if (want['os.version'] !== undefined && want['os.version'] !== h['os.version']) return false
+  if (want.variant === undefined && want.architecture !== 'arm') return true
+  const fallback = defaultVariant(want.architecture)
+  return (want.variant ?? fallback) === (h.variant ?? fallback)
 }

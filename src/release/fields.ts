@@ -3,7 +3,8 @@
  * image references, platforms. Each returns the normalised value or reports through the Checker.
  */
 import semver from 'semver'
-import {formatPlatform, parsePlatform} from '../oci/platform.js'
+import {parsePlatform} from '../oci/platform.js'
+import type {Platform} from '../oci/types.js'
 import {formatReference, isValidTag, parseReference, parseRepository} from '../oci/reference.js'
 import type {Checker} from './check.js'
 import type {FieldPath} from './yaml.js'
@@ -90,11 +91,12 @@ export function imageReference(c: Checker, value: unknown, path: FieldPath): str
   }
 }
 
-export function platform(c: Checker, value: unknown, path: FieldPath): string | undefined {
+/** A platform, parsed and normalised once here: everything after compares typed values. */
+export function platform(c: Checker, value: unknown, path: FieldPath): Platform | undefined {
   const s = c.string(value, path, 'a platform such as linux/amd64')
   if (s === undefined) return undefined
   try {
-    return formatPlatform(parsePlatform(s))
+    return parsePlatform(s)
   } catch (err) {
     return c.fail(path, (err as Error).message)
   }

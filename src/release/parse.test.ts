@@ -47,7 +47,7 @@ describe('parseSpec', () => {
       '/specs/airgap.yaml',
     )
     expect(spec.metadata).toEqual({name: 'demo'})
-    expect(spec.spec.platforms).toEqual(['linux/arm64', 'linux/amd64'])
+    expect(spec.spec.platforms).toEqual([{os: 'linux', architecture: 'arm64'}, {os: 'linux', architecture: 'amd64'}])
     expect(spec.spec.includeDisabled).toBe(true)
     expect(spec.spec.images).toEqual(['docker.io/library/busybox:1.36', `ghcr.io/org/app@sha256:${'a'.repeat(64)}`])
     expect(spec.spec.charts).toEqual([

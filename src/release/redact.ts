@@ -4,6 +4,7 @@
  */
 import {isMap, isScalar, isSeq, parseDocument, stringify, visit} from 'yaml'
 import type {Pair, Scalar} from 'yaml'
+import {formatPlatform} from '../oci/platform.js'
 import type {ChartSource, ReleaseSpec} from './types.js'
 
 /** Keys whose string values are secrets. */
@@ -73,7 +74,7 @@ function hasLiteralSecret(node: unknown): boolean {
  */
 export function specForBundle(spec: ReleaseSpec): string {
   const body: Record<string, unknown> = {}
-  if (spec.spec.platforms.length > 0) body.platforms = spec.spec.platforms
+  if (spec.spec.platforms.length > 0) body.platforms = spec.spec.platforms.map(formatPlatform)
   body.includeDisabled = spec.spec.includeDisabled
   if (spec.spec.charts.length > 0) body.charts = spec.spec.charts.map(chartForBundle)
   if (spec.spec.images.length > 0) body.images = spec.spec.images

@@ -5,6 +5,7 @@
  * held in a Secret, which serialises as "[REDACTED]".
  */
 import {inspect} from 'node:util'
+import type {Platform} from '../oci/types.js'
 
 export const SPEC_API_VERSION = 'airgap.dev/v1alpha1'
 export const SPEC_KIND = 'ReleaseSpec'
@@ -87,8 +88,8 @@ export interface ReleaseSpec {
   kind: typeof SPEC_KIND
   metadata: {name: string; version?: string; annotations?: Record<string, string>}
   spec: {
-    /** Platforms to keep from multi-platform images, normalised (`linux/arm64/v8`); empty = all. */
-    platforms: string[]
+    /** Platforms to keep from multi-platform images, normalised (`linux/aarch64` -> linux/arm64); empty = all. */
+    platforms: Platform[]
     /** Carry images of components the values disable (default true). */
     includeDisabled: boolean
     charts: ChartSource[]

@@ -17,6 +17,6 @@ export {
   signatureHashOf,
   SIGSTORE_PRIVATE_KEY_LABEL,
 } from './keys.js'
-export type {EncryptOptions, KeyPairPem, ScryptN, SignatureHash} from './keys.js'
+export type {EncryptOptions, KeyPairPem, ScryptN, SignatureHash, SigningKey} from './keys.js'
 export {BUNDLE_V03_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE_ALIAS, parseBundle, serializeBundle, signBlob, verifyBlob} from './sigstore.js'
 export type {BlobVerification, BundleHashAlgorithm, SigstoreBundle} from './sigstore.js'

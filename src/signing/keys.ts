@@ -38,6 +38,12 @@ const KEYGEN_HINT = 'create an ECDSA P-256 key pair with `airgap key generate` o
 /** Hash used to sign with a key: SHA-256 for P-256, SHA-384 for P-384. */
 export type SignatureHash = 'sha256' | 'sha384'
 
+/** A decrypted signing key and its public half (the fingerprint that verify prints is the public key's). */
+export interface SigningKey {
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
 /** A freshly generated key pair, as the text of `cosign.key` and `cosign.pub`. */
 export interface KeyPairPem {
   /** Encrypted private key (`ENCRYPTED SIGSTORE PRIVATE KEY`); write it with mode 0600. */

@@ -1,15 +1,14 @@
 import {isLocated} from '../content/types.js'
 import {copy, type CopyHooks, type CopyStats} from '../copy/index.js'
-import {parsePlatform} from '../oci/platform.js'
-import type {Descriptor} from '../oci/types.js'
+import type {Descriptor, Platform} from '../oci/types.js'
 import {Session, type ConnectionOptions} from './session.js'
 import {openDestination, openSource, parseLocation} from './targets.js'
 
 export interface CopyImageOptions extends ConnectionOptions {
   source: string
   destination: string
-  /** `os/arch[/variant]` platforms to keep from an index; empty keeps all. */
-  platforms?: readonly string[]
+  /** Platforms to keep from an index; empty keeps all. */
+  platforms?: readonly Platform[]
   concurrency?: number
   hooks?: CopyHooks
   signal?: AbortSignal
@@ -27,7 +26,6 @@ export interface CopyImageResult {
 
 /** Copy one image, index or artifact between registries and OCI layouts with the copy engine. */
 export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult> {
-  const platforms = (opts.platforms ?? []).map((p) => parsePlatform(p))
   const srcLocation = parseLocation(opts.source)
   const dstLocation = parseLocation(opts.destination)
   const session = new Session(opts)
@@ -38,7 +36,7 @@ export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult
     const dstRef = dst.ref ?? src.display
     const mountFrom = sameRegistryRepository(src.target, dst.target)
     const result = await copy(src.target, src.ref, dst.target, dstRef, {
-      ...(platforms.length ? {platforms} : {}),
+      platforms: opts.platforms,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       ...(opts.hooks ? {hooks: opts.hooks} : {}),
       ...(opts.signal ? {signal: opts.signal} : {}),

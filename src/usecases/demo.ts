@@ -21,6 +21,7 @@ import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
+import {parseMirrorRegistry} from '../mirror/mapping.js'
 import {receiptToMirrorMap, readReceipt} from '../mirror/receipt.js'
 import {buildOperatorCr, buildOperatorValues, validateCr} from '../rewrite/index.js'
 import {startServer, type RunningServer} from '../serve/index.js'
@@ -192,7 +193,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       const helmRepo = `oci://${server.address}/charts`
       const result = await pushBundle({
         bundle: bundleFile,
-        registry: server.address,
+        registry: parseMirrorRegistry(server.address),
         publicKey: keys.publicKey,
         helmRepo,
         plainHttp: [server.address],

@@ -3,7 +3,8 @@
  *
  * Walks the catalog (`/v2/_catalog`, paginated) for repositories under the prefix, lists each
  * one's tags, resolves every tag (HEAD), and walks the manifests (each fetched once, shared across
- * repositories through one tracker) to record every manifest and blob digest. Read-only.
+ * repositories through one tracker) to record every manifest and blob digest. Read-only towards the
+ * mirror; the inventory is then written to a file atomically.
  */
 import {randomBytes} from 'node:crypto'
 import {rename, rm, writeFile} from 'node:fs/promises'
@@ -13,13 +14,15 @@ import {CopyTracker} from '../copy/tracker.js'
 import {isManifestDescriptor} from '../copy/graph.js'
 import {createInventory, serializeInventory, type MirrorInventory} from '../delta/inventory.js'
 import {NotFoundError} from '../errors.js'
-import {formatMirrorRegistry, parseMirrorRegistry} from '../mirror/mapping.js'
+import {formatMirrorRegistry, type MirrorRegistry} from '../mirror/mapping.js'
 import type {RegistryRepository} from '../registry/index.js'
 import {Session, type ConnectionOptions} from './session.js'
 
 export interface InventoryOptions extends ConnectionOptions {
-  /** `HOST[:PORT][/PREFIX]`: only repositories under PREFIX are recorded. */
-  registry: string
+  /** Only repositories under the prefix are recorded. */
+  registry: MirrorRegistry
+  /** The inventory file to write. */
+  output: string
   /** Requests in flight (default 8). */
   concurrency?: number
   signal?: AbortSignal
@@ -28,7 +31,10 @@ export interface InventoryOptions extends ConnectionOptions {
 }
 
 export interface InventoryResult {
-  inventory: MirrorInventory
+  /** The inventory file written. */
+  path: string
+  /** `HOST[:PORT][/PREFIX]`, as the inventory records it. */
+  registry: string
   repositories: number
   tags: number
   manifests: number
@@ -36,10 +42,26 @@ export interface InventoryResult {
   seconds: number
 }
 
-/** Walk the mirror; see the module comment. */
+/** Walk the mirror and write the inventory file; see the module comment. */
 export async function takeInventory(opts: InventoryOptions): Promise<InventoryResult> {
   const started = performance.now()
-  const registry = parseMirrorRegistry(opts.registry)
+  const inventory = await walkMirror(opts)
+  await writeInventory(opts.output, inventory)
+  return {
+    path: opts.output,
+    registry: inventory.registry,
+    repositories: Object.keys(inventory.repositories).length,
+    tags: Object.values(inventory.repositories).reduce((n, r) => n + Object.keys(r.tags).length, 0),
+    manifests: inventory.manifests.length,
+    blobs: inventory.blobs.length,
+    seconds: Math.round(performance.now() - started) / 1000,
+  }
+}
+
+/** Every repository under the prefix, its tags and every manifest and blob they reach. */
+/** What the mirror holds under the prefix (no file written). */
+export async function walkMirror(opts: Omit<InventoryOptions, 'output'>): Promise<MirrorInventory> {
+  const registry = opts.registry
   const session = new Session(opts)
   try {
     const open = (name: string): RegistryRepository => session.repository(`${registry.host}/${name}`, 'destination').repository
@@ -69,15 +91,7 @@ export async function takeInventory(opts: InventoryOptions): Promise<InventoryRe
         }),
       ),
     )
-    const inventory = createInventory({registry: formatMirrorRegistry(registry), repositories, manifests, blobs})
-    return {
-      inventory,
-      repositories: Object.keys(inventory.repositories).length,
-      tags: Object.values(inventory.repositories).reduce((n, r) => n + Object.keys(r.tags).length, 0),
-      manifests: inventory.manifests.length,
-      blobs: inventory.blobs.length,
-      seconds: Math.round(performance.now() - started) / 1000,
-    }
+    return createInventory({registry: formatMirrorRegistry(registry), repositories, manifests, blobs})
   } finally {
     await session.close()
   }
@@ -94,7 +108,7 @@ async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTrack
 }
 
 /** Write the inventory atomically (temporary file, then rename). */
-export async function writeInventory(file: string, inventory: MirrorInventory): Promise<void> {
+async function writeInventory(file: string, inventory: MirrorInventory): Promise<void> {
   const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
   try {
     await writeFile(tmp, serializeInventory(inventory), {mode: 0o644})

@@ -11,18 +11,18 @@ import {randomBytes} from 'node:crypto'
 import {readFile, rename, rm, writeFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
 import {NotFoundError, PartialError, RegistryError, SpecError} from '../errors.js'
-import {parseMirrorRegistry} from '../mirror/mapping.js'
+import {parseMirrorRegistry, type MirrorRegistry} from '../mirror/mapping.js'
 import {planPrune, PRUNE_PLAN_KIND, type PruneDeletion, type PrunePlan} from '../mirror/prune.js'
 import {readReceipt} from '../mirror/receipt.js'
 import {parseJsonFile} from '../release/json-file.js'
-import {takeInventory} from './inventory.js'
+import {walkMirror} from './inventory.js'
 
 export type {PrunePlan} from '../mirror/prune.js'
 import {Session, type ConnectionOptions} from './session.js'
 
 export interface PrunePlanOptions extends ConnectionOptions {
-  /** `HOST[:PORT][/PREFIX]`: only repositories under PREFIX are looked at. */
-  registry: string
+  /** Only repositories under the prefix are looked at. */
+  registry: MirrorRegistry
   /** Receipts of every release the mirror must still serve. */
   keepReceipts: readonly string[]
   /** Where to write the plan. */
@@ -33,9 +33,9 @@ export interface PrunePlanOptions extends ConnectionOptions {
 
 /** Phase 1: the plan, written to `planFile`; nothing is deleted. */
 export async function planPruneFromMirror(opts: PrunePlanOptions): Promise<PrunePlan> {
-  const registry = parseMirrorRegistry(opts.registry)
+  const registry = opts.registry
   const receipts = await Promise.all(opts.keepReceipts.map(async (file) => ({file, receipt: await readReceipt(file)})))
-  const {inventory} = await takeInventory({...opts, registry: opts.registry})
+  const inventory = await walkMirror(opts)
   const mirror = Object.fromEntries(Object.entries(inventory.repositories).map(([name, repo]) => [name, repo.tags]))
   const plan = planPrune({registry: {host: registry.host, prefix: registry.prefix}, receipts, mirror})
   await writePlan(opts.planFile, plan)

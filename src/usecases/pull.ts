@@ -11,15 +11,14 @@
  *
  * Same spec and same registry content → same plan, so a rerun after kill -9 resumes.
  */
-import type {KeyObject} from 'node:crypto'
 import {statfsSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {dirname, resolve as resolvePath} from 'node:path'
 import type {CopyStats} from '../copy/index.js'
 import type {ImageGroup} from '../discover/index.js'
 import {AirgapError, NotFoundError, UsageError} from '../errors.js'
-import {parsePlatform, normalizePlatform, formatPlatform} from '../oci/platform.js'
-import {loadPrivateKeyAsync, publicKeyOf} from '../signing/index.js'
+import type {Platform} from '../oci/types.js'
+import type {SigningKey} from '../signing/index.js'
 import {specForBundle, type ReleaseSpec} from '../release/index.js'
 import {writeBundle, type BundleHooks, type BundleImageInput} from './write-bundle.js'
 import type {SplitResult} from './write-parts.js'
@@ -47,23 +46,11 @@ export interface PullHooks extends BundleHooks {
   onWarning?(message: string): void
 }
 
-export interface SignKey {
-  privateKey: KeyObject
-  publicKey: KeyObject
-}
-
-/** A cosign (or PKCS#8/SEC1) private key file's text, its password, and its path for errors. */
-export interface SignKeySource {
-  pem: string
-  password: string
-  file: string
-}
-
 export interface PullOptions extends ConnectionOptions, SpecInput {
   /** Bundle path to write. */
   out: string
-  /** `os/arch[/variant]` to keep (default: the spec's platforms, else all). */
-  platforms?: readonly string[]
+  /** Platforms to keep (default: the spec's platforms, else all). */
+  platforms?: readonly Platform[]
   /** `SOURCE=MIRROR` pull-through mirrors. */
   registryMirrors?: readonly string[]
   /** Only images of enabled components (default: the spec's includeDisabled, which defaults to all). */
@@ -74,12 +61,7 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   force?: boolean
   /** Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …). */
   maxPartSize?: number
-  signKey?: SignKey
-  /**
-   * Or an encrypted key to decrypt in the background: scrypt runs on the thread pool while the
-   * charts are fetched and images resolved; a wrong password aborts the pull at once.
-   */
-  signKeySource?: SignKeySource
+  signKey?: SigningKey
   /** SOURCE_DATE_EPOCH seconds (default 0). */
   epoch?: number
   concurrency?: number
@@ -148,35 +130,7 @@ export interface PullResult {
 export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   const started = performance.now()
   checkSpecInput(opts)
-  const keyFailed = new AbortController()
-  const signKey = startSignKey(opts, keyFailed)
-  try {
-    return await pullWithKey({...opts, signal: combineSignals(opts.signal, keyFailed.signal)}, started, signKey)
-  } catch (err) {
-    throw keyFailed.signal.aborted ? keyFailed.signal.reason : err
-  }
-}
-
-/**
- * The signing key, decrypting it in the background when given as a source. A failure aborts
- * `keyFailed` (its reason is the key error), so the pull stops before it downloads anything.
- */
-function startSignKey(opts: PullOptions, keyFailed: AbortController): Promise<SignKey | undefined> {
-  if (opts.signKey && opts.signKeySource) throw new UsageError('pass either signKey or signKeySource, not both')
-  const source = opts.signKeySource
-  if (!source) return Promise.resolve(opts.signKey)
-  const loading = loadPrivateKeyAsync(source.pem, source.password, source.file).then((privateKey) => ({privateKey, publicKey: publicKeyOf(privateKey)}))
-  loading.catch((err: unknown) => keyFailed.abort(err))
-  return loading
-}
-
-function combineSignals(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
-  return a ? AbortSignal.any([a, b]) : b
-}
-
-async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: Promise<SignKey | undefined>): Promise<PullResult> {
   const mirrors = parseRegistryMirrors(opts.registryMirrors ?? [])
-  const cliPlatforms = (opts.platforms ?? []).map((p) => formatPlatform(normalizePlatform(parsePlatform(p))))
   const out = resolvePath(opts.out)
   if (opts.maxPartSize !== undefined && opts.since) {
     throw new UsageError('--max-part-size cannot be combined with --since yet', {hint: 'pull the delta as one bundle, or split a full pull'})
@@ -203,21 +157,20 @@ async function pullWithKey(opts: PullOptions, started: number, signKeyLoading: P
     for (const m of missing) warn(`image ${m.group.reference} not carried (${m.reason}); needed by ${m.group.origins.map(describeOrigin).join(', ')}${m.group.enabled ? '' : ' (disabled components only)'}`)
 
     const chartInputs = await Promise.all(charts.map(chartBundleInput))
-    const platforms = (cliPlatforms.length > 0 ? cliPlatforms : spec.spec.platforms).map(parsePlatform)
+    const platforms = opts.platforms?.length ? opts.platforms : spec.spec.platforms
     const images: BundleImageInput[] = resolved.map((r) => ({source: r.source, ref: r.descriptor.digest, name: r.group.reference, discoveredBy: lockDiscoveries(r.group)}))
     const freeSpace = opts.freeSpace ?? freeBytes
     const have = opts.since ? await loadSince(opts.since, session, mirrors, warn, opts.signal) : undefined
     if (have && opts.since) hooks.onEvent?.({event: 'since', file: opts.since, digests: have.size})
     const signatures = opts.withSignatures ? await pullSignatures(resolved, opts.signal) : []
     if (opts.withSignatures) hooks.onEvent?.({event: 'signatures', images: resolved.length, found: signatures.length})
-    const signKey = await signKeyLoading // decrypted meanwhile; before the first blob is written
     const result = await writeBundle({
       images,
       charts: chartInputs,
       out,
       epoch: opts.epoch ?? 0,
       platforms,
-      ...(signKey ? {signKey} : {}),
+      signKey: opts.signKey,
       specBytes: Buffer.from(specForBundle(spec), 'utf8'),
       missing: lockMissing(missing),
       ...(have ? {have} : {}),

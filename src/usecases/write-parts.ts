@@ -1,26 +1,22 @@
 /**
- * writeParts(): writeBundle() with `maxPartSize` (`airgap pull --max-part-size`, issue 10).
- *
- * After writeBundle's planning phase, planSplit() (src/bundle/parts.ts) cuts the set on blob
- * boundaries; each part is then written like a whole bundle: its own BundleWriter (resumable),
- * the copy engine with the shared tracker (manifests fetched once, each layer once overall), an
- * index.json naming the images it carries, a lock whose `split` section describes the whole set,
- * and its own signature. Blobs stored by other parts count as present for the copy, so the engine
- * skips them. A part file that already holds this set's part (same set id) is kept, so a rerun
- * after a crash continues with the next part.
+ * writeParts(): split media (`airgap pull --max-part-size`, issue 10). After writeBundle's planning
+ * phase, planSplit() (src/bundle/parts.ts) cuts the set on blob boundaries; each part is then
+ * written by writePart(), the same part writer a whole bundle uses: its own BundleWriter
+ * (resumable), the copy engine with the shared tracker (manifests fetched once, each layer once
+ * overall), an index.json naming the images it carries, a lock whose `split` section describes the
+ * whole set, and its own signature. Blobs stored by other parts count as present for the copy, so
+ * the engine skips them. A part file that already holds this set's part (same set id) is kept, so
+ * a rerun after a crash continues with the next part.
  */
 import {stat} from 'node:fs/promises'
-import {copy, addStats, emptyStats, type CopyTracker, type CopyStats} from '../copy/index.js'
-import {InternalError, UsageError} from '../errors.js'
+import {addStats, emptyStats, type CopyStats} from '../copy/index.js'
+import {UsageError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
-import type {Descriptor} from '../oci/types.js'
-import {createLock, parseLock, serializeLock, type BundleLock, type LockExpectedBlob, type LockSplit, type LockSplitImage} from '../bundle/lock.js'
-import {partFileName, planSplit, type PartPlan, type SplitPlan} from '../bundle/parts.js'
-import {keyFingerprint, serializeBundle, signBlob} from '../signing/index.js'
-import {BundleReader, BundleWriter, LOCK_JSON, buildIndexJson} from '../bundle/index.js'
-import {lockImage, lockSignature, storageAsTarget, sum, type Planned, type WriteBundleOptions, type WriteBundleResult} from './write-bundle.js'
-
-export {parseSize} from '../bundle/parts.js'
+import {parseLock, type BundleLock, type LockSplit, type LockSplitImage} from '../bundle/lock.js'
+import {partFileName, planSplit, type SplitPlan} from '../bundle/parts.js'
+import {BundleReader, LOCK_JSON} from '../bundle/index.js'
+import {lockImages, sumSizes, type PlannedContents, type PlannedItem, type PlannedTotals} from './bundle-contents.js'
+import {writePart, type PartSettings} from './write-part.js'
 
 /** One part of a split bundle. */
 export interface PartResult {
@@ -50,50 +46,81 @@ export interface SplitResult {
   oversized: Array<{digest: string; size: number; part: number}>
 }
 
-interface PartsContext {
-  opts: WriteBundleOptions
-  planned: readonly Planned[]
-  /** A delta's blobs that the mirror holds (stored in no part). */
-  expected: readonly LockExpectedBlob[]
-  tracker: CopyTracker
-  signal: AbortSignal | undefined
-  started: number
+export interface SplitHooks {
+  /** After planning: every blob of the set, and what is still to be fetched. */
+  onPlanned?(totals: PlannedTotals): void
+  /** A part was written (or kept from an earlier run). */
+  onPart?(part: PartResult): void
+  /** Something the user must know (e.g. a blob larger than --max-part-size). */
+  onWarning?(message: string): void
+}
+
+/** Where and how to split. */
+export interface SplitTarget {
+  /** Parts are `<out>.part-001-of-00N.tar` …. */
+  out: string
+  maxPartSize: number
+  /** Overwrite part files that belong to another set (default: refuse). */
+  force: boolean
+  hooks: SplitHooks
+}
+
+/** The set as written: `path` is part 1, `size` the sum, `lock` the set seen as one bundle. */
+export interface WrittenSet {
+  path: string
+  size: number
+  lock: BundleLock
+  lockDigest: string
+  stats: CopyStats
+  split: SplitResult
 }
 
 /** Write every part; see the module comment. */
-export async function writeParts(ctx: PartsContext): Promise<WriteBundleResult> {
-  const {opts, planned} = ctx
-  const hooks = opts.hooks ?? {}
+export async function writeParts(settings: PartSettings, contents: PlannedContents, target: SplitTarget): Promise<WrittenSet> {
+  const {items, expected} = contents
+  const {hooks} = target
   const plan = planSplit({
-    items: planned.map((p) => ({name: p.input.name, nodes: p.plan.nodes, everywhere: p.chart !== undefined || p.signature !== undefined})),
-    maxPartSize: opts.maxPartSize!,
-    metadataBytes: metadataEstimate(opts, planned, ctx.expected),
-    leaveOut: new Set(ctx.expected.map((e) => e.digest)),
+    items: items.map((p) => ({name: p.input.name, nodes: p.plan.nodes, everywhere: p.chart !== undefined || p.signature !== undefined})),
+    maxPartSize: target.maxPartSize,
+    metadataBytes: metadataEstimate(settings, contents),
+    leaveOut: new Set(expected.map((e) => e.digest)),
   })
   const total = plan.parts.length
   for (const p of plan.parts.filter((x) => x.oversized)) {
     const blob = p.blobs[0]!
-    hooks.onWarning?.(`blob ${blob.digest} (${blob.size} bytes) is larger than --max-part-size ${opts.maxPartSize} allows; it is the only blob of part ${p.part} of ${total}, which will be over the limit`)
+    hooks.onWarning?.(`blob ${blob.digest} (${blob.size} bytes) is larger than --max-part-size ${target.maxPartSize} allows; it is the only blob of part ${p.part} of ${total}, which will be over the limit`)
   }
-  const splitSection = describeSet(plan, planned)
-  const paths = plan.parts.map((p) => partFileName(opts.out, p.part, total))
-  const kept = await Promise.all(plan.parts.map((p, i) => keptPart(paths[i]!, plan.setId, p.part, opts.force === true)))
-  const allNodes = uniqueDigests(planned)
+  const splitSection = describeSet(plan, items)
+  const paths = plan.parts.map((p) => partFileName(target.out, p.part, total))
+  const kept = await Promise.all(plan.parts.map((p, i) => keptPart(paths[i]!, plan.setId, p.part, target.force)))
   const toWrite = plan.parts.filter((_, i) => !kept[i])
   hooks.onPlanned?.({
-    images: planned.length,
-    blobs: allNodes.size,
-    bytes: sum([...allNodes.values()].filter((d) => !ctx.expected.some((e) => e.digest === d.digest))),
+    images: items.length,
+    blobs: contents.blobs.length,
+    bytes: sumSizes(contents.blobs),
     missingBlobs: toWrite.reduce((n, p) => n + p.nodes.length, 0),
-    missingBytes: toWrite.reduce((n, p) => n + sum(p.nodes), 0),
+    missingBytes: toWrite.reduce((n, p) => n + sumSizes(p.nodes), 0),
   })
 
+  const everyDigest = [...contents.blobs, ...expected].map((d) => d.digest)
   const stats = emptyStats()
   const results: PartResult[] = []
   const locks: Buffer[] = []
   for (const [i, part] of plan.parts.entries()) {
     const path = paths[i]!
-    const done = kept[i] ?? (await writePart(ctx, part, path, {...splitSection, part: part.part}, allNodes, stats))
+    let lockBytes = kept[i]
+    if (!lockBytes) {
+      const stored = new Set(part.nodes.map((d) => d.digest))
+      const written = await writePart(settings, {
+        out: path,
+        items: items.filter((p) => part.items.includes(p.input.name)),
+        blobs: part.nodes,
+        storedElsewhere: new Set(everyDigest.filter((d) => !stored.has(d))),
+        split: {...splitSection, part: part.part},
+      })
+      addStats(stats, written.stats)
+      lockBytes = written.lockBytes
+    }
     const size = (await stat(path)).size
     if (size > plan.maxPartSize && !part.oversized) hooks.onWarning?.(`part ${part.part} of ${total} (${path}) is ${size} bytes, over --max-part-size ${plan.maxPartSize}: its metadata is larger than estimated`)
     const result: PartResult = {
@@ -106,29 +133,19 @@ export async function writeParts(ctx: PartsContext): Promise<WriteBundleResult> 
       bytes: part.bytes,
       oversized: part.oversized,
       kept: kept[i] !== undefined,
-      lockDigest: digestOf(done),
+      lockDigest: digestOf(lockBytes),
     }
-    locks.push(done)
+    locks.push(lockBytes)
     results.push(result)
     hooks.onPart?.(result)
   }
   const first = parseLock(locks[0]!, `bundle ${results[0]!.path} ${LOCK_JSON}`)
-  const storedNodes = [...allNodes.values()].filter((d) => !ctx.expected.some((e) => e.digest === d.digest))
-  const setView: BundleLock = {
-    ...first,
-    images: planned.filter((p) => !p.chart && !p.signature).map(lockImage),
-    blobs: {count: storedNodes.length, bytes: sum(storedNodes)},
-  }
-  const signKey = opts.signKey
   return {
     path: results[0]!.path,
     size: results.reduce((n, r) => n + r.size, 0),
-    lock: setView,
+    lock: {...first, images: lockImages(items), blobs: {count: contents.blobs.length, bytes: sumSizes(contents.blobs)}},
     lockDigest: results[0]!.lockDigest,
-    signed: signKey !== undefined,
-    ...(signKey ? {signer: keyFingerprint(signKey.publicKey)} : {}),
     stats,
-    seconds: Math.round(performance.now() - ctx.started) / 1000,
     split: {
       setId: plan.setId,
       maxPartSize: plan.maxPartSize,
@@ -139,71 +156,18 @@ export async function writeParts(ctx: PartsContext): Promise<WriteBundleResult> 
 }
 
 /** The `split` section every part's lock carries (without the part number). */
-function describeSet(plan: SplitPlan, planned: readonly Planned[]): Omit<LockSplit, 'part'> {
-  const images: LockSplitImage[] = planned
-    .filter((p) => !p.chart && !p.signature)
-    .map((p) => ({...lockImage(p), blobs: plan.itemBlobs.get(p.input.name) ?? [], parts: plan.itemParts.get(p.input.name) ?? []}))
+function describeSet(plan: SplitPlan, items: readonly PlannedItem[]): Omit<LockSplit, 'part'> {
+  const images: LockSplitImage[] = lockImages(items).map((image) => ({
+    ...image,
+    blobs: plan.itemBlobs.get(image.source) ?? [],
+    parts: plan.itemParts.get(image.source) ?? [],
+  }))
   return {
     setId: plan.setId,
     parts: plan.parts.length,
     maxPartSize: plan.maxPartSize,
     blobs: plan.parts.flatMap((p) => p.blobs.map((d) => ({digest: d.digest, size: d.size, part: p.part}))),
     images,
-  }
-}
-
-/** Write one part; resolves with its lock bytes. */
-async function writePart(ctx: PartsContext, part: PartPlan, path: string, split: LockSplit, allNodes: ReadonlyMap<string, Descriptor>, stats: CopyStats): Promise<Buffer> {
-  const {opts} = ctx
-  const carried = ctx.planned.filter((p) => part.items.includes(p.input.name))
-  const stored = new Set(part.nodes.map((d) => d.digest))
-  const elsewhere = new Set([...allNodes.keys()].filter((d) => !stored.has(d)))
-  const writer = await BundleWriter.open({out: path, epoch: opts.epoch ?? 0, blobs: part.nodes, ...(opts.verifyResumed ? {verifyResumed: true} : {})})
-  try {
-    const dst = storageAsTarget(writer, elsewhere)
-    const copied = await Promise.allSettled(
-      carried.map(async ({input, plan}) => {
-        const {descriptor, stats: s} = await copy(input.source, plan.resolved.digest, dst, '', {
-          ...(opts.platforms?.length ? {platforms: opts.platforms} : {}),
-          tracker: ctx.tracker,
-          ...(opts.hooks ? {hooks: opts.hooks} : {}),
-          ...(ctx.signal ? {signal: ctx.signal} : {}),
-          image: input.name,
-        })
-        addStats(stats, s)
-        if (descriptor.digest !== plan.root.digest) {
-          throw new InternalError(`${input.name}: copied root ${descriptor.digest} differs from the planned ${plan.root.digest}`, {hint: 'this is a bug in airgap: please report it'})
-        }
-      }),
-    )
-    const failed = copied.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
-
-    const indexJson = buildIndexJson(carried.map((p) => ({ref: p.input.name, desc: p.plan.root})))
-    const signatures = carried.flatMap(lockSignature)
-    const lock = createLock({
-      createdBy: opts.createdBy ?? 'airgap',
-      epoch: opts.epoch ?? 0,
-      indexJson,
-      images: carried.filter((p) => !p.chart && !p.signature).map(lockImage),
-      charts: carried.flatMap((p) => (p.chart ? [{...p.chart, digest: p.plan.root.digest}] : [])),
-      blobs: {count: part.nodes.length, bytes: sum(part.nodes)},
-      ...(opts.specBytes ? {specBytes: opts.specBytes} : {}),
-      ...(opts.missing?.length ? {missing: opts.missing} : {}),
-      ...(ctx.expected.length ? {expectedInMirror: ctx.expected} : {}),
-      ...(signatures.length ? {signatures} : {}),
-      split,
-    })
-    const lockBytes = serializeLock(lock)
-    const signKey = opts.signKey
-    await writer.finish({
-      indexJson,
-      files: {'airgap/lock.json': lockBytes, ...(opts.specBytes ? {'airgap/spec.yaml': opts.specBytes} : {})},
-      ...(signKey ? {sign: async (bytes: Buffer) => Buffer.from(serializeBundle(signBlob(bytes, signKey.privateKey, signKey.publicKey)))} : {}),
-    })
-    return lockBytes
-  } finally {
-    await writer.close()
   }
 }
 
@@ -234,30 +198,22 @@ async function keptPart(path: string, setId: string, part: number, force: boolea
   throw new UsageError(`${path} already exists and ${reason}`, {hint: 'pass --force to overwrite it, or choose another output path with -o'})
 }
 
-/** Every node of every planned item, by digest. */
-function uniqueDigests(planned: readonly Planned[]): Map<string, Descriptor> {
-  const all = new Map<string, Descriptor>()
-  for (const p of planned) for (const d of p.plan.nodes) if (!all.has(d.digest)) all.set(d.digest, d)
-  return all
-}
-
 /**
  * Generous upper bound of each part's metadata: index.json, the lock (which lists the images twice
  * and every blob of the set), the spec, the signature, tar headers and padding.
  */
-function metadataEstimate(opts: WriteBundleOptions, planned: readonly Planned[], expected: readonly LockExpectedBlob[]): number {
-  const images = planned.filter((p) => !p.chart && !p.signature).map(lockImage)
+function metadataEstimate(settings: PartSettings, contents: PlannedContents): number {
+  const {items, expected} = contents
   const json = (x: unknown): number => (x === undefined ? 0 : JSON.stringify(x, null, 2).length)
-  const blobs = uniqueDigests(planned).size
-  const imageBlobRefs = planned.reduce((n, p) => n + p.plan.nodes.length, 0)
+  const imageBlobRefs = items.reduce((n, p) => n + p.plan.nodes.length, 0)
   return (
     16 * 1024 +
-    (opts.specBytes?.length ?? 0) +
-    3 * json(images) +
-    2 * json(opts.missing) +
+    (settings.specBytes?.length ?? 0) +
+    3 * json(lockImages(items)) +
+    2 * json(settings.missing) +
     2 * json(expected) +
-    200 * blobs +
+    200 * (contents.blobs.length + expected.length) +
     100 * imageBlobRefs +
-    800 * planned.length
+    800 * items.length
   )
 }

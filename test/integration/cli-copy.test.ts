@@ -3,6 +3,7 @@
  * and with skopeo as the independent client that checks our output.
  */
 import {execFile} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {mkdtemp, rm, writeFile, mkdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -195,6 +196,27 @@ describeWithServices('one clear line and a distinct exit code for each kind of f
     const r = await runCli(['inspect', `${host}/x/y:1`])
     expect(r.code).toBe(8)
     expect(r.stderr).toContain(`--plain-http ${host}`)
+  })
+
+  it('a bad flag value: exit 2, one line naming the flag and the value, before anything is read', async () => {
+    const dir = join(tmpdir(), uniqueName('bad-flags'))
+    // NODE_ENV as users have it: under test, oclif adds a development warning to every parse error
+    const env = {NODE_ENV: ''}
+    const platform = await runCli(['copy', '--platform', 'linux', 'docker.io/acme/app:1', `oci:${dir}/never`], {env})
+    expect(platform.code).toBe(2)
+    expect(platform.stderr.trim().split('\n'), platform.stderr).toHaveLength(1)
+    expect(platform.stderr).toContain('Error: invalid --platform "linux": expected OS/ARCH[/VARIANT]. Write a platform like linux/amd64')
+    expect(existsSync(join(dir, 'never'))).toBe(false)
+    const size = await runCli(['pull', join(dir, 'no-spec.yaml'), '-o', join(dir, 'never.tar'), '--max-part-size', '4 parsecs', '--json'], {env})
+    expect(size.code).toBe(2)
+    expect(jsonOf<{error: {code: string; message: string; exitCode: number}}>(size).error).toMatchObject({
+      code: 'USAGE',
+      message: 'invalid --max-part-size "4 parsecs": unknown unit "parsecs"',
+      exitCode: 2,
+    })
+    const registry = await runCli(['inventory', '-o', join(dir, 'never.json'), '--registry', 'registry.corp/Upper'], {env})
+    expect(registry.code).toBe(2)
+    expect(registry.stderr).toContain('invalid --registry "registry.corp/Upper": path component "Upper"')
   })
 
   it('--json errors are machine-readable with the same code', async () => {

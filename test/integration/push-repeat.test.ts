@@ -35,7 +35,7 @@ describeWithServices('repeat push (real registry, requests recorded)', () => {
     const prefix = `repeat-${process.pid}`
     const opts = {
       bundle: fx.bundle,
-      registry: `${plain.host}/${prefix}`,
+      registry: {host: plain.host, prefix},
       plainHttp: [plain.host],
       publicKey: loadPublicKey(readFileSync(fx.pubFile, 'utf8')),
       receipt: join(dir, 'receipt.json'),

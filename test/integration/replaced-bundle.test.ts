@@ -79,7 +79,7 @@ describeWithServices('push: a bundle replaced after it was verified', () => {
     subscribe('undici:request:create', onRequest)
     const result = await pushBundle({
       bundle: original.bundle,
-      registry: `${plain.host}/${prefix}`,
+      registry: {host: plain.host, prefix},
       plainHttp: [plain.host],
       publicKey: loadPublicKey(readFileSync(original.pubFile, 'utf8')),
       receipt: join(dir, 'replaced.receipt.json'),

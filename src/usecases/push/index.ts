@@ -18,7 +18,6 @@ import {setMaxListeners} from 'node:events'
 import {BundleReader} from '../../bundle/index.js'
 import {CopyTracker, emptyStats} from '../../copy/index.js'
 import {UsageError} from '../../errors.js'
-import {parseMirrorRegistry} from '../../mirror/mapping.js'
 import {Session} from '../session.js'
 import {verifyBundleBlobs, verifyBundleMetadata} from '../verify.js'
 import {applyPushPlan} from './apply.js'
@@ -112,7 +111,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
 
 /** The flags, parsed and checked before the bundle is opened. */
 async function pushRequest(opts: PushOptions): Promise<PushRequest> {
-  const registry = parseMirrorRegistry(opts.registry)
+  const registry = opts.registry
   const charts = opts.helmRepo ? await chartDestination(opts.helmRepo) : undefined
   if (!opts.publicKey && !opts.allowUnsigned) {
     throw new UsageError(`refusing to push ${opts.bundle} without checking its signature`, {

@@ -1,4 +1,5 @@
 /** What `airgap push` is given (options, progress hooks) and what it returns (the result). */
+import type {MirrorRegistry} from '../../mirror/mapping.js'
 import type {KeyObject} from 'node:crypto'
 import type {CopyHooks, CopyStats} from '../../copy/index.js'
 import type {HelmAuth} from '../../helm/publish.js'
@@ -20,7 +21,7 @@ export interface PushOptions extends ConnectionOptions {
   /** Path of the bundle tarball. */
   bundle: string
   /** `HOST[:PORT][/PREFIX]`. */
-  registry: string
+  registry: MirrorRegistry
   keepSourceHost?: boolean
   /** The signer's public key; required unless allowUnsigned. */
   publicKey?: KeyObject

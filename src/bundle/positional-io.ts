@@ -1,0 +1,49 @@
+/** Positional writes into the bundle file being written, and the fsync of a folder after a rename. */
+import {open, type FileHandle} from 'node:fs/promises'
+import {paddedSize} from './tar.js'
+
+/** The data followed by zeros up to a whole tar block. */
+export function padToBlock(data: Buffer): Buffer {
+  const size = paddedSize(data.length)
+  return size === data.length ? data : Buffer.concat([data, Buffer.alloc(size - data.length)])
+}
+
+/** Write all of `data` at `position` (a short write is continued). */
+export async function writeAt(file: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0
+  while (done < data.length) {
+    const {bytesWritten} = await file.write(data, done, data.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
+/** Write `buffers` (`total` bytes together) at `position` with one writev. */
+export async function writevAt(file: FileHandle, buffers: Buffer[], total: number, position: number): Promise<void> {
+  const {bytesWritten} = await file.writev(buffers, position)
+  if (bytesWritten === total) return
+  // A short write (rare: a signal, a full disk on the way): finish the rest chunk by chunk.
+  let skip = bytesWritten
+  let at = position + bytesWritten
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length
+      continue
+    }
+    await writeAt(file, b.subarray(skip), at)
+    at += b.length - skip
+    skip = 0
+  }
+}
+
+/** fsync a folder so that a rename in it survives a crash (ignored where the filesystem refuses). */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined)
+  if (!handle) return
+  try {
+    await handle.sync()
+  } catch {
+    // some filesystems refuse fsync on directories; the rename itself is still atomic
+  } finally {
+    await handle.close()
+  }
+}
