@@ -23,6 +23,7 @@ import {isIndexMediaType, isManifestMediaType, parseManifest} from '../oci/manif
 import {formatPlatform, normalizePlatform} from '../oci/platform.js'
 import {MediaType, type Descriptor, type Platform} from '../oci/types.js'
 import {keyFingerprint, serializeBundle, signBlob} from '../signing/index.js'
+import type {LockUpstreamVerification} from '../bundle/lock-upstream.js'
 import {createLock, serializeLock, type BundleLock, type LockChart, type LockDiscovery, type LockExpectedBlob, type LockImage, type LockMissing, type LockSignature} from '../bundle/lock.js'
 import {BundleWriter, buildIndexJson} from '../bundle/index.js'
 import {writeParts, type PartResult, type SplitResult} from './write-parts.js'
@@ -101,6 +102,8 @@ export interface WriteBundleOptions {
   have?: BundleHaveList
   /** Upstream signatures and attestations to carry (index.json entries + the lock's `signatures`). */
   signatures?: readonly BundleSignatureInput[]
+  /** `pull --verify-upstream`: the verdicts, recorded in the lock (and so signed). */
+  upstreamVerification?: LockUpstreamVerification | undefined
 }
 
 export interface WriteBundleResult {
@@ -196,6 +199,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       ...(opts.missing?.length ? {missing: opts.missing} : {}),
       ...(expected.length ? {expectedInMirror: expected} : {}),
       ...(planned.some((p) => p.signature) ? {signatures: planned.flatMap(lockSignature)} : {}),
+      upstreamVerification: opts.upstreamVerification,
     })
     const lockBytes = serializeLock(lock)
     const signKey = opts.signKey

@@ -193,6 +193,7 @@ async function writePart(ctx: PartsContext, part: PartPlan, path: string, split:
       ...(ctx.expected.length ? {expectedInMirror: ctx.expected} : {}),
       ...(signatures.length ? {signatures} : {}),
       split,
+      upstreamVerification: opts.upstreamVerification,
     })
     const lockBytes = serializeLock(lock)
     const signKey = opts.signKey
