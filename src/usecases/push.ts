@@ -23,6 +23,7 @@ import type {ChartMetadata} from '../helm/types.js'
 import {digestOf} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {LockChart, LockImage, LockSplit, LockSplitImage} from '../bundle/lock.js'
+import {requireUpstreamVerified} from './upstream-required.js'
 import {BundleReader, HashPool} from '../bundle/index.js'
 import type {RegistryRepository} from '../registry/index.js'
 // The chart publisher (and the YAML/tar/semver code it needs) is imported only when charts are published.
@@ -58,6 +59,8 @@ export interface PushOptions extends ConnectionOptions {
   allowUnsigned?: boolean
   /** Hash every blob of the bundle first, even those the mirror already holds. */
   fullVerify?: boolean
+  /** Refuse the bundle unless its lock records every image's upstream signature as verified (pull --verify-upstream). */
+  requireUpstreamVerified?: boolean
   /** oci://HOST/PATH, http(s)://…, chartmuseum+http(s)://…, file:///… */
   helmRepo?: string
   helmAuth?: HelmAuth
@@ -118,6 +121,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
   })
   // A split part places every image of its set, so that each part's receipt covers the whole set.
   const placements = planMirror(metadata.split ? metadata.split.images : metadata.images, registry, keepSourceHost)
+  if (opts.requireUpstreamVerified) requireUpstreamVerified({images: metadata.split ? metadata.split.images : metadata.images, upstreamVerification: metadata.upstreamVerification}, opts.bundle)
 
   const session = new Session(opts)
   const reader = await BundleReader.open(opts.bundle)
