@@ -177,7 +177,7 @@ export interface LockInput {
   expectedInMirror?: readonly LockExpectedBlob[]
   signatures?: readonly LockSignature[]
   split?: LockSplit
-  upstreamVerification?: LockUpstreamVerification
+  upstreamVerification?: LockUpstreamVerification | undefined
 }
 
 /** Build a lock from its parts (sorted; `created` from the epoch; index and spec digests computed). */
