@@ -96,6 +96,7 @@ describeWithServices('verify upstream signatures against a policy (real registry
     await image('stranger-ca', (d, ref) => ({sig: [cosignLayer({payload: simpleSigningPayload(ref, d), certificate: strangerCa.leaf({san: `email:${IDENTITY}`, oidcIssuer: ISSUER}), log})]}))
     await image('two-signatures', (d, ref) => ({sig: [cosignLayer({payload: simpleSigningPayload(ref, d), key: otherKey, log}), cosignLayer({payload: simpleSigningPayload(ref, d), key, log})]}))
     await image('unsigned', () => ({}))
+    await image('keyless-nolog', (d, ref) => ({sig: [cosignLayer({payload: simpleSigningPayload(ref, d), certificate: ca.leaf({san: `email:${IDENTITY}`, oidcIssuer: ISSUER})})]}))
 
     await writeFile(join(dir, 'cosign.pub'), key.publicKey.export({type: 'spki', format: 'pem'}))
     await writeFile(join(dir, 'trusted_root.json'), trustedRootJson({cas: [ca], logs: [log]}))
@@ -115,6 +116,7 @@ describeWithServices('verify upstream signatures against a policy (real registry
         ...['tlog-missing', 'other-key', 'other-digest', 'forged-log', 'two-signatures'].map((n) => keyRule(n)),
         `  - {name: acme releases, match: "${r('*')}", keyless: {issuer: "${ISSUER}", identityRegExp: "release@acme\\\\.test"}}`,
         keylessRule(r('keyless-legacy'), 'identity: "https://ci.acme.test/release"'),
+        `  - {match: "${r('keyless-nolog')}", keyless: {issuer: "${ISSUER}", identity: "${IDENTITY}"}, tlog: optional}`,
         keylessRule(r('un*'), 'identity: nobody@acme.test'), // more specific than acme releases, but unsigned is covered by it: not the default
         `  - {match: "${host}/elsewhere/**", key: cosign.pub}`,
         '',
@@ -173,6 +175,10 @@ describeWithServices('verify upstream signatures against a policy (real registry
     expect(await verdict('wrong-identity')).toMatchObject({verified: false, reason: expect.stringMatching(/identity "intruder@acme\.test" does not match \/release@acme\\\.test\//)})
     expect(await verdict('wrong-issuer')).toMatchObject({verified: false, reason: expect.stringMatching(/issuer "https:\/\/evil\.test" does not match "https:\/\/issuer\.test"/)})
     expect(await verdict('stranger-ca')).toMatchObject({verified: false, reason: expect.stringMatching(/does not chain to a certificate authority of the trusted root/)})
+  })
+
+  it('tlog: optional does not make a keyless signature without a log entry valid: its certificate has no verified time', async () => {
+    expect(await verdict('keyless-nolog')).toMatchObject({verified: false, reason: expect.stringMatching(/no verified signing time for the keyless certificate/)})
   })
 
   it('an unsigned image under a rule is refused; one no rule covers follows the default', async () => {
