@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {readBundleContents, type BundleContents} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {formatBytes} from '../src/cli/progress.js'
+import {upstreamLines} from '../src/cli/upstream-text.js'
 
 export default class List extends BaseCommand<typeof List> {
   static override summary = "List a bundle's images and charts (fast: does not verify blobs)"
@@ -25,6 +26,7 @@ ${BaseCommand.exitCodesHelp}`
     }
     this.log(`CHARTS (${c.charts.length})`)
     for (const ch of c.charts) this.log(`  ${ch.name} ${ch.version}  ${ch.digest}  from ${ch.source}`)
+    if (c.upstreamVerification) for (const line of upstreamLines(c.upstreamVerification)) this.log(line)
     this.log(`${c.blobs.count} blobs, ${formatBytes(c.blobs.bytes)}${c.spec ? '; spec included' : ''}`)
     return c
   }

@@ -59,6 +59,10 @@ ${BaseCommand.exitCodesHelp}`
       env: 'AIRGAP_SINCE',
       helpValue: 'RECEIPT|BUNDLE|LOCK|INVENTORY',
     }),
+    'verify-upstream': Flags.string({
+      description: "verify every image's upstream cosign/Sigstore signatures against this policy before writing; a refused image fails the pull (exit 5), verdicts go into the signed lock",
+      helpValue: 'POLICY.yaml',
+    }),
     'with-signatures': Flags.boolean({description: 'also carry cosign signatures, attestations, SBOMs (sha256-<hex>.sig/.att/.sbom tags) and OCI referrers of every image', default: false}),
   }
 
@@ -90,6 +94,7 @@ ${BaseCommand.exitCodesHelp}`
         ...(flags.since ? {since: flags.since} : {}),
         withSignatures: flags['with-signatures'],
         signKey: flags['sign-key'],
+        verifyUpstream: flags['verify-upstream'],
         epoch: sourceDateEpoch(process.env),
         concurrency: flags.concurrency,
         hooks: {
@@ -132,6 +137,8 @@ ${BaseCommand.exitCodesHelp}`
       ['time', `${r.seconds.toFixed(2)} s, ${rate.toFixed(1)} MB/s`],
     ]
     for (const [k, v] of rows) this.log(`  ${k.padEnd(17)} ${v}`)
+    const upstream = r.upstreamVerification
+    if (upstream) this.log(`  ${'upstream signed'.padEnd(17)} ${upstream.filter((v) => v.verified).length} of ${upstream.length} image(s) verified`)
     for (const m of r.missing) this.log(`  missing: ${m.reference} (${m.reason}${m.enabled ? '' : '; disabled components only'}) <- ${m.origins.join(', ')}`)
   }
 }

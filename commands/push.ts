@@ -34,6 +34,10 @@ ${BaseCommand.exitCodesHelp}`
     'keep-source-host': Flags.boolean({description: 'keep the source registry host as the first path component in the mirror', default: false}),
     key: publicKeyFlag({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY'}),
     'allow-unsigned': Flags.boolean({description: 'push without checking the signature (authenticity NOT checked)', default: false}),
+    'require-upstream-verified': Flags.boolean({
+      description: 'refuse the bundle (exit 5, naming the images) unless pull --verify-upstream verified the upstream signature of every image (use with --key)',
+      default: false,
+    }),
     'full-verify': Flags.boolean({
       description: 'hash every blob of the bundle before pushing, also those of images the mirror already holds (default: hash exactly what will be sent)',
       default: false,
@@ -61,6 +65,7 @@ ${BaseCommand.exitCodesHelp}`
         keepSourceHost: flags['keep-source-host'],
         publicKey: flags.key,
         allowUnsigned: flags['allow-unsigned'],
+        requireUpstreamVerified: flags['require-upstream-verified'],
         fullVerify: flags['full-verify'],
         ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),
         helmAuth,

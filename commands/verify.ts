@@ -3,6 +3,7 @@ import {verifyBundleFile, type VerifyReport} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {publicKeyFlag} from '../src/cli/flags.js'
 import {formatBytes} from '../src/cli/progress.js'
+import {upstreamLines} from '../src/cli/upstream-text.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override summary = 'Verify a bundle: signature, lock, index, content graph and every blob digest'
@@ -45,5 +46,6 @@ ${BaseCommand.exitCodesHelp}`
     else if (r.authenticity === 'unsigned') this.log('  authenticity NOT checked: the bundle is not signed')
     else this.log(`  authenticity NOT checked: pass --key cosign.pub (or AIRGAP_KEY) to verify the signature${r.signerHint ? ` (it claims key ${r.signerHint})` : ''}`)
     this.log(`  ${r.seconds.toFixed(2)} s, ${mbps.toFixed(0)} MB/s`)
+    if (r.upstreamVerification) for (const line of upstreamLines(r.upstreamVerification)) this.log(line)
   }
 }

@@ -40,7 +40,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   render: ['helm', 'errors'],
   rewrite: ['mirror', 'release', 'oci', 'errors'],
   delta: ['bundle', 'content', 'copy', 'mirror', 'registry', 'release', 'oci', 'errors'],
-  'image-signatures': ['auth', 'content', 'copy', 'registry', 'oci', 'errors'],
+  'image-signatures': ['auth', 'content', 'copy', 'registry', 'release', 'signing', 'oci', 'errors'],
   serve: ['bundle', 'layout', 'content', 'oci', 'errors'],
   demo: ['helm', 'content', 'oci', 'errors'],
   // Use cases wire the modules together; nothing below imports them.

@@ -10,6 +10,7 @@
  */
 import {IntegrityError, UnsupportedError} from '../errors.js'
 import {digestOf, isDigest} from '../oci/digest.js'
+import {parseUpstreamVerification, sortedUpstreamVerification, type LockUpstreamVerification} from './lock-upstream.js'
 
 export const LOCK_API_VERSION = 'airgap.dev/v1alpha1'
 export const LOCK_KIND = 'BundleLock'
@@ -159,6 +160,8 @@ export interface BundleLock {
   signatures?: LockSignature[]
   /** Split media: which part of which set this bundle is (absent in whole bundles). */
   split?: LockSplit
+  /** `pull --verify-upstream`: the verdict on each image's upstream signatures (lock-upstream.ts). */
+  upstreamVerification?: LockUpstreamVerification
 }
 
 export interface LockInput {
@@ -174,6 +177,7 @@ export interface LockInput {
   expectedInMirror?: readonly LockExpectedBlob[]
   signatures?: readonly LockSignature[]
   split?: LockSplit
+  upstreamVerification?: LockUpstreamVerification | undefined
 }
 
 /** Build a lock from its parts (sorted; `created` from the epoch; index and spec digests computed). */
@@ -198,6 +202,7 @@ export function createLock(input: LockInput): BundleLock {
   }
   if (input.signatures?.length) lock.signatures = [...input.signatures].sort((a, b) => compare(a.ref, b.ref))
   if (input.split) lock.split = sortedSplit(input.split)
+  if (input.upstreamVerification) lock.upstreamVerification = sortedUpstreamVerification(input.upstreamVerification)
   // Round-trip through the validator so that we never write a lock we would refuse to read.
   return parseLock(serializeLock(lock), 'the new lock')
 }
@@ -252,7 +257,7 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
   const v = new Validator(where)
   const top = v.object(raw, '$')
   checkVersion(top, where)
-  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec', 'missing', 'expectedInMirror', 'signatures', 'split'])
+  v.onlyKeys(top, '$', ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs', 'spec', 'missing', 'expectedInMirror', 'signatures', 'split', 'upstreamVerification'])
   const created = v.string(top.created, '$.created')
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(created) || Number.isNaN(Date.parse(created))) v.fail('$.created', 'must be an ISO 8601 UTC time')
   const index = v.object(top.index, '$.index')
@@ -291,6 +296,10 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
     unique(v, lock.signatures.map((s) => s.ref), '$.signatures', 'ref')
   }
   if (top.split !== undefined) lock.split = parseSplit(v, top.split, lock.images)
+  if (top.upstreamVerification !== undefined) {
+    const listed = new Set([...lock.images, ...(lock.split?.images ?? [])].map((i) => i.source))
+    lock.upstreamVerification = parseUpstreamVerification(v, top.upstreamVerification, listed)
+  }
   unique(v, lock.images.map((i) => i.source), '$.images', 'source')
   unique(v, lock.charts.map((c) => `${c.name}@${c.version}`), '$.charts', 'name@version')
   return lock

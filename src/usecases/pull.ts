@@ -29,6 +29,7 @@ import {Session, type ConnectionOptions} from './session.js'
 import {expandFrom, loadHaveList} from '../delta/sources.js'
 import {mirroredReference} from './pull-input.js'
 import {pullSignatures} from './signatures.js'
+import type {UpstreamVerdict} from './upstream.js'
 
 /** Progress of a pull beyond blob transfers (one JSON line each with --json). */
 export type PullEvent =
@@ -40,6 +41,7 @@ export type PullEvent =
   | {event: 'planned'; images: number; blobs: number; bytes: number; missingBlobs: number; missingBytes: number}
   | {event: 'since'; file: string; digests: number}
   | {event: 'signatures'; images: number; found: number}
+  | {event: 'upstream'; image: string; digest: string; rule: string; verified: boolean}
 
 export interface PullHooks extends BundleHooks {
   onEvent?(event: PullEvent): void
@@ -76,6 +78,8 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   since?: string
   /** Carry cosign signatures, attestations, SBOMs and OCI referrers of every image (issue 10). */
   withSignatures?: boolean
+  /** Verify every image's upstream signatures against this policy file before anything is written (issue 19). */
+  verifyUpstream?: string
 }
 
 export interface PullImageReport {
@@ -124,6 +128,8 @@ export interface PullResult {
   signatures?: Array<{subject: string; ref: string; kind: string; digest: string}>
   /** Split media: the parts written (`path` is part 1, `size` their sum). */
   split?: SplitResult
+  /** --verify-upstream: the verdict on each image's upstream signatures (also in the lock). */
+  upstreamVerification?: UpstreamVerdict[]
 }
 
 /** Pull a release into a bundle; see the module comment. */
@@ -143,6 +149,8 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
     hooks.onWarning?.(m)
   }
 
+  // The policy is checked before any network call; the Sigstore code is loaded only when asked for.
+  const upstreamCheck = opts.verifyUpstream === undefined ? undefined : await (await import('./upstream.js')).loadUpstreamCheck(opts.verifyUpstream)
   const spec = await loadReleaseSpec(opts)
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
@@ -155,6 +163,9 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       })
     }
     for (const m of missing) warn(`image ${m.group.reference} not carried (${m.reason}); needed by ${m.group.origins.map(describeOrigin).join(', ')}${m.group.enabled ? '' : ' (disabled components only)'}`)
+
+    const onVerdict = (v: UpstreamVerdict): void => hooks.onEvent?.({event: 'upstream', image: v.image, digest: v.digest, rule: v.rule, verified: v.verified})
+    const upstream = await upstreamCheck?.run(resolved, {concurrency: opts.concurrency ?? 8, signal: opts.signal, warn, onVerdict})
 
     const chartInputs = await Promise.all(charts.map(chartBundleInput))
     const platforms = opts.platforms?.length ? opts.platforms : spec.spec.platforms
@@ -176,6 +187,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       ...(have ? {have} : {}),
       ...(signatures.length ? {signatures} : {}),
       createdBy: 'airgap',
+      upstreamVerification: upstream?.lock,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       ...(opts.signal ? {signal: opts.signal} : {}),
       ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
@@ -242,6 +254,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
           }
         : {}),
       ...(result.split ? {split: result.split} : {}),
+      upstreamVerification: upstream?.verdicts,
       ...(result.lock.signatures ? {signatures: result.lock.signatures.map((s) => ({subject: s.subject, ref: s.ref, kind: s.kind, digest: s.digest}))} : {}),
     }
   } finally {

@@ -23,6 +23,7 @@ import {IntegrityError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
 import {Annotation, type Descriptor} from '../oci/types.js'
 import {parseBundle, verifyBlob} from '../signing/index.js'
+import type {LockUpstreamVerification} from '../bundle/lock-upstream.js'
 import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockSignature, type LockSplit} from '../bundle/lock.js'
 import {BundleReader, INDEX_JSON, LOCK_JSON, SIGNATURE, SPEC_YAML, digestOfEntryName} from '../bundle/index.js'
 
@@ -56,6 +57,8 @@ export interface VerifyReport {
   signatures?: LockSignature[]
   /** Split media: this bundle is one part of a set; blobs of the other parts are not required. */
   split?: LockSplit
+  /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
+  upstreamVerification?: LockUpstreamVerification
   blobs: number
   /** Bytes of blob content hashed. */
   bytes: number
@@ -116,6 +119,7 @@ export async function verifyBundleMetadata(reader: BundleReader, opts: Pick<Veri
     ...(lock.expectedInMirror ? {expectedInMirror: lock.expectedInMirror} : {}),
     ...(lock.signatures ? {signatures: lock.signatures} : {}),
     ...(lock.split ? {split: lock.split} : {}),
+    upstreamVerification: lock.upstreamVerification,
     blobs: 0,
     bytes: 0,
     fileSize: reader.size,
@@ -287,6 +291,8 @@ export interface BundleContents {
   /** Fingerprint named by the signature's key hint (not verified: run verify with --key). */
   signerHint?: string
   spec: boolean
+  /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
+  upstreamVerification?: LockUpstreamVerification
 }
 
 /** What a bundle holds, from its lock, without verifying blobs (fast: headers and metadata only). */
@@ -308,6 +314,7 @@ export async function readBundleContents(path: string): Promise<BundleContents> 
       signed,
       ...(hint ? {signerHint: hint} : {}),
       spec: lock.spec !== undefined,
+      upstreamVerification: lock.upstreamVerification,
     }
   } finally {
     await reader.close()

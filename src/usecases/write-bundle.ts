@@ -10,6 +10,7 @@
  *     BundleWriter, copies its items with ONE CopyTracker shared by all parts, and writes
  *     index.json, airgap/lock.json, the Sigstore signature over the lock and airgap/spec.yaml.
  */
+import type {LockUpstreamVerification} from '../bundle/lock-upstream.js'
 import {setMaxListeners} from 'node:events'
 import type {CopyHooks, CopyStats} from '../copy/index.js'
 import {CopyTracker} from '../copy/index.js'
@@ -64,6 +65,8 @@ export interface WriteBundleOptions {
   have?: BundleHaveList
   /** Upstream signatures and attestations to carry (index.json entries + the lock's `signatures`). */
   signatures?: readonly BundleSignatureInput[]
+  /** `pull --verify-upstream`: the verdicts, recorded in the lock (and so signed). */
+  upstreamVerification?: LockUpstreamVerification | undefined
 }
 
 export interface WriteBundleResult {
@@ -102,6 +105,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     expected: contents.expected,
     createdBy: opts.createdBy ?? 'airgap',
     verifyResumed: opts.verifyResumed,
+    upstreamVerification: opts.upstreamVerification,
     hooks,
     tracker,
     signal,

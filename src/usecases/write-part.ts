@@ -10,6 +10,7 @@
  *  3. index.json (ref.name = full source reference), airgap/lock.json, the Sigstore signature over
  *     the lock, airgap/spec.yaml; finish (atomic rename).
  */
+import type {LockUpstreamVerification} from '../bundle/lock-upstream.js'
 import {addStats, copy, emptyStats, type CopyHooks, type CopyStats, type CopyTracker} from '../copy/index.js'
 import type {Target} from '../content/types.js'
 import {InternalError, UsageError} from '../errors.js'
@@ -36,6 +37,8 @@ export interface PartSettings {
   createdBy: string
   /** On resume, re-hash blobs kept from the interrupted run. */
   verifyResumed?: boolean
+  /** `pull --verify-upstream`: the verdicts, recorded in the lock (and so signed). */
+  upstreamVerification?: LockUpstreamVerification
   hooks: CopyHooks
   /** Shared by every file: manifests fetched once, each blob once overall. */
   tracker: CopyTracker
@@ -87,6 +90,7 @@ export async function writePart(settings: PartSettings, part: PartToWrite): Prom
       expectedInMirror: settings.expected,
       signatures: lockSignatures(part.items),
       split: part.split,
+      upstreamVerification: settings.upstreamVerification,
     })
     const lockBytes = serializeLock(lock)
     const signKey = settings.signKey

@@ -20,6 +20,7 @@ import {CopyTracker, emptyStats} from '../../copy/index.js'
 import {UsageError} from '../../errors.js'
 import {Session} from '../session.js'
 import {verifyBundleBlobs, verifyBundleMetadata} from '../verify.js'
+import {requireUpstreamVerified} from '../upstream-required.js'
 import {applyPushPlan} from './apply.js'
 import {chartDestination} from './charts.js'
 import {repositoryFor, type PushContext} from './context.js'
@@ -47,6 +48,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     // 2. Placements (collisions refused before anything is read in bulk or written), the
     //    bundle's graphs, and what the mirror holds.
     const placements = placeImages(contents, request)
+    if (opts.requireUpstreamVerified) requireUpstreamVerified({images: contents.split ? contents.split.images : contents.images, upstreamVerification: contents.upstreamVerification}, opts.bundle)
     const ctx: PushContext = {
       reader,
       session,

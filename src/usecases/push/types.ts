@@ -29,6 +29,8 @@ export interface PushOptions extends ConnectionOptions {
   allowUnsigned?: boolean
   /** Hash every blob of the bundle first, even those the mirror already holds. */
   fullVerify?: boolean
+  /** Refuse the bundle unless its lock records every image's upstream signature as verified (pull --verify-upstream). */
+  requireUpstreamVerified?: boolean
   /** oci://HOST/PATH, http(s)://…, chartmuseum+http(s)://…, file:///… */
   helmRepo?: string
   helmAuth?: HelmAuth
