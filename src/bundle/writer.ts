@@ -12,7 +12,7 @@
  * with the same plan keeps journaled blobs; a blob not journaled as complete is never trusted.
  */
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {constants, createReadStream} from 'node:fs'
 import {open, readFile, rename, rm, stat} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
@@ -21,6 +21,7 @@ import {pipeline} from 'node:stream/promises'
 import type {Located, Storage, VerifyingPusher} from '../content/types.js'
 import {verifier} from '../content/verify.js'
 import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
+import {syncFolder, writeFileAtomic} from '../files/atomic-write.js'
 import {parseDigest} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import {
@@ -157,13 +158,14 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     const partial = `${options.out}.partial`
     const journalPath = `${partial}.journal`
     const journaled = await readJournal(partial, journalPath, plan)
-    const file = await open(partial, journaled ? 'r+' : 'w+')
+    // never through a symlink planted at the predictable name (it must stay predictable: resumes find it)
+    const file = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW | (journaled ? 0 : constants.O_CREAT))
     try {
       if (!journaled) await file.truncate(0)
       const resumed = journaled && options.verifyResumed ? await keepIntact(file, plan, journaled) : (journaled ?? [])
       // Rewrite the journal cleanly (a torn last line must not swallow the next record).
       await writeJournalAtomically(journalPath, [{plan: plan.hash}, ...resumed.map((done) => ({done}))])
-      const journal = await open(journalPath, 'a')
+      const journal = await open(journalPath, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW)
       await writeAt(file, Buffer.concat([encodeHeader({name: OCI_LAYOUT, size: OCI_LAYOUT_BYTES.length, mtime: epoch}), pad(OCI_LAYOUT_BYTES)]), 0)
       return new BundleWriter(options.out, epoch, plan, file, journal, resumed)
     } catch (err) {
@@ -255,7 +257,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
       await this.file.sync()
       await this.closeFiles()
       await rename(this.partialPath, this.out)
-      await syncDir(dirname(this.out))
+      await syncFolder(dirname(this.out))
       await rm(`${this.partialPath}.journal`, {force: true})
       this.state = 'finished'
       return {path: this.out, size: offset}
@@ -425,15 +427,7 @@ async function keepIntact(file: FileHandle, plan: BundlePlan, digests: readonly 
 }
 
 async function writeJournalAtomically(path: string, records: readonly object[]): Promise<void> {
-  const tmp = `${path}.tmp`
-  const handle = await open(tmp, 'w')
-  try {
-    await handle.write(records.map((r) => JSON.stringify(r) + '\n').join(''))
-    await handle.datasync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, path)
+  await writeFileAtomic(path, records.map((r) => JSON.stringify(r) + '\n').join(''))
 }
 
 function parseLine(line: string | undefined): {plan?: unknown; done?: unknown} | undefined {
@@ -473,17 +467,5 @@ async function writevAt(file: FileHandle, buffers: Buffer[], total: number, posi
     await writeAt(file, b.subarray(skip), at)
     at += b.length - skip
     skip = 0
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined)
-  if (!handle) return
-  try {
-    await handle.sync()
-  } catch {
-    // some filesystems refuse fsync on directories; the rename itself is still atomic
-  } finally {
-    await handle.close()
   }
 }

@@ -4,9 +4,9 @@
  * `airgap check` and `airgap rewrite` (receiptToMirrorMap). It never holds a secret: URLs are
  * stored without user info or query, errors as their one-line messages.
  */
-import {randomBytes} from 'node:crypto'
-import {readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {NotFoundError, UnsupportedError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {fieldFailure, parseJsonFile} from '../release/json-file.js'
 import type {LockDiscovery} from '../bundle/lock.js'
 import type {ImageOrigin, MirrorMap} from './types.js'
@@ -103,16 +103,9 @@ export function serializeReceipt(receipt: PushReceipt): string {
   return `${JSON.stringify(receipt, null, 2)}\n`
 }
 
-/** Write the receipt atomically: a temporary file in the same folder, then rename. */
+/** Write the receipt atomically (src/files/atomic-write.ts). */
 export async function writeReceipt(file: string, receipt: PushReceipt): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    await writeFile(tmp, serializeReceipt(receipt), {mode: 0o644, flush: true})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(file, serializeReceipt(receipt), {mode: 0o644, syncFolder: true})
 }
 
 /** Read and check a receipt file (apiVersion/kind, required fields). */

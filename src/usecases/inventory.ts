@@ -5,14 +5,13 @@
  * one's tags, resolves every tag (HEAD), and walks the manifests (each fetched once, shared across
  * repositories through one tracker) to record every manifest and blob digest. Read-only.
  */
-import {randomBytes} from 'node:crypto'
-import {rename, rm, writeFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
 import {planCopy} from '../copy/plan.js'
 import {CopyTracker} from '../copy/tracker.js'
 import {isManifestDescriptor} from '../copy/graph.js'
 import {createInventory, serializeInventory, type MirrorInventory} from '../delta/inventory.js'
 import {NotFoundError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {formatMirrorRegistry, parseMirrorRegistry} from '../mirror/mapping.js'
 import type {RegistryRepository} from '../registry/index.js'
 import {Session, type ConnectionOptions} from './session.js'
@@ -93,14 +92,7 @@ async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTrack
   }
 }
 
-/** Write the inventory atomically (temporary file, then rename). */
+/** Write the inventory atomically (src/files/atomic-write.ts). */
 export async function writeInventory(file: string, inventory: MirrorInventory): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    await writeFile(tmp, serializeInventory(inventory), {mode: 0o644})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(file, serializeInventory(inventory), {mode: 0o644})
 }

@@ -20,11 +20,12 @@
  * never part of the result, the warnings or any message.
  */
 import {createHash} from 'node:crypto'
-import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseYaml, stringify} from 'yaml'
 import {parseLock, type LockChart} from '../bundle/lock.js'
 import {AirgapError, ExitCode, IntegrityError, NotFoundError, SpecError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {parseReference} from '../oci/reference.js'
 import {receiptToMirrorMap, readReceipt, type PushReceipt} from '../mirror/receipt.js'
 import {buildOperatorCr, buildOperatorValues, containerdHostsTree, findExternalImages, planImageOverrides, registriesConf, rewriteYamlDocuments, validateCr, writeFileTree, type Change, type ChartSource, type ExternalImage, type NodeMirrorImage} from '../rewrite/index.js'
@@ -474,17 +475,8 @@ async function readText(file: string, what: string, ErrorClass: typeof SpecError
   }
 }
 
-/** Write through a temporary file in the same folder, then rename; an existing file keeps its mode. */
+/** Write atomically (src/files/atomic-write.ts); an existing file keeps its mode. */
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), {recursive: true})
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => undefined)
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    await writeFile(tmp, text)
-    if (mode !== undefined) await chmod(tmp, mode)
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(path, text, {keepExistingMode: true})
 }
