@@ -1,4 +1,3 @@
-import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
 import type {PullEvent, PullResult, SignKey, SignKeySource} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
@@ -7,8 +6,8 @@ import {connectionFlags} from '../src/cli/flags.js'
 import {specFlags} from '../src/cli/spec-flags.js'
 import {passwordFromEnv, promptPassword} from '../src/cli/password.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
-import {SpecError} from '../src/errors.js'
-import {loadPrivateKeyAsync, publicKeyOf} from '../src/signing/index.js'
+import {readInputText} from '../src/files/input-file.js'
+import {loadPrivateKeyAsync, PRIVATE_KEY_FILE, publicKeyOf} from '../src/signing/index.js'
 import {sourceDateEpoch} from '../src/bundle/index.js'
 import {parseSize} from '../src/usecases/write-parts.js'
 
@@ -155,9 +154,7 @@ async function decryptSignKey(source: SignKeySource): Promise<SignKey> {
 
 /** Read the cosign private key and its password (asked when not in the environment). */
 async function readSignKey(file: string): Promise<SignKeySource> {
-  const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new SpecError(`cannot read signing key ${file} (${err.code ?? err.message})`, file, undefined, {hint: 'check the --sign-key path (airgap key generate writes one)'})
-  })
+  const pem = await readInputText(file, PRIVATE_KEY_FILE)
   const password = passwordFromEnv() ?? (await promptPassword(`Password for ${file}: `, false))
   return {pem, password, file}
 }

@@ -4,9 +4,9 @@
  * `airgap check` and `airgap rewrite` (receiptToMirrorMap). It never holds a secret: URLs are
  * stored without user info or query, errors as their one-line messages.
  */
-import {readFile} from 'node:fs/promises'
-import {NotFoundError, UnsupportedError} from '../errors.js'
+import {UnsupportedError} from '../errors.js'
 import {writeFileAtomic} from '../files/atomic-write.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {fieldFailure, parseJsonFile} from '../release/json-file.js'
 import type {LockDiscovery} from '../bundle/lock.js'
 import type {ImageOrigin, MirrorMap} from './types.js'
@@ -108,16 +108,18 @@ export async function writeReceipt(file: string, receipt: PushReceipt): Promise<
   await writeFileAtomic(file, serializeReceipt(receipt), {mode: 0o644, syncFolder: true})
 }
 
+/** A push receipt named on the command line; missing is exit 7 (not found), as it always was. */
+export const RECEIPT_FILE: InputFileKind = {
+  what: 'push receipt',
+  maxBytes: 256 * 1024 * 1024,
+  refusal: 'input',
+  missingIsNotFound: true,
+  hint: 'pass the receipt `airgap push` wrote (default <bundle>.receipt.json)',
+}
+
 /** Read and check a receipt file (apiVersion/kind, required fields). */
 export async function readReceipt(file: string): Promise<PushReceipt> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`push receipt ${file} does not exist`, {hint: 'pass the receipt `airgap push` wrote (default <bundle>.receipt.json)'})
-    throw err
-  }
-  return parseReceipt(text, file)
+  return parseReceipt(await readInputText(file, RECEIPT_FILE), file)
 }
 
 /** Parse receipt text; SpecError naming the file and field on anything malformed. */

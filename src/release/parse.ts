@@ -22,13 +22,12 @@
  * Everything is validated before any network call; every problem is a SpecError starting with
  * `file:line:column:` and naming the field path.
  */
-import {readFile, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
-import {SpecError} from '../errors.js'
+import {readInputText} from '../files/input-file.js'
 import {Checker, isPlainObject, typeName} from './check.js'
 import {chartName, chartVersion, envName, imageReference, localPath, ociUrl, platform, repoUrl} from './fields.js'
 import type {ChartAuth, ChartSource, ReleaseSpec} from './types.js'
-import {MAX_SPEC_BYTES, SPEC_API_VERSION, SPEC_KIND} from './types.js'
+import {SPEC_API_VERSION, SPEC_FILE, SPEC_KIND} from './types.js'
 import {globToRegExp} from './exclude.js'
 import type {FieldPath} from './yaml.js'
 import {parseSource} from './yaml.js'
@@ -36,27 +35,9 @@ import {parseSource} from './yaml.js'
 const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'] as const
 const COMMON_CHART_KEYS = ['values', 'set', 'username', 'passwordEnv', 'password', 'caFile']
 
-/** Read and validate a spec file (size-capped before reading). Throws SpecError. */
+/** Read (src/files/input-file.ts: size-capped, regular files only) and validate a spec file. Throws SpecError. */
 export async function loadSpecFile(path: string): Promise<ReleaseSpec> {
-  let text: string
-  try {
-    const info = await stat(path)
-    if (!info.isFile()) throw new SpecError(`${path}: not a regular file`, path, undefined, {hint: 'give the path of an airgap.yaml spec file'})
-    if (info.size > MAX_SPEC_BYTES) {
-      throw new SpecError(`${path}:1:1: spec is ${info.size} bytes, more than the limit of ${MAX_SPEC_BYTES} bytes`, path, undefined, {
-        hint: 'check that the right file was given',
-      })
-    }
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if (err instanceof SpecError) throw err
-    const code = (err as NodeJS.ErrnoException).code
-    throw new SpecError(`${path}: cannot read spec file (${code ?? (err as Error).message})`, path, undefined, {
-      hint: code === 'ENOENT' ? 'check the path; write a spec like manifests/minimal.yaml' : 'check the file permissions',
-      cause: err,
-    })
-  }
-  return parseSpec(text, path)
+  return parseSpec(await readInputText(path, SPEC_FILE), path)
 }
 
 /** Parse and validate spec text; `file` is used in messages and to resolve relative paths. */

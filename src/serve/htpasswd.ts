@@ -4,11 +4,14 @@
  * `{SHA}`, crypt, plain) are refused when the file is loaded, naming the file, line and user.
  */
 import {createHash} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
-import {NotFoundError, SpecError} from '../errors.js'
+import {SpecError} from '../errors.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 
 const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
+
+/** The --htpasswd file; missing is exit 7 (not found), as it always was. */
+const HTPASSWD_FILE: InputFileKind = {what: 'htpasswd file', maxBytes: 16 * 1024 * 1024, refusal: 'input', missingIsNotFound: true, hint: 'create it with htpasswd -cB FILE USER'}
 
 /** Users and their bcrypt hashes; checks credentials (successful checks are cached in memory). */
 export class Htpasswd {
@@ -41,16 +44,7 @@ export class Htpasswd {
 
   /** Load and parse an htpasswd file. */
   static async load(file: string): Promise<Htpasswd> {
-    let text: string
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      throw new NotFoundError(`htpasswd file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-        hint: 'create it with htpasswd -cB FILE USER',
-        cause: err,
-      })
-    }
-    return Htpasswd.parse(text, file)
+    return Htpasswd.parse(await readInputText(file, HTPASSWD_FILE), file)
   }
 
   /** The user when an `Authorization: Basic …` header carries valid credentials, else undefined. */

@@ -20,18 +20,19 @@
  * never part of the result, the warnings or any message.
  */
 import {createHash} from 'node:crypto'
-import {mkdir, readFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseYaml, stringify} from 'yaml'
 import {parseLock, type LockChart} from '../bundle/lock.js'
 import {AirgapError, ExitCode, IntegrityError, NotFoundError, SpecError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../files/atomic-write.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseReference} from '../oci/reference.js'
 import {receiptToMirrorMap, readReceipt, type PushReceipt} from '../mirror/receipt.js'
 import {buildOperatorCr, buildOperatorValues, containerdHostsTree, findExternalImages, planImageOverrides, registriesConf, rewriteYamlDocuments, validateCr, writeFileTree, type Change, type ChartSource, type ExternalImage, type NodeMirrorImage} from '../rewrite/index.js'
 import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
-import {parseChannelResponse} from '../release/index.js'
+import {MAX_SPEC_BYTES, parseChannelResponse} from '../release/index.js'
 import {BundleReader, LOCK_JSON, SPEC_YAML} from '../bundle/index.js'
 import {chartPackage} from './push.js'
 
@@ -157,7 +158,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     const ociPlainHttp = chart?.ociRef !== undefined && plainHosts.has(chart.ociRef.slice('oci://'.length).split('/')[0]!)
 
     const operatorYamlPath = resolve(opts.operatorYaml ?? DEFAULT_OPERATOR_YAML)
-    const site = opts.values !== undefined ? await readText(opts.values, 'site values file', SpecError) : undefined
+    const site = opts.values !== undefined ? await readInputText(opts.values, SITE_VALUES_FILE) : undefined
     const cr = buildOperatorCr({
       map,
       ...(channel.values ? {channelValues: channel.values} : {}),
@@ -172,7 +173,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       ...(opts.chartCredentialSecret ? {chartCredentialSecret: opts.chartCredentialSecret} : {}),
     })
     cr.warnings.forEach(warn)
-    const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readText(f, 'custom CA file', UsageError)))
+    const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readInputText(f, CUSTOM_CA_FILE)))
     const operatorValues = buildOperatorValues({
       map,
       airgapped: true,
@@ -303,7 +304,7 @@ interface ChannelValues {
 /** The channel values: --channel, else the operator-wandb chart's inline values in the bundle's spec. */
 async function channelValues(opts: RewriteReleaseOptions, bundle: LazyBundle, warn: (m: string) => void): Promise<ChannelValues> {
   if (opts.channel !== undefined) {
-    const text = await readText(opts.channel, 'channel response file', SpecError)
+    const text = await readInputText(opts.channel, CHANNEL_FILE)
     const spec = parseChannelResponse(text, opts.channel, {includeOperator: false})
     return {from: 'channel', file: resolve(opts.channel), values: spec.spec.charts[0]?.set ?? {}}
   }
@@ -388,7 +389,7 @@ async function attachChartPackage(map: MirrorMap, bundle: LazyBundle): Promise<v
 async function rewriteFiles(opts: RewriteReleaseOptions, map: MirrorMap, outputs: Output[]): Promise<RewriteReleaseResult['rewritten']> {
   const out: RewriteReleaseResult['rewritten'] = []
   for (const file of opts.files ?? []) {
-    const text = await readText(file, 'YAML file', UsageError)
+    const text = await readInputText(file, YAML_FILE)
     const result = rewriteYamlDocuments(text, map, {pinDigests: opts.pinDigests ?? false, file})
     const target = resolve(opts.outDir !== undefined ? join(opts.outDir, basename(file)) : file)
     outputs.push({path: target, kind: 'rewritten', text: result.text})
@@ -463,17 +464,11 @@ function allowed(ref: string, map: MirrorMap, allow: readonly string[]): boolean
 
 // ---- files --------------------------------------------------------------------------------------
 
-async function readText(file: string, what: string, ErrorClass: typeof SpecError | typeof UsageError): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-    const message = `cannot read ${what} ${file} (${code})`
-    const hint = code === 'ENOENT' ? 'check the path' : 'check the file permissions'
-    if (ErrorClass === SpecError) throw new SpecError(message, file, undefined, {hint, cause: err})
-    throw new UsageError(message, {hint, cause: err})
-  }
-}
+/** The files rewrite reads; each is read with readInputText (src/files/input-file.ts). */
+const SITE_VALUES_FILE: InputFileKind = {what: 'site values file', maxBytes: 16 * 1024 * 1024, refusal: 'input', hint: 'check the --values path'}
+const CHANNEL_FILE: InputFileKind = {what: 'channel response file', maxBytes: MAX_SPEC_BYTES, refusal: 'input', hint: 'check the --channel path (a saved W&B channel response)'}
+const CUSTOM_CA_FILE: InputFileKind = {what: 'custom CA file', maxBytes: 4 * 1024 * 1024, refusal: 'usage', hint: 'check the --custom-ca path (a PEM certificate file)'}
+const YAML_FILE: InputFileKind = {what: 'YAML file', maxBytes: 16 * 1024 * 1024, refusal: 'usage', hint: 'check the FILE arguments (Helm values or Kubernetes manifests to rewrite)'}
 
 /** Write atomically (src/files/atomic-write.ts); an existing file keeps its mode. */
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -14,11 +14,12 @@
  * IntegrityError (exit code 5) naming the entry and digest.
  */
 import type {KeyObject} from 'node:crypto'
-import {readFile, stat} from 'node:fs/promises'
-import {IntegrityError, UsageError} from '../errors.js'
+import {stat} from 'node:fs/promises'
+import {IntegrityError} from '../errors.js'
+import {readInputText} from '../files/input-file.js'
 import {digestOf} from '../oci/digest.js'
 import {Annotation, type Descriptor} from '../oci/types.js'
-import {loadPublicKey, parseBundle, verifyBlob} from '../signing/index.js'
+import {loadPublicKey, parseBundle, PUBLIC_KEY_FILE, verifyBlob} from '../signing/index.js'
 import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockSignature, type LockSplit} from '../bundle/lock.js'
 import {BundleReader, INDEX_JSON, LOCK_JSON, SIGNATURE, SPEC_YAML, digestOfEntryName} from '../bundle/index.js'
 
@@ -294,16 +295,7 @@ function safeParse(bytes: Buffer): unknown {
   }
 }
 
-/** Read a cosign.pub (PEM public key). A missing file is a UsageError naming it. */
+/** Read a cosign.pub (PEM public key). A missing or unreadable file is a UsageError naming it. */
 export async function readPublicKeyFile(file: string): Promise<KeyObject> {
-  let pem: string
-  try {
-    pem = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new UsageError(`cannot read the public key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: 'pass the cosign.pub of the signer with --key (or AIRGAP_KEY)',
-      cause: err,
-    })
-  }
-  return loadPublicKey(pem, file)
+  return loadPublicKey(await readInputText(file, PUBLIC_KEY_FILE), file)
 }
