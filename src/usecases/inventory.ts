@@ -10,7 +10,7 @@ import {planCopy} from '../copy/plan.js'
 import {CopyTracker} from '../copy/tracker.js'
 import {isManifestDescriptor} from '../copy/graph.js'
 import {createInventory, serializeInventory, type MirrorInventory} from '../delta/inventory.js'
-import {NotFoundError} from '../errors.js'
+import {findCause, NotFoundError} from '../errors.js'
 import {writeFileAtomic} from '../files/atomic-write.js'
 import {formatMirrorRegistry, parseMirrorRegistry} from '../mirror/mapping.js'
 import type {RegistryRepository} from '../registry/index.js'
@@ -87,7 +87,7 @@ async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTrack
   try {
     return (await planCopy(repo, tag, {tracker, image: `${repo.registryHost}/${repo.repository}:${tag}`, ...(signal ? {signal} : {})})).nodes
   } catch (err) {
-    if (err instanceof NotFoundError || (err as {cause?: unknown}).cause instanceof NotFoundError) return undefined
+    if (findCause(err, NotFoundError)) return undefined
     throw err
   }
 }
