@@ -7,7 +7,8 @@
 import {UnsupportedError} from '../errors.js'
 import {writeFileAtomic} from '../files/atomic-write.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
-import {fieldFailure, parseJsonFile} from '../release/json-file.js'
+import {fieldFailure, parseJsonFile} from '../validation/json-file.js'
+import {JsonSchema} from '../validation/json-schema.js'
 import type {LockDiscovery} from '../bundle/lock.js'
 import type {ImageOrigin, MirrorMap} from './types.js'
 
@@ -81,6 +82,53 @@ export interface PushReceipt {
   seconds: number
 }
 
+const TEXT = {type: 'string', minLength: 1, expected: 'a non-empty string'}
+const STATUS = {enum: ['pushed', 'failed', 'not-attempted', 'skipped']}
+const COUNT = {type: 'integer', minimum: 0, expected: 'a whole number'}
+const STRINGS = {type: 'array', items: {type: 'string'}}
+
+/**
+ * What readers of a receipt rely on. Fields of later releases are let through (a receipt is a
+ * report, read by `check` and `rewrite` of other releases); the fields known here must have their type.
+ */
+export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>({
+  type: 'object',
+  required: ['apiVersion', 'kind', 'complete', 'bundle', 'registry', 'keepSourceHost', 'images', 'charts'],
+  properties: {
+    apiVersion: {const: RECEIPT_API_VERSION},
+    kind: {const: RECEIPT_KIND},
+    complete: {type: 'boolean'},
+    bundle: {
+      type: 'object',
+      required: ['path', 'lockDigest', 'authenticity'],
+      properties: {path: TEXT, lockDigest: TEXT, signer: TEXT, authenticity: {enum: ['verified', 'not-checked', 'unsigned']}},
+    },
+    registry: TEXT,
+    keepSourceHost: {type: 'boolean'},
+    helmRepo: TEXT,
+    images: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['source', 'mirror', 'digest', 'status'],
+        properties: {source: TEXT, mirror: TEXT, digest: TEXT, mediaType: {type: 'string'}, platforms: STRINGS, status: STATUS, error: {type: 'string'}, discoveredBy: {type: 'array', items: {type: 'object'}}},
+      },
+    },
+    charts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'version', 'tgzDigest', 'status'],
+        properties: {name: TEXT, version: TEXT, digest: TEXT, tgzDigest: TEXT, repoUrl: TEXT, ociRef: TEXT, status: STATUS, error: {type: 'string'}},
+      },
+    },
+    stats: {type: 'object', additionalProperties: COUNT},
+    started: {type: 'string'},
+    finished: {type: 'string'},
+    seconds: {type: 'number', minimum: 0},
+  },
+})
+
 /** A URL without user info, query or fragment, safe to store and print. */
 export function safeUrl(url: string): string {
   const m = /^([a-z][a-z0-9.-]*\+)(.*)$/i.exec(url)
@@ -133,22 +181,7 @@ export function parseReceipt(text: string, file: string): PushReceipt {
       hint: 'pass the receipt `airgap push` wrote',
     })
   }
-  if (typeof r.registry !== 'string' || r.registry === '') fail('$.registry', 'must be a non-empty string')
-  if (!Array.isArray(r.images)) fail('$.images', 'must be an array')
-  if (!Array.isArray(r.charts)) fail('$.charts', 'must be an array')
-  for (const [i, img] of (r.images as unknown[]).entries()) {
-    const o = img as Record<string, unknown> | null
-    for (const k of ['source', 'mirror', 'digest'] as const) {
-      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.images[${i}].${k}`, 'must be a non-empty string')
-    }
-  }
-  for (const [i, ch] of (r.charts as unknown[]).entries()) {
-    const o = ch as Record<string, unknown> | null
-    for (const k of ['name', 'version', 'tgzDigest'] as const) {
-      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.charts[${i}].${k}`, 'must be a non-empty string')
-    }
-  }
-  return raw as PushReceipt
+  return RECEIPT_SCHEMA.check(raw, fail)
 }
 
 /** How an image was found: the lock's recorded kind and shape; for older locks (no kind) guessed from the fields present. */
