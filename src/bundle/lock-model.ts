@@ -7,7 +7,7 @@
  * per type, next to it). lock-parse.ts reads a lock (the schema, then the checks across fields),
  * lock-create.ts builds and serialises one; lock.ts is the module's face. Pure: no IO.
  */
-import {isDigest} from '../oci/digest.js'
+import {DIGEST_PATTERN} from '../oci/digest.js'
 import {JsonSchema} from '../validation/json-schema.js'
 
 export const LOCK_API_VERSION = 'airgap.dev/v1alpha1'
@@ -24,8 +24,8 @@ export const MAX_LOCK_ENTRIES = 100_000
 export const MAX_LOCK_STRING = 4096
 
 // Schema building blocks: every string non-empty and bounded, every size a whole number in range.
-const TEXT = {type: 'string', minLength: 1, maxLength: MAX_LOCK_STRING, expected: 'a non-empty string'}
-const DIGEST = {...TEXT, format: 'digest', invalid: 'is not a valid digest'}
+const TEXT = {type: 'string', pattern: `^[\\s\\S]{1,${MAX_LOCK_STRING}}$`, expected: `a non-empty string of at most ${MAX_LOCK_STRING} characters`}
+const DIGEST = {type: 'string', pattern: DIGEST_PATTERN, expected: 'a digest', invalid: 'is not a valid digest'}
 const SIZE = {type: 'integer', minimum: 0, maximum: MAX_LOCK_SIZE, expected: `a whole number from 0 to ${MAX_LOCK_SIZE}`}
 const list = (items: object): object => ({type: 'array', maxItems: MAX_LOCK_ENTRIES, items})
 /** A JSON object with exactly these fields, `required` among them. */
@@ -198,23 +198,22 @@ export interface BundleLock {
   split?: LockSplit
 }
 
-/** `2024-05-01T12:00:00Z` (fractions allowed): ISO 8601 in UTC, and a real date. */
-function isUtcTime(s: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s))
-}
+/** `2024-05-01T12:00:00Z` (fractions allowed): ISO 8601 in UTC (lock-parse.ts checks that it is a real date). */
+export const UTC_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$'
 
 /**
  * Format 1 of lock.json (apiVersion, kind and formatVersion are checked before it, so that another
  * version is refused as unsupported rather than as damaged).
  */
 export const LOCK_SCHEMA = new JsonSchema<BundleLock>(
+  'bundle-lock',
   record(
     {
       apiVersion: {const: LOCK_API_VERSION},
       kind: {const: LOCK_KIND},
       formatVersion: {const: LOCK_FORMAT_VERSION},
       createdBy: TEXT,
-      created: {...TEXT, format: 'utc-time', expected: 'an ISO 8601 UTC time'},
+      created: {type: 'string', pattern: UTC_TIME_PATTERN, expected: 'an ISO 8601 UTC time'},
       index: record({digest: DIGEST, size: SIZE}, ['digest', 'size']),
       images: list(record(IMAGE_PROPERTIES, IMAGE_REQUIRED)),
       charts: list(CHART_SCHEMA),
@@ -227,6 +226,5 @@ export const LOCK_SCHEMA = new JsonSchema<BundleLock>(
     },
     ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs'],
   ),
-  {formats: {digest: isDigest, 'utc-time': isUtcTime}},
 )
 

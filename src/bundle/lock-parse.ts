@@ -23,6 +23,7 @@ export function parseLock(bytes: Uint8Array, where: string): BundleLock {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('$', 'must be a JSON object')
   checkVersion(raw as Record<string, unknown>, where)
   const lock = LOCK_SCHEMA.check(raw, fail)
+  if (Number.isNaN(Date.parse(lock.created))) fail('$.created', 'must be an ISO 8601 UTC time')
   unique(lock.images.map((i) => i.source), '$.images', 'source', fail)
   unique(lock.charts.map((c) => `${c.name}@${c.version}`), '$.charts', 'name@version', fail)
   if (lock.missing) {

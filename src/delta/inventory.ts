@@ -11,8 +11,8 @@
  */
 import {UnsupportedError} from '../errors.js'
 import {fieldFailure, parseJsonFile} from '../validation/json-file.js'
-import {isDigest} from '../oci/digest.js'
-import {isValidTag} from '../oci/reference.js'
+import {DIGEST_PATTERN} from '../oci/digest.js'
+import {TAG_PATTERN} from '../oci/reference.js'
 import {JsonSchema} from '../validation/json-schema.js'
 
 export const INVENTORY_API_VERSION = 'airgap.dev/v1alpha1'
@@ -35,11 +35,12 @@ export interface MirrorInventory {
   blobs: string[]
 }
 
-const DIGEST = {type: 'string', format: 'digest', expected: 'a digest', invalid: 'is not a valid digest'}
+const DIGEST = {type: 'string', pattern: DIGEST_PATTERN, expected: 'a digest', invalid: 'is not a valid digest'}
 const DIGESTS = {type: 'array', items: DIGEST, expected: 'an array of digests'}
 
 /** The inventory format (apiVersion and kind are checked before it: another one is unsupported, not damaged). */
 export const INVENTORY_SCHEMA = new JsonSchema<MirrorInventory>(
+  'mirror-inventory',
   {
     type: 'object',
     additionalProperties: false,
@@ -54,14 +55,13 @@ export const INVENTORY_SCHEMA = new JsonSchema<MirrorInventory>(
           type: 'object',
           additionalProperties: false,
           required: ['tags'],
-          properties: {tags: {type: 'object', propertyNames: {format: 'oci-tag', invalid: 'is not a valid tag'}, additionalProperties: DIGEST}},
+          properties: {tags: {type: 'object', propertyNames: {pattern: TAG_PATTERN, invalid: 'is not a valid tag'}, additionalProperties: DIGEST}},
         },
       },
       manifests: DIGESTS,
       blobs: DIGESTS,
     },
   },
-  {formats: {digest: isDigest, 'oci-tag': isValidTag}},
 )
 
 /** Build an inventory with every list sorted and de-duplicated. */

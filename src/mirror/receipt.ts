@@ -91,7 +91,7 @@ const STRINGS = {type: 'array', items: {type: 'string'}}
  * What readers of a receipt rely on. Fields of later releases are let through (a receipt is a
  * report, read by `check` and `rewrite` of other releases); the fields known here must have their type.
  */
-export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>({
+export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>('push-receipt', {
   type: 'object',
   required: ['apiVersion', 'kind', 'complete', 'bundle', 'registry', 'keepSourceHost', 'images', 'charts'],
   properties: {

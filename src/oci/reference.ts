@@ -36,6 +36,9 @@ const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\
 const HEX64 = /^[a-f0-9]{64}$/
 
 /** True when `t` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+/** What isValidTag accepts, as a JSON Schema `pattern`. */
+export const TAG_PATTERN = TAG.source
+
 export function isValidTag(t: string): boolean {
   return typeof t === 'string' && TAG.test(t)
 }

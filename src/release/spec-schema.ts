@@ -73,7 +73,7 @@ const ACCESS = {
 const CHART_ENTRY = {
   type: 'object',
   expected: 'a map describing a chart',
-  exactlyOneOf: ['repo', 'oci', 'path'],
+  oneOf: [{required: ['repo']}, {required: ['oci']}, {required: ['path']}],
   invalid: 'a chart needs exactly one of "repo" (with name), "oci" or "path"',
   if: {required: ['repo']},
   then: fields({name: CHART_NAME, repo: text('an https:// chart repository URL'), version: VERSION, ...ACCESS}, ['name', 'repo']),
@@ -86,6 +86,7 @@ const CHART_ENTRY = {
 
 /** airgap.yaml (apiVersion and kind are checked for their values first: another kind gets no field noise). */
 export const SPEC_DOCUMENT_SCHEMA = new JsonSchema<SpecDocument>(
+  'release-spec',
   map(
     {
       apiVersion: text('an apiVersion'),
@@ -135,6 +136,7 @@ export interface ChannelResponse {
 const ANY = {}
 
 export const CHANNEL_RESPONSE_SCHEMA = new JsonSchema<ChannelResponse>(
+  'channel-response',
   map(
     {
       chart: map({

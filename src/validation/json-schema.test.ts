@@ -4,12 +4,13 @@ import {LOCK_SCHEMA} from '../bundle/lock-model.js'
 import {INVENTORY_SCHEMA} from '../delta/inventory.js'
 import {RECEIPT_SCHEMA} from '../mirror/receipt.js'
 import {CHANNEL_RESPONSE_SCHEMA, SPEC_DOCUMENT_SCHEMA} from '../release/spec-schema.js'
+import {ANNOTATION_KEYWORDS} from './compile.js'
 import {didYouMean, formatJsonPath, JsonSchema, typeName} from './json-schema.js'
 
 const DIGEST = `sha256:${'a'.repeat(64)}`
-const isDigest = (s: string): boolean => /^sha256:[a-f0-9]{64}$/.test(s)
 
 const thing = new JsonSchema<{name: string; size: number; kind?: string; tags?: Record<string, string>; parts?: unknown[]}>(
+  'test-thing',
   {
     type: 'object',
     additionalProperties: false,
@@ -17,16 +18,23 @@ const thing = new JsonSchema<{name: string; size: number; kind?: string; tags?: 
     properties: {
       name: {type: 'string', minLength: 1, expected: 'a non-empty string'},
       size: {type: 'integer', minimum: 0, expected: 'a whole number from 0'},
-      digest: {type: 'string', format: 'test-digest', invalid: 'is not a valid digest'},
+      digest: {type: 'string', pattern: '^sha256:[a-f0-9]{64}$', invalid: 'is not a valid digest'},
       kind: {enum: ['a', 'b']},
       version: {const: 1},
       tags: {type: 'object', propertyNames: {pattern: '^[a-z]+$', invalid: 'is not a valid tag'}},
       parts: {type: 'array', maxItems: 2},
       secret: {not: {}, refused: 'secrets are not allowed here'},
-      chart: {type: 'object', expected: 'a map describing a chart', exactlyOneOf: ['repo', 'path'], invalid: 'a chart needs exactly one of "repo" or "path"', if: {required: ['repo']}, then: {additionalProperties: false, properties: {repo: {type: 'string'}}}, else: {additionalProperties: false, properties: {path: {type: 'string'}}}},
+      chart: {
+        type: 'object',
+        expected: 'a map describing a chart',
+        oneOf: [{required: ['repo']}, {required: ['path']}],
+        invalid: 'a chart needs exactly one of "repo" or "path"',
+        if: {required: ['repo']},
+        then: {additionalProperties: false, properties: {repo: {type: 'string'}}},
+        else: {additionalProperties: false, properties: {path: {type: 'string'}}},
+      },
     },
   },
-  {formats: {'test-digest': isDigest}},
 )
 
 describe('JsonSchema', () => {
@@ -60,7 +68,7 @@ describe('JsonSchema', () => {
     ])
   })
 
-  it('exactlyOneOf: one problem for the shape, none from the branch it would have taken', () => {
+  it('a oneOf of required fields: one problem for the shape, none from the branches', () => {
     const at = (chart: unknown): string[] => thing.problems({name: 'x', size: 1, chart}, 'expected').map((p) => `${p.path.join('.')}: ${p.message}`)
     expect(at({repo: 'r', path: 'p'})).toEqual(['chart: a chart needs exactly one of "repo" or "path"; got repo and path'])
     expect(at({})).toEqual(['chart: a chart needs exactly one of "repo" or "path"; got none of them'])
@@ -69,13 +77,13 @@ describe('JsonSchema', () => {
   })
 
   it('paths use list indexes only where the value is a list', () => {
-    const lists = new JsonSchema({type: 'object', additionalProperties: {type: 'array', items: {type: 'string'}}})
+    const lists = new JsonSchema('test-lists', {type: 'object', additionalProperties: {type: 'array', items: {type: 'string'}}})
     expect(lists.problems({'0': ['a', 1], 'a b': [2]}).map((p) => formatJsonPath(p.path))).toEqual(['$["0"][1]', '$["a b"][0]'])
   })
 
   it('the schemas of the code base are valid JSON Schemas (ajv skips that check at run time)', () => {
     const ajv = new Ajv({strictTypes: false, strictTuples: false, logger: false})
-    for (const keyword of ['expected', 'invalid', 'refused', 'exactlyOneOf']) ajv.addKeyword({keyword})
+    for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword({keyword})
     for (const schema of [LOCK_SCHEMA, RECEIPT_SCHEMA, INVENTORY_SCHEMA, SPEC_DOCUMENT_SCHEMA, CHANNEL_RESPONSE_SCHEMA, thing]) {
       expect(ajv.validateSchema(schema.schema), JSON.stringify(ajv.errors)).toBe(true)
     }

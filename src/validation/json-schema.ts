@@ -3,20 +3,21 @@
  * into problems a person can act on: the field path, and what was expected there.
  *
  * Schemas are TypeScript objects next to the types they describe (bundle/lock-model.ts,
- * mirror/receipt.ts, delta/inventory.ts, release/spec-schema.ts). They may carry annotations
- * that the messages use:
+ * mirror/receipt.ts, delta/inventory.ts, release/spec-schema.ts), each a JsonSchema with an id.
+ * They may carry annotations that the messages use:
  *   - `expected`: what the value must be, as a phrase (`a version string such as "0.43.8"`);
- *   - `invalid`: what is wrong with a string that has the right type but fails `pattern` or
- *     `format` (`is not a valid digest`), or, beside `exactlyOneOf`, what the object needs;
- *   - `refused`: why a field that must not be there (`not: {}`) is refused;
- * and one keyword of our own, `exactlyOneOf: [keys]` (an object has exactly one of these keys).
+ *   - `invalid`: what is wrong with a string of the right type that fails its `pattern`
+ *     (`is not a valid digest`), or, beside a `oneOf` of `required` lists, what the object needs;
+ *   - `refused`: why a field that must not be there (`not: {}`) is refused.
  *
- * Start-up: ajv is loaded with the modules that validate documents, but nothing is compiled until
- * a document is validated; each schema is compiled once, on first use (ajv generates code for it,
- * which costs milliseconds: see compileOnce). Schemas are trusted code, so ajv does not validate
- * them against the meta-schema at run time (a unit test does).
+ * Start-up: compiling a schema is ajv generating and compiling code, tens of milliseconds for the
+ * lock. The bundled CLI has every validator generated at build time (precompiled.ts); the module
+ * tree compiles each schema once, on first use (compile.ts). Schemas are trusted code, so ajv does
+ * not check them against the meta-schema at run time (a unit test does).
  */
-import {Ajv, type ErrorObject, type SchemaObject, type ValidateFunction} from 'ajv'
+import type {ErrorObject, SchemaObject, ValidateFunction} from 'ajv'
+import {compileSchema} from './compile.js'
+import {PRECOMPILED} from './precompiled.js'
 
 /** A path into a document: map keys and list indexes. */
 export type FieldPath = ReadonlyArray<string | number>
@@ -41,19 +42,20 @@ export interface SchemaProblem {
   suggestion?: string
 }
 
-export interface JsonSchemaOptions {
-  /** Formats the schema names (`format: 'digest'`), as functions of the string. */
-  formats?: Record<string, (value: string) => boolean>
-}
+const ids = new Set<string>()
 
-/** A schema, compiled on first use. */
+/** A schema and its validator (precompiled, or compiled on first use). */
 export class JsonSchema<T> {
   private validate: ValidateFunction | undefined
 
   constructor(
+    /** Unique name, the key of its precompiled validator. */
+    readonly id: string,
     readonly schema: SchemaObject,
-    private readonly options: JsonSchemaOptions = {},
-  ) {}
+  ) {
+    if (ids.has(id)) throw new Error(`json-schema: two schemas have the id "${id}"`)
+    ids.add(id)
+  }
 
   /** Whether `value` conforms (the type guard; problems() says why not). */
   accepts(value: unknown): value is T {
@@ -64,7 +66,7 @@ export class JsonSchema<T> {
   problems(value: unknown, phrasing: Phrasing = 'must'): SchemaProblem[] {
     const validate = this.compiled()
     if (validate(value)) return []
-    return toProblems(validate.errors ?? [], value, phrasing)
+    return toProblems(validate.errors ?? [], this.schema, value, phrasing)
   }
 
   /** `value` as T, or `fail(JSON path, problem)` with its first problem (machine-written JSON files). */
@@ -75,40 +77,9 @@ export class JsonSchema<T> {
   }
 
   private compiled(): ValidateFunction {
-    this.validate ??= compileOnce(this.schema, this.options)
+    this.validate ??= PRECOMPILED[this.id] ?? compileSchema(this.schema)
     return this.validate
   }
-}
-
-let shared: Ajv | undefined
-const formats = new Map<string, (value: string) => boolean>()
-
-/** Annotation keywords (no validation of their own) that messages read. */
-const ANNOTATIONS = ['expected', 'invalid', 'refused'] as const
-
-function ajv(): Ajv {
-  if (shared) return shared
-  shared = new Ajv({allErrors: true, verbose: true, messages: false, validateSchema: false, strictTypes: false, strictTuples: false, logger: false})
-  for (const keyword of ANNOTATIONS) shared.addKeyword({keyword, schemaType: 'string'})
-  shared.addKeyword({
-    keyword: 'exactlyOneOf',
-    type: 'object',
-    schemaType: 'array',
-    validate: (keys: string[], data: Record<string, unknown>) => keys.filter((k) => k in data).length === 1,
-  })
-  return shared
-}
-
-function compileOnce(schema: SchemaObject, options: JsonSchemaOptions): ValidateFunction {
-  const instance = ajv()
-  for (const [name, test] of Object.entries(options.formats ?? {})) {
-    const known = formats.get(name)
-    if (known === test) continue
-    if (known) throw new Error(`json-schema: format "${name}" is already defined differently`)
-    formats.set(name, test)
-    instance.addFormat(name, test)
-  }
-  return instance.compile(schema)
 }
 
 /** `$.images[0]["a b"]` for JSON files. */
@@ -154,50 +125,78 @@ function editDistance(a: string, b: string): number {
 }
 
 // ---- from ajv errors to problems ----------------------------------------------------------------
+// Errors carry no data and no schema (ajv's `verbose` would put every schema into the generated
+// code): both are found again from the error's instancePath and schemaPath.
 
 /** Keywords about a value (one problem per value is enough: the first). */
 const VALUE_KEYWORDS = new Set(['type', 'const', 'enum', 'pattern', 'format', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'])
 
-function toProblems(errors: readonly ErrorObject[], root: unknown, phrasing: Phrasing): SchemaProblem[] {
-  // A value of the wrong shape (exactlyOneOf) makes every other problem at or below it noise.
-  const shapeless = errors.filter((e) => e.keyword === 'exactlyOneOf').map((e) => e.instancePath)
+type Annotated = SchemaObject & {expected?: string; invalid?: string; refused?: string}
+
+/** An ajv error with the value it is about and the schema holding the failed keyword. */
+interface Located {
+  error: ErrorObject
+  path: FieldPath
+  data: unknown
+  schema: Annotated
+}
+
+function toProblems(errors: readonly ErrorObject[], rootSchema: SchemaObject, root: unknown, phrasing: Phrasing): SchemaProblem[] {
+  const located = errors.map((error): Located => ({error, ...valueAt(error.instancePath, root), schema: schemaAt(error.schemaPath, rootSchema)}))
+  // A value of the wrong type needs no word on its shape (a oneOf of `required` lists passes twice on a list).
+  const mistyped = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath))
+  // A value of none or several of its shapes (oneOf) makes every other problem at or below it noise.
+  const shapeless = errors.filter((e) => e.keyword === 'oneOf' && !mistyped.has(e.instancePath)).map((e) => e.instancePath)
   // A misspelt field is reported once, as the unknown field with its suggestion, not also as missing.
-  const misspelt = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => `${e.instancePath}/${suggestionFor(e) ?? ''}`))
+  const misspelt = new Set(located.filter((l) => l.error.keyword === 'additionalProperties').map((l) => `${l.error.instancePath}/${suggestionFor(l) ?? ''}`))
   const seenValues = new Set<string>()
   const out: SchemaProblem[] = []
-  for (const e of errors) {
+  for (const l of located) {
+    const e = l.error
     // `if` only says which branch failed; `propertyNames` repeats its inner error.
-    if (e.keyword === 'if' || e.keyword === 'propertyNames') continue
+    if (e.keyword === 'if' || e.keyword === 'propertyNames' || (e.keyword === 'oneOf' && mistyped.has(e.instancePath))) continue
     if (e.keyword === 'required' && misspelt.has(`${e.instancePath}/${String(e.params.missingProperty)}`)) continue
-    if (e.keyword !== 'exactlyOneOf' && shapeless.some((p) => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) continue
+    if (e.keyword !== 'oneOf' && shapeless.some((p) => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) continue
     if (VALUE_KEYWORDS.has(e.keyword) && e.propertyName === undefined) {
       if (seenValues.has(e.instancePath)) continue
       seenValues.add(e.instancePath)
     }
-    out.push(toProblem(e, pathOf(e.instancePath, root), phrasing))
+    out.push(toProblem(l, phrasing))
   }
   return out
 }
 
-/** The path of a JSON pointer; a segment is a list index when the value there is a list. */
-function pathOf(pointer: string, root: unknown): FieldPath {
+/** The path and value a JSON pointer names; a segment is a list index where the value is a list. */
+function valueAt(pointer: string, root: unknown): {path: FieldPath; data: unknown} {
   const path: Array<string | number> = []
-  let value = root
+  let data = root
   for (const raw of pointer === '' ? [] : pointer.slice(1).split('/')) {
-    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~')
-    const index = Array.isArray(value) ? Number(segment) : undefined
-    path.push(index ?? segment)
-    value = (value as Record<string, unknown> | undefined)?.[index ?? segment]
+    const segment = unescapePointer(raw)
+    const key = Array.isArray(data) ? Number(segment) : segment
+    path.push(key)
+    data = (data as Record<string | number, unknown> | undefined)?.[key]
   }
-  return path
+  return {path, data}
 }
 
-type Annotated = SchemaObject & {expected?: string; invalid?: string; refused?: string}
+/** The schema object holding the keyword a schemaPath (`#/properties/a/type`) ends with. */
+function schemaAt(schemaPath: string, root: SchemaObject): Annotated {
+  let node: unknown = root
+  for (const raw of schemaPath.replace(/^#\/?/, '').split('/').slice(0, -1)) {
+    if (raw === '') continue
+    node = (node as Record<string, unknown> | undefined)?.[unescapePointer(raw)]
+  }
+  return (typeof node === 'object' && node !== null ? node : {}) as Annotated
+}
 
-function toProblem(e: ErrorObject, path: FieldPath, phrasing: Phrasing): SchemaProblem {
-  const schema = (e.parentSchema ?? {}) as Annotated
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~')
+}
+
+function toProblem({error: e, path, data, schema}: Located, phrasing: Phrasing): SchemaProblem {
   const problem = (message: string, extra: Partial<SchemaProblem> = {}): SchemaProblem => ({path, message, atKey: false, keyword: e.keyword, ...extra})
-  const wrong = (expected: string): SchemaProblem => problem(phrasing === 'must' ? `must be ${expected}` : `expected ${expected}, got ${typeName(e.data)}`)
+  const wrong = (expected: string): SchemaProblem => problem(phrasing === 'must' ? `must be ${expected}` : `expected ${expected}, got ${typeName(data)}`)
+  const value = schema[e.keyword] as unknown
   switch (e.keyword) {
     case 'required': {
       const field = String(e.params.missingProperty)
@@ -207,30 +206,30 @@ function toProblem(e: ErrorObject, path: FieldPath, phrasing: Phrasing): SchemaP
     }
     case 'additionalProperties': {
       const field = String(e.params.additionalProperty)
-      const suggestion = suggestionFor(e)
+      const suggestion = didYouMean(field, Object.keys(schema.properties ?? {}))
       const unknown = `unknown field ${JSON.stringify(field)}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`
       if (phrasing === 'must') return problem(`has ${unknown}`, {field, suggestion})
       return {...problem(`${unknown}; allowed: ${Object.keys(schema.properties ?? {}).join(', ')}`, {field, atKey: true, suggestion}), path: [...path, field]}
     }
     case 'not':
       return problem(schema.refused ?? 'is not allowed here', {atKey: true})
-    case 'exactlyOneOf': {
-      const keys = e.schema as string[]
-      const present = keys.filter((k) => k in (e.data as object))
+    case 'oneOf': {
+      const keys = (value as SchemaObject[]).flatMap((branch) => (branch.required as string[] | undefined) ?? [])
+      const present = keys.filter((k) => typeof data === 'object' && data !== null && k in data)
       return problem(`${schema.invalid ?? `needs exactly one of ${keys.join(', ')}`}; got ${present.length ? present.join(' and ') : 'none of them'}`)
     }
     case 'const':
-      return wrong(JSON.stringify(e.schema))
+      return wrong(JSON.stringify(value))
     case 'enum':
-      return wrong(`one of ${(e.schema as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`)
+      return wrong(`one of ${(value as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`)
     case 'maxItems':
-      return problem(`has ${(e.data as unknown[]).length} entries, over the limit of ${String(e.schema)}`)
+      return problem(`has ${(data as unknown[]).length} entries, over the limit of ${String(value)}`)
     case 'maxLength':
-      return problem(`is longer than ${String(e.schema)} characters`)
+      return problem(`is longer than ${String(value)} characters`)
     case 'pattern':
     case 'format':
       if (e.propertyName !== undefined) return problem(`has ${JSON.stringify(e.propertyName)}, which ${schema.invalid ?? `is not ${expectedOf(schema)}`}`)
-      if (schema.invalid !== undefined) return problem(`${JSON.stringify(e.data)} ${schema.invalid}`)
+      if (schema.invalid !== undefined) return problem(`${JSON.stringify(data)} ${schema.invalid}`)
       return wrong(expectedOf(schema))
     default:
       return wrong(expectedOf(schema))
@@ -238,8 +237,8 @@ function toProblem(e: ErrorObject, path: FieldPath, phrasing: Phrasing): SchemaP
 }
 
 /** For an unknown field, the known field of its object it is probably a misspelling of. */
-function suggestionFor(e: ErrorObject): string | undefined {
-  return didYouMean(String(e.params.additionalProperty), Object.keys((e.parentSchema as SchemaObject | undefined)?.properties ?? {}))
+function suggestionFor({error, schema}: Located): string | undefined {
+  return didYouMean(String(error.params.additionalProperty), Object.keys(schema.properties ?? {}))
 }
 
 /** The schema's `expected` phrase, or one made of its type. */
