@@ -199,7 +199,7 @@ export interface BundleLock {
 }
 
 /** `2024-05-01T12:00:00Z` (fractions allowed): ISO 8601 in UTC (lock-parse.ts checks that it is a real date). */
-export const UTC_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$'
+const UTC_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$'
 
 /**
  * Format 1 of lock.json (apiVersion, kind and formatVersion are checked before it, so that another

@@ -57,11 +57,6 @@ export class JsonSchema<T> {
     ids.add(id)
   }
 
-  /** Whether `value` conforms (the type guard; problems() says why not). */
-  accepts(value: unknown): value is T {
-    return this.compiled()(value)
-  }
-
   /** Every problem of `value`, in ajv's order (by schema); empty when it conforms. */
   problems(value: unknown, phrasing: Phrasing = 'must'): SchemaProblem[] {
     const validate = this.compiled()
