@@ -1,8 +1,9 @@
 /**
  * The error taxonomy of airgap. Every error the core raises on purpose is an AirgapError with a
  * stable `code`, a documented process exit code, a message that says what went wrong and where,
- * and a `hint` that says what to do. The CLI maps errors to exit codes with exitCodeFor(); nothing
- * branches on message text.
+ * and a `hint` that says what to do. The CLI maps thrown values to exit codes in one place,
+ * cliExitCodeFor() in src/cli/exit-codes.ts; nothing branches on message text (findCause looks
+ * through wrapped errors by class or predicate).
  */
 
 /** Documented process exit codes (README "Exit codes" and `airgap --help`). */
@@ -57,7 +58,7 @@ export class UsageError extends AirgapError {
 }
 
 /** An image reference that does not parse. */
-export class ReferenceError extends UsageError {
+export class InvalidReferenceError extends UsageError {
   override readonly code = 'INVALID_REFERENCE'
   constructor(readonly reference: string, reason: string, options: AirgapErrorOptions = {}) {
     super(`invalid image reference "${reference}": ${reason}`, {
@@ -185,8 +186,30 @@ export class InternalError extends AirgapError {
   override readonly exitCode = ExitCode.INTERNAL
 }
 
-/** The one mapping from any thrown value to a process exit code. */
-export function exitCodeFor(err: unknown): ExitCodeValue {
-  if (err instanceof AirgapError) return err.exitCode
-  return ExitCode.INTERNAL
+/** How deep findCause looks: wrapped errors are a few levels deep; a cycle must not loop forever. */
+const MAX_CAUSE_DEPTH = 8
+
+/** `err`, then its `cause`, its cause's `cause`…: at most MAX_CAUSE_DEPTH values, each once. */
+export function causeChain(err: unknown): unknown[] {
+  const chain: unknown[] = []
+  for (let e = err; e !== null && e !== undefined && chain.length < MAX_CAUSE_DEPTH && !chain.includes(e); e = (e as {cause?: unknown}).cause) {
+    chain.push(e)
+    if (typeof e !== 'object' && typeof e !== 'function') break
+  }
+  return chain
+}
+
+/**
+ * The first error in `err`'s cause chain (`err` itself first) that is an instance of `match`
+ * (a class) or for which `match` (a predicate) is true; undefined when none is.
+ */
+export function findCause(err: unknown, match: (e: unknown) => boolean): unknown
+export function findCause<T>(err: unknown, match: abstract new (...args: never[]) => T): T | undefined
+export function findCause(err: unknown, match: ((e: unknown) => boolean) | (abstract new (...args: never[]) => unknown)): unknown {
+  const test = isErrorClass(match) ? (e: unknown) => e instanceof match : (match as (e: unknown) => boolean)
+  return causeChain(err).find(test)
+}
+
+function isErrorClass(f: unknown): f is abstract new (...args: never[]) => unknown {
+  return f === Error || (typeof f === 'function' && f.prototype instanceof Error)
 }

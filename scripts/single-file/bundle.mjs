@@ -4,12 +4,14 @@
 //   - `npm run build:exe` → dist/sea/airgap.cjs, the script of the single executable.
 // esbuild bundles scripts/single-file/entry.mjs + every command in commands/ (found on disk, so the map
 // can never drift) + @oclif/core and all runtime dependencies. Hand-written parts: the command map
-// (oclif's explicit strategy), the embedded package.json and the files read at run time.
+// (oclif's explicit strategy), the embedded package.json, the files read at run time and the JSON
+// Schema validators compiled at build time (precompiled-schemas.mjs).
 import {execFileSync} from 'node:child_process'
 import {readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
+import {precompiledSchemas} from './precompiled-schemas.mjs'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const VIRTUAL = 'airgap-bundle:commands'
@@ -179,7 +181,7 @@ export async function bundleCli({kind, outfile}) {
     // oclif's engine check require()s a package.json from disk (refused inside a SEA) and loads
     // semver (~3 ms of every start): off. The entry checks the package's engines itself (dist).
     banner: {js: "var __airgapImportMetaUrl = require('node:url').pathToFileURL(__filename).href; process.env.OCLIF_DISABLE_ENGINE_WARNING ??= 'true';"},
-    plugins: [embedRuntimeFiles(), withoutHttp2(), {
+    plugins: [precompiledSchemas(ROOT), embedRuntimeFiles(), withoutHttp2(), {
       name: 'airgap-bundle-commands',
       setup(b) {
         b.onResolve({filter: /^airgap-bundle:commands$/}, () => ({path: VIRTUAL, namespace: 'airgap-bundle'}))

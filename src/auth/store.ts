@@ -3,10 +3,10 @@
  * `auth.json` files (auths, credHelpers, credsStore) and docker-credential-* helpers.
  */
 import {spawn} from 'node:child_process'
-import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {AuthError, SpecError} from '../errors.js'
+import {readInputFile, readOptionalInputFile, type InputFileKind} from '../files/input-file.js'
 import type {Credential, CredentialStore} from './types.js'
 
 /** The key Docker uses for Docker Hub credentials. */
@@ -113,6 +113,9 @@ export function configFiles(location: ConfigLocation = {}): string[] {
   return files
 }
 
+/** A Docker config.json / containers auth.json file. */
+const CREDENTIAL_FILE: InputFileKind = {what: 'credential file', maxBytes: 16 * 1024 * 1024, refusal: 'input', hint: 'pass a readable Docker config.json / auth.json file'}
+
 /** One Docker config.json / containers auth.json file. A missing file means "no credentials". */
 export class DockerConfigStore implements CredentialStore {
   private config: Promise<ConfigFile | undefined> | undefined
@@ -123,23 +126,16 @@ export class DockerConfigStore implements CredentialStore {
   ) {}
 
   private load(): Promise<ConfigFile | undefined> {
-    this.config ??= readFile(this.file, 'utf8').then(
-      (text) => {
-        try {
-          return JSON.parse(text) as ConfigFile
-        } catch (err) {
-          throw new SpecError(`credential file ${this.file} is not valid JSON: ${(err as Error).message}`, this.file, undefined, {
-            hint: 'fix or remove the file, or run docker login again',
-          })
-        }
-      },
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' && !this.required) return undefined
-        throw new SpecError(`cannot read credential file ${this.file}: ${err.message}`, this.file, undefined, {
-          hint: 'pass a readable Docker config.json / auth.json file',
+    this.config ??= (this.required ? readInputFile(this.file, CREDENTIAL_FILE) : readOptionalInputFile(this.file, CREDENTIAL_FILE)).then((bytes) => {
+      if (bytes === undefined) return undefined
+      try {
+        return JSON.parse(bytes.toString('utf8')) as ConfigFile
+      } catch (err) {
+        throw new SpecError(`credential file ${this.file} is not valid JSON: ${(err as Error).message}`, this.file, undefined, {
+          hint: 'fix or remove the file, or run docker login again',
         })
-      },
-    )
+      }
+    })
     return this.config
   }
 

@@ -5,7 +5,9 @@
  * complete is never trusted.
  */
 import {createHash} from 'node:crypto'
-import {open, readFile, rename, stat, type FileHandle} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {open, readFile, stat, type FileHandle} from 'node:fs/promises'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {parseDigest} from '../oci/digest.js'
 import type {BundlePlan} from './archive-plan.js'
 import {BLOCK} from './tar.js'
@@ -21,16 +23,9 @@ export class BundleJournal {
    * the previous journal must not swallow the next record) and open it for appending.
    */
   static async start(path: string, planHash: string, done: readonly string[]): Promise<BundleJournal> {
-    const tmp = `${path}.tmp`
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.write([{plan: planHash}, ...done.map((d) => ({done: d}))].map((r) => JSON.stringify(r) + '\n').join(''))
-      await handle.datasync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-    return new BundleJournal(await open(path, 'a'))
+    await writeFileAtomic(path, [{plan: planHash}, ...done.map((d) => ({done: d}))].map((r) => JSON.stringify(r) + '\n').join(''))
+    // Never through a symlink planted at the journal's name.
+    return new BundleJournal(await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW))
   }
 
   /** Record a blob as complete; resolves once the line is on disk. */

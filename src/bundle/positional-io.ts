@@ -1,5 +1,5 @@
-/** Positional writes into the bundle file being written, and the fsync of a folder after a rename. */
-import {open, type FileHandle} from 'node:fs/promises'
+/** Positional writes into the bundle file being written. */
+import type {FileHandle} from 'node:fs/promises'
 import {paddedSize} from './tar.js'
 
 /** The data followed by zeros up to a whole tar block. */
@@ -32,18 +32,5 @@ export async function writevAt(file: FileHandle, buffers: Buffer[], total: numbe
     await writeAt(file, b.subarray(skip), at)
     at += b.length - skip
     skip = 0
-  }
-}
-
-/** fsync a folder so that a rename in it survives a crash (ignored where the filesystem refuses). */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined)
-  if (!handle) return
-  try {
-    await handle.sync()
-  } catch {
-    // some filesystems refuse fsync on directories; the rename itself is still atomic
-  } finally {
-    await handle.close()
   }
 }

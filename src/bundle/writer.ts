@@ -11,7 +11,7 @@
  * (journal.ts) records the plan hash and every blob that was verified and fsync'd. Reopening with
  * the same plan keeps journaled blobs; a blob not journaled as complete is never trusted.
  */
-import {createReadStream} from 'node:fs'
+import {constants, createReadStream} from 'node:fs'
 import {open, rename, rm} from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
@@ -24,7 +24,8 @@ import type {Descriptor} from '../oci/types.js'
 import {planBundle, type BundlePlan, type PlannedBlob} from './archive-plan.js'
 import {BundleJournal, keepIntact, readJournal} from './journal.js'
 import {AIRGAP_FILES, INDEX_JSON, LOCK_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, OCI_LAYOUT_BYTES, SIGNATURE, SPEC_YAML} from './layout.js'
-import {padToBlock, syncDir, writeAt, writevAt} from './positional-io.js'
+import {padToBlock, writeAt, writevAt} from './positional-io.js'
+import {syncFolder} from '../files/atomic-write.js'
 import {BLOCK, END_OF_ARCHIVE, encodeHeader, entrySpan, paddedSize} from './tar.js'
 
 export interface BundleWriterOptions {
@@ -83,7 +84,8 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     const partial = `${options.out}.partial`
     const journalPath = `${partial}.journal`
     const journaled = await readJournal(partial, journalPath, plan)
-    const file = await open(partial, journaled ? 'r+' : 'w+')
+    // never through a symlink planted at the predictable name (it must stay predictable: resumes find it)
+    const file = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW | (journaled ? 0 : constants.O_CREAT))
     try {
       if (!journaled) await file.truncate(0)
       const resumed = journaled && options.verifyResumed ? await keepIntact(file, plan, journaled) : (journaled ?? [])
@@ -179,7 +181,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
       await this.file.sync()
       await this.closeFiles()
       await rename(this.partialPath, this.out)
-      await syncDir(dirname(this.out))
+      await syncFolder(dirname(this.out))
       await rm(`${this.partialPath}.journal`, {force: true})
       this.state = 'finished'
       return {path: this.out, size: offset}

@@ -3,7 +3,7 @@
  * parents, skipping sub-graphs the destination already has, each node once.
  */
 import {Readable, Transform} from 'node:stream'
-import {AuthError, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
+import {AuthError, findCause, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
 import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
@@ -293,12 +293,7 @@ function bodyIsVerified(ctx: Ctx): boolean {
 }
 
 function isIntegrityFailure(err: unknown): boolean {
-  let e: unknown = err
-  for (let i = 0; i < 6 && e instanceof Error; i++) {
-    if (e instanceof IntegrityError) return true
-    e = e.cause
-  }
-  return false
+  return findCause(err, IntegrityError) !== undefined
 }
 
 /**
@@ -308,14 +303,11 @@ function isIntegrityFailure(err: unknown): boolean {
  */
 function isTransient(err: unknown): boolean {
   const sourceRead = err instanceof CopyError && err.side === 'source' && err.op === 'fetch'
-  let e: unknown = err
-  for (let i = 0; i < 6 && e instanceof Error; i++) {
-    if (e instanceof AuthError || e instanceof NotFoundError || e instanceof UsageError) return false
-    if (e instanceof IntegrityError || e instanceof NetworkError) return true
-    if (e instanceof RegistryError) return e.status >= 500 || e.status === 429
-    e = e.cause
-  }
-  return sourceRead
+  // the outermost error that decides it
+  const decisive = findCause(err, (e) => [AuthError, NotFoundError, UsageError, IntegrityError, NetworkError, RegistryError].some((c) => e instanceof c))
+  if (decisive === undefined) return sourceRead
+  if (decisive instanceof RegistryError) return decisive.status >= 500 || decisive.status === 429
+  return decisive instanceof IntegrityError || decisive instanceof NetworkError
 }
 
 function countingStream(desc: Descriptor, hooks: CopyHooks): Transform {
@@ -383,10 +375,5 @@ export function locationOf(t: object): string {
 
 /** A registry's "you pushed a manifest whose children I do not have", anywhere in the cause chain. */
 function isBlobUnknown(err: unknown): boolean {
-  let e: unknown = err
-  for (let i = 0; i < 5 && e instanceof Error; i++) {
-    if (e instanceof RegistryError && e.codes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'BLOB_UNKNOWN')) return true
-    e = e.cause
-  }
-  return false
+  return findCause(err, (e) => e instanceof RegistryError && e.codes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'BLOB_UNKNOWN')) !== undefined
 }

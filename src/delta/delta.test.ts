@@ -102,7 +102,7 @@ describe('delta bundles (writeBundle with a have-list, verify, loadHaveList)', (
     expect(a.blobs).toEqual([v1.config.descriptor.digest]) // a manifest is not also a blob
     expect(parseInventory(serializeInventory(a), 'inv.json')).toEqual(a)
     expect(() => parseInventory(serializeInventory(a).replace('"blobs"', '"blobz"'), 'inv.json')).toThrow(/unknown field/)
-    expect(() => parseInventory(JSON.stringify({...a, blobs: ['nope']}), 'inv.json')).toThrow('$.blobs[0] "nope" is not a digest')
+    expect(() => parseInventory(JSON.stringify({...a, blobs: ['nope']}), 'inv.json')).toThrow('$.blobs[0] "nope" is not a valid digest')
     const file = join(dir, 'inv.json')
     await writeFile(file, serializeInventory(a))
     const have = await loadHaveList(file)

@@ -10,9 +10,10 @@
  * credentials. Parsing is strict (unknown fields refused). Pure: no IO.
  */
 import {UnsupportedError} from '../errors.js'
-import {fieldFailure, parseJsonFile} from '../release/json-file.js'
-import {isDigest} from '../oci/digest.js'
-import {isValidTag} from '../oci/reference.js'
+import {fieldFailure, parseJsonFile} from '../validation/json-file.js'
+import {DIGEST_PATTERN} from '../oci/digest.js'
+import {TAG_PATTERN} from '../oci/reference.js'
+import {JsonSchema} from '../validation/json-schema.js'
 
 export const INVENTORY_API_VERSION = 'airgap.dev/v1alpha1'
 export const INVENTORY_KIND = 'MirrorInventory'
@@ -33,6 +34,35 @@ export interface MirrorInventory {
   /** Every other blob (configs, layers) reachable from a tag, sorted. */
   blobs: string[]
 }
+
+const DIGEST = {type: 'string', pattern: DIGEST_PATTERN, expected: 'a digest', invalid: 'is not a valid digest'}
+const DIGESTS = {type: 'array', items: DIGEST, expected: 'an array of digests'}
+
+/** The inventory format (apiVersion and kind are checked before it: another one is unsupported, not damaged). */
+export const INVENTORY_SCHEMA = new JsonSchema<MirrorInventory>(
+  'mirror-inventory',
+  {
+    type: 'object',
+    additionalProperties: false,
+    required: ['apiVersion', 'kind', 'registry', 'repositories', 'manifests', 'blobs'],
+    properties: {
+      apiVersion: {const: INVENTORY_API_VERSION},
+      kind: {const: INVENTORY_KIND},
+      registry: {type: 'string', minLength: 1, expected: 'a non-empty string'},
+      repositories: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['tags'],
+          properties: {tags: {type: 'object', propertyNames: {pattern: TAG_PATTERN, invalid: 'is not a valid tag'}, additionalProperties: DIGEST}},
+        },
+      },
+      manifests: DIGESTS,
+      blobs: DIGESTS,
+    },
+  },
+)
 
 /** Build an inventory with every list sorted and de-duplicated. */
 export function createInventory(input: {registry: string; repositories: Record<string, Record<string, string>>; manifests: Iterable<string>; blobs: Iterable<string>}): MirrorInventory {
@@ -77,45 +107,12 @@ export function isInventoryJson(raw: unknown): boolean {
 export function parseInventory(text: string, file: string): MirrorInventory {
   const raw = parseJsonFile(text, file, 'pass a file written by `airgap inventory`')
   const fail = fieldFailure(file, 'the inventory was damaged or edited; run `airgap inventory` again')
-  const obj = (x: unknown, path: string): Record<string, unknown> => {
-    if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(path, 'must be a JSON object')
-    return x as Record<string, unknown>
-  }
-  const only = (o: Record<string, unknown>, path: string, keys: string[]): void => {
-    const extra = Object.keys(o).filter((k) => !keys.includes(k))
-    if (extra.length) fail(path, `has unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
-  }
-  const digests = (x: unknown, path: string): string[] => {
-    if (!Array.isArray(x)) fail(path, 'must be an array of digests')
-    return (x as unknown[]).map((d, i) => (typeof d === 'string' && isDigest(d) ? d : fail(`${path}[${i}]`, `${JSON.stringify(d)} is not a digest`)))
-  }
-  const top = obj(raw, '$')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('$', 'must be a JSON object')
+  const top = raw as Record<string, unknown>
   if (top.apiVersion !== INVENTORY_API_VERSION || top.kind !== INVENTORY_KIND) {
     throw new UnsupportedError(`${file}: apiVersion ${JSON.stringify(top.apiVersion ?? null)} kind ${JSON.stringify(top.kind ?? null)} is not a mirror inventory (want ${INVENTORY_API_VERSION} ${INVENTORY_KIND})`, {
       hint: 'pass a file written by `airgap inventory` of this airgap release',
     })
   }
-  only(top, '$', ['apiVersion', 'kind', 'registry', 'repositories', 'manifests', 'blobs'])
-  if (typeof top.registry !== 'string' || top.registry === '') fail('$.registry', 'must be a non-empty string')
-  const repositories: Record<string, InventoryRepository> = {}
-  for (const [name, value] of Object.entries(obj(top.repositories, '$.repositories'))) {
-    const path = `$.repositories[${JSON.stringify(name)}]`
-    const repo = obj(value, path)
-    only(repo, path, ['tags'])
-    const tags: Record<string, string> = {}
-    for (const [tag, digest] of Object.entries(obj(repo.tags, `${path}.tags`))) {
-      if (!isValidTag(tag)) fail(`${path}.tags`, `has an invalid tag ${JSON.stringify(tag)}`)
-      if (typeof digest !== 'string' || !isDigest(digest)) fail(`${path}.tags.${tag}`, 'must be a digest')
-      tags[tag] = digest as string
-    }
-    repositories[name] = {tags}
-  }
-  return {
-    apiVersion: INVENTORY_API_VERSION,
-    kind: INVENTORY_KIND,
-    registry: top.registry as string,
-    repositories,
-    manifests: digests(top.manifests, '$.manifests'),
-    blobs: digests(top.blobs, '$.blobs'),
-  }
+  return INVENTORY_SCHEMA.check(raw, fail)
 }

@@ -12,12 +12,13 @@
  * An image that cannot be expanded contributes only its root digest: its blobs are carried again
  * (a larger delta, never a wrong one), and `onWarning` says so.
  */
-import {open, readFile, stat} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 import type {ReadOnlyTarget} from '../content/types.js'
 import {planCopy} from '../copy/plan.js'
 import {CopyTracker} from '../copy/tracker.js'
 import {NotFoundError, SpecError} from '../errors.js'
-import {parseJsonFile} from '../release/json-file.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
+import {parseJsonFile} from '../validation/json-file.js'
 import {digestOf} from '../oci/digest.js'
 import {parseReference} from '../oci/reference.js'
 import {Annotation} from '../oci/types.js'
@@ -37,11 +38,20 @@ export interface HaveListOptions {
   signal?: AbortSignal
 }
 
+/** A --since file that is not a bundle: a receipt, a lock or an inventory (JSON). */
+const SINCE_FILE: InputFileKind = {
+  what: '--since file',
+  maxBytes: 256 * 1024 * 1024,
+  refusal: 'input',
+  missingIsNotFound: true,
+  hint: 'pass the push receipt, bundle lock, inventory or bundle of what the mirror holds',
+}
+
 /** Load the have-list from a receipt, lock, inventory or bundle file (detected by content). */
 export async function loadHaveList(file: string, opts: HaveListOptions = {}): Promise<HaveList> {
   const head = await firstByte(file)
   if (head !== '{') return fromBundleFile(file, opts)
-  const text = await readFile(file, 'utf8')
+  const text = await readInputText(file, SINCE_FILE)
   const raw = parseJsonFile(text, file, 'pass a push receipt, a bundle lock, an inventory or a bundle with --since')
   const kind = (raw as {kind?: unknown} | null)?.kind
   if (kind === 'PushReceipt') return fromReceipt(parseReceipt(text, file), file, opts)

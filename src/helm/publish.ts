@@ -9,10 +9,11 @@
  * with another digest is refused; nothing here logs or stores credentials.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {AuthError, IntegrityError, NotFoundError, RegistryError, UnsupportedError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import type {HttpClient, HttpResponse} from '../http/client.js'
 import {digestOf} from '../oci/digest.js'
 import {indexDigest, indexEntryFor, mergeIndex, parseRepoIndex} from './repo-index.js'
@@ -261,20 +262,9 @@ class FolderPublisher implements ChartPublisher {
     const present = await readFile(join(this.dir, file)).catch(() => undefined)
     const found = listed(existing, chart, indexFile)
     if (alreadyPublished(found, chart, indexFile) && present && digestOf(present) === digestOf(chart.tgz)) return {repoUrl: this.url, uploaded: false}
-    await atomicWrite(join(this.dir, file), chart.tgz)
+    await writeFileAtomic(join(this.dir, file), chart.tgz, {mode: 0o644})
     const time = now(this.opts)
-    await atomicWrite(indexFile, Buffer.from(mergeIndex(existing, [indexEntryFor(chart.metadata, chart.tgz, file, time)], time), 'utf8'))
+    await writeFileAtomic(indexFile, mergeIndex(existing, [indexEntryFor(chart.metadata, chart.tgz, file, time)], time), {mode: 0o644})
     return {repoUrl: this.url, uploaded: true}
-  }
-}
-
-async function atomicWrite(file: string, bytes: Buffer): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    await writeFile(tmp, bytes, {mode: 0o644, flush: true})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
   }
 }

@@ -6,7 +6,6 @@
  * this is the one place that attaches an Authorization header: only to the origin the credentials
  * are bound to, on every hop (a redirect, a Link or Location URL elsewhere never gets them).
  */
-import {readFileSync} from 'node:fs'
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
@@ -14,6 +13,7 @@ import type {Agent as UndiciAgent, EnvHttpProxyAgent} from 'undici'
 import {Agent, loadEnvHttpProxyAgent, request, type Dispatcher} from './undici.js'
 import {AirgapError, IntegrityError, UsageError, type Side} from '../errors.js'
 import {DEFAULT_DEADLINE, Deadline, UNDECLARED_CAP, timeoutsFromEnv, type DeadlineSettings} from './deadline.js'
+import {readInputTextSync, type InputFileKind} from '../files/input-file.js'
 import {isRetryableError, mapTransportError} from './errors.js'
 import {DEFAULT_RETRY, backoffDelay, isRetryableStatus, parseRetryAfter, sleep, type RetryOptions} from './retry.js'
 
@@ -127,17 +127,11 @@ function stripPort(hostPort: string): string {
   return i > 0 && hostPort.indexOf(':') === i ? hostPort.slice(0, i) : hostPort
 }
 
+/** A PEM CA bundle named by --ca-file (system bundles are a few hundred KiB). */
+const CA_FILE: InputFileKind = {what: 'CA file', maxBytes: 4 * 1024 * 1024, refusal: 'usage', hint: 'pass --ca-file with the path of a readable PEM certificate file'}
+
 function readCaFiles(files: readonly string[]): string[] {
-  return files.map((file) => {
-    try {
-      return readFileSync(file, 'utf8')
-    } catch (err) {
-      throw new UsageError(`cannot read CA file ${file}: ${(err as Error).message}`, {
-        hint: 'pass --ca-file with the path of a readable PEM certificate file',
-        cause: err,
-      })
-    }
-  })
+  return files.map((file) => readInputTextSync(file, CA_FILE))
 }
 
 function hasProxyEnv(): boolean {

@@ -1,5 +1,5 @@
 /** Map low-level transport failures (sockets, DNS, TLS, timeouts) onto the airgap error taxonomy. */
-import {AirgapError, NetworkError, TlsError, type Side} from '../errors.js'
+import {AirgapError, causeChain, NetworkError, TlsError, type Side} from '../errors.js'
 
 /** Certificate verification failures reported by Node's TLS layer (err.code). */
 const CERT_CODES = new Set([
@@ -55,24 +55,17 @@ const DESCRIPTIONS: Record<string, string> = {
 
 /** The most specific `code` in an error's cause chain (a wrapped cause beats undici's UND_ERR_SOCKET). */
 export function errorCode(err: unknown): string | undefined {
-  const codes: string[] = []
-  let e: unknown = err
-  for (let i = 0; i < 6 && e !== null && typeof e === 'object'; i++) {
-    const code = (e as {code?: unknown}).code
-    if (typeof code === 'string') codes.push(code)
-    e = (e as {cause?: unknown}).cause
-  }
+  const codes = causeChain(err).map(codeOf).filter((c) => c !== undefined)
   return codes.find((c) => c !== 'UND_ERR_SOCKET') ?? codes[0]
 }
 
+function codeOf(e: unknown): string | undefined {
+  const code = (e as {code?: unknown} | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 function messageChain(err: unknown): string {
-  const parts: string[] = []
-  let e: unknown = err
-  for (let i = 0; i < 5 && e instanceof Error; i++) {
-    parts.push(e.message)
-    e = e.cause
-  }
-  return parts.join(': ')
+  return causeChain(err).filter((e): e is Error => e instanceof Error).map((e) => e.message).join(': ')
 }
 
 /** True when the failure was speaking TLS to a plain-HTTP server. */

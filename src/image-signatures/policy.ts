@@ -36,7 +36,8 @@
 import {createHash} from 'node:crypto'
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject} from 'ajv'
-import {Checker, didYouMean, isPlainObject, typeName} from '../release/check.js'
+import {Checker} from '../release/check.js'
+import {didYouMean, isPlainObject, typeName} from '../validation/json-schema.js'
 import {globToRegExp} from '../release/exclude.js'
 import {parseSource, positionOf, type FieldPath, type SourceDocument} from '../release/yaml.js'
 

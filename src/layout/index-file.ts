@@ -1,7 +1,9 @@
-/** Reading and atomically writing an OCI image layout's `index.json` and `oci-layout` files. */
+/**
+ * Reading an OCI image layout's `index.json` and `oci-layout` files, and the lock around updating
+ * index.json (the update itself is written with src/files/atomic-write.ts).
+ */
 import {randomUUID} from 'node:crypto'
 import {open, readFile, rename, rm, stat} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
 import {IntegrityError, UnsupportedError, UsageError} from '../errors.js'
 import {validateDescriptor} from '../oci/manifest.js'
 import {MediaType, type Descriptor} from '../oci/types.js'
@@ -57,24 +59,6 @@ function parseJsonObject(text: string, path: string): Record<string, unknown> {
     throw new IntegrityError(`${path}: must hold a JSON object`, {hint: DAMAGED_HINT})
   }
   return value as Record<string, unknown>
-}
-
-/** Write `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename. */
-export async function writeFileAtomic(path: string, bytes: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${randomUUID()}.tmp`)
-  try {
-    const fh = await open(tmp, 'w')
-    try {
-      await fh.writeFile(bytes)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
 }
 
 /** Serialises async work per key (one index.json writer at a time within this process). */

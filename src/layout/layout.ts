@@ -24,8 +24,8 @@ import {
   emptyIndex,
   readIndexFile,
   withFileLock,
-  writeFileAtomic,
 } from './index-file.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 
 /** Folder (inside the layout) where pushes are written before they are verified and renamed. */
 export const INGEST_DIR = 'ingest'
@@ -133,7 +133,7 @@ export class OciLayout implements Target, TagLister, Located {
       await pipeline(
         body,
         verifier(desc, `${desc.digest} pushed to ${this.location}`),
-        createWriteStream(tmp, {flush: true}),
+        createWriteStream(tmp, {flags: 'wx', flush: true}),
         signal ? {signal} : {},
       )
       await rename(tmp, final)

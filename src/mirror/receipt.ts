@@ -4,10 +4,11 @@
  * `airgap check` and `airgap rewrite` (receiptToMirrorMap). It never holds a secret: URLs are
  * stored without user info or query, errors as their one-line messages.
  */
-import {randomBytes} from 'node:crypto'
-import {readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {NotFoundError, UnsupportedError} from '../errors.js'
-import {fieldFailure, parseJsonFile} from '../release/json-file.js'
+import {UnsupportedError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
+import {fieldFailure, parseJsonFile} from '../validation/json-file.js'
+import {JsonSchema} from '../validation/json-schema.js'
 import type {LockDiscovery} from '../bundle/lock.js'
 import type {ImageOrigin, MirrorMap} from './types.js'
 
@@ -81,33 +82,75 @@ export interface PushReceipt {
   seconds: number
 }
 
+const TEXT = {type: 'string', minLength: 1, expected: 'a non-empty string'}
+const STATUS = {enum: ['pushed', 'failed', 'not-attempted', 'skipped']}
+const COUNT = {type: 'integer', minimum: 0, expected: 'a whole number'}
+const STRINGS = {type: 'array', items: {type: 'string'}}
+
+/**
+ * What readers of a receipt rely on. Fields of later releases are let through (a receipt is a
+ * report, read by `check` and `rewrite` of other releases); the fields known here must have their type.
+ */
+export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>('push-receipt', {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'complete', 'bundle', 'registry', 'keepSourceHost', 'images', 'charts'],
+  properties: {
+    apiVersion: {const: RECEIPT_API_VERSION},
+    kind: {const: RECEIPT_KIND},
+    complete: {type: 'boolean'},
+    bundle: {
+      type: 'object',
+      required: ['path', 'lockDigest', 'authenticity'],
+      properties: {path: TEXT, lockDigest: TEXT, signer: TEXT, authenticity: {enum: ['verified', 'not-checked', 'unsigned']}},
+    },
+    registry: TEXT,
+    keepSourceHost: {type: 'boolean'},
+    helmRepo: TEXT,
+    images: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['source', 'mirror', 'digest', 'status'],
+        properties: {source: TEXT, mirror: TEXT, digest: TEXT, mediaType: {type: 'string'}, platforms: STRINGS, status: STATUS, error: {type: 'string'}, discoveredBy: {type: 'array', items: {type: 'object'}}},
+      },
+    },
+    charts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'version', 'tgzDigest', 'status'],
+        properties: {name: TEXT, version: TEXT, digest: TEXT, tgzDigest: TEXT, repoUrl: TEXT, ociRef: TEXT, status: STATUS, error: {type: 'string'}},
+      },
+    },
+    stats: {type: 'object', additionalProperties: COUNT},
+    started: {type: 'string'},
+    finished: {type: 'string'},
+    seconds: {type: 'number', minimum: 0},
+  },
+})
+
 /** Deterministic JSON text (two-space indent, trailing newline). */
 export function serializeReceipt(receipt: PushReceipt): string {
   return `${JSON.stringify(receipt, null, 2)}\n`
 }
 
-/** Write the receipt atomically: a temporary file in the same folder, then rename. */
+/** Write the receipt atomically (src/files/atomic-write.ts). */
 export async function writeReceipt(file: string, receipt: PushReceipt): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    await writeFile(tmp, serializeReceipt(receipt), {mode: 0o644, flush: true})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(file, serializeReceipt(receipt), {mode: 0o644, syncFolder: true})
+}
+
+/** A push receipt named on the command line; missing is exit 7 (not found), as it always was. */
+export const RECEIPT_FILE: InputFileKind = {
+  what: 'push receipt',
+  maxBytes: 256 * 1024 * 1024,
+  refusal: 'input',
+  missingIsNotFound: true,
+  hint: 'pass the receipt `airgap push` wrote (default <bundle>.receipt.json)',
 }
 
 /** Read and check a receipt file (apiVersion/kind, required fields). */
 export async function readReceipt(file: string): Promise<PushReceipt> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`push receipt ${file} does not exist`, {hint: 'pass the receipt `airgap push` wrote (default <bundle>.receipt.json)'})
-    throw err
-  }
-  return parseReceipt(text, file)
+  return parseReceipt(await readInputText(file, RECEIPT_FILE), file)
 }
 
 /** Parse receipt text; SpecError naming the file and field on anything malformed. */
@@ -121,22 +164,7 @@ export function parseReceipt(text: string, file: string): PushReceipt {
       hint: 'pass the receipt `airgap push` wrote',
     })
   }
-  if (typeof r.registry !== 'string' || r.registry === '') fail('$.registry', 'must be a non-empty string')
-  if (!Array.isArray(r.images)) fail('$.images', 'must be an array')
-  if (!Array.isArray(r.charts)) fail('$.charts', 'must be an array')
-  for (const [i, img] of (r.images as unknown[]).entries()) {
-    const o = img as Record<string, unknown> | null
-    for (const k of ['source', 'mirror', 'digest'] as const) {
-      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.images[${i}].${k}`, 'must be a non-empty string')
-    }
-  }
-  for (const [i, ch] of (r.charts as unknown[]).entries()) {
-    const o = ch as Record<string, unknown> | null
-    for (const k of ['name', 'version', 'tgzDigest'] as const) {
-      if (typeof o?.[k] !== 'string' || o[k] === '') fail(`$.charts[${i}].${k}`, 'must be a non-empty string')
-    }
-  }
-  return raw as PushReceipt
+  return RECEIPT_SCHEMA.check(raw, fail)
 }
 
 /** How an image was found: the lock's recorded kind and shape; for older locks (no kind) guessed from the fields present. */

@@ -1,7 +1,8 @@
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 import {IntegrityError, UsageError} from '../errors.js'
-import {createHasher, digestHex, digestOf, digestProblem, isDigest, parseDigest} from './digest.js'
+import {createHasher, DIGEST_PATTERN, digestHex, digestOf, digestProblem, isDigest, parseDigest} from './digest.js'
+import {isValidTag, TAG_PATTERN} from './reference.js'
 
 const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const EMPTY_JSON = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'
@@ -73,5 +74,14 @@ describe('createHasher', () => {
   })
   it('refuses an invalid expected digest', () => {
     expect(() => createHasher('md5:abc')).toThrow(UsageError)
+  })
+})
+
+describe('DIGEST_PATTERN and TAG_PATTERN (JSON Schema patterns, matched with the u flag as ajv does)', () => {
+  it('accept exactly what isDigest and isValidTag accept', () => {
+    const digests = [`sha256:${'a'.repeat(64)}`, `sha512:${'0'.repeat(128)}`, `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, `sha384:${'a'.repeat(96)}`, 'sha256:', '', `sha256:${'a'.repeat(64)}\n`, `md5:${'a'.repeat(32)}`]
+    for (const d of digests) expect(new RegExp(DIGEST_PATTERN, 'u').test(d), d).toBe(isDigest(d))
+    const tags = ['latest', 'v1.2.3', '_x', '-x', '.x', 'a'.repeat(128), 'a'.repeat(129), 'ü', 'a b', '']
+    for (const t of tags) expect(new RegExp(TAG_PATTERN, 'u').test(t), t).toBe(isValidTag(t))
   })
 })

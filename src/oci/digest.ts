@@ -13,6 +13,9 @@ export const DIGEST_HEX_LENGTH: Readonly<Record<DigestAlgorithm, number>> = {sha
 
 const DIGEST_SHAPE = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([0-9a-fA-F]*)$/
 
+/** What isDigest accepts, as a JSON Schema `pattern`. */
+export const DIGEST_PATTERN = '^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$'
+
 /**
  * Why `s` is not a valid digest, or undefined when it is valid. The reason is one short phrase
  * suitable after "invalid digest …: ".

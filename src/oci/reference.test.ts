@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {ExitCode, ReferenceError} from '../errors.js'
+import {ExitCode, InvalidReferenceError} from '../errors.js'
 import {
   familiarName,
   formatReference,
@@ -98,8 +98,8 @@ describe('parseReference: invalid references say why', () => {
     } catch (err) {
       caught = err
     }
-    expect(caught).toBeInstanceOf(ReferenceError)
-    const err = caught as ReferenceError
+    expect(caught).toBeInstanceOf(InvalidReferenceError)
+    const err = caught as InvalidReferenceError
     expect(err.message).toMatch(reason)
     expect(err.message).toContain(`invalid image reference "${input}"`)
     expect(err.exitCode).toBe(ExitCode.USAGE)
@@ -109,7 +109,7 @@ describe('parseReference: invalid references say why', () => {
   it('accepts a name of exactly 255 characters and rejects 256', () => {
     const host = 'r.io/'
     expect(repositoryName(parseReference(host + 'a'.repeat(250)))).toHaveLength(255)
-    expect(() => parseReference(host + 'a'.repeat(251))).toThrow(ReferenceError)
+    expect(() => parseReference(host + 'a'.repeat(251))).toThrow(InvalidReferenceError)
   })
 })
 
@@ -194,7 +194,7 @@ describe('properties', () => {
     )
   })
 
-  it('arbitrary strings either parse to a fixed point or throw ReferenceError, nothing else', () => {
+  it('arbitrary strings either parse to a fixed point or throw InvalidReferenceError, nothing else', () => {
     const noise = fc.oneof(
       fc.string({maxLength: 80}),
       fc.stringOf(fc.constantFrom(...'aA0:/@._-sha256'.split('')), {maxLength: 60}),
@@ -206,7 +206,7 @@ describe('properties', () => {
           const once = formatReference(parseReference(input))
           expect(formatReference(parseReference(once))).toBe(once)
         } catch (err) {
-          expect(err).toBeInstanceOf(ReferenceError)
+          expect(err).toBeInstanceOf(InvalidReferenceError)
         }
       }),
       {numRuns: 2000},

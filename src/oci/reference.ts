@@ -10,7 +10,7 @@
  * - The tag defaults to `latest` only when neither tag nor digest is given; tag and digest together
  *   are both kept.
  */
-import {ReferenceError} from '../errors.js'
+import {InvalidReferenceError} from '../errors.js'
 import {digestProblem} from './digest.js'
 
 export interface Reference {
@@ -36,14 +36,17 @@ const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\
 const HEX64 = /^[a-f0-9]{64}$/
 
 /** True when `t` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+/** What isValidTag accepts, as a JSON Schema `pattern`. */
+export const TAG_PATTERN = TAG.source
+
 export function isValidTag(t: string): boolean {
   return typeof t === 'string' && TAG.test(t)
 }
 
-/** Parse and normalise an image reference; throws ReferenceError saying the specific reason. */
+/** Parse and normalise an image reference; throws InvalidReferenceError saying the specific reason. */
 export function parseReference(input: string): Reference {
   const fail = (reason: string): never => {
-    throw new ReferenceError(String(input), reason)
+    throw new InvalidReferenceError(String(input), reason)
   }
   if (typeof input !== 'string' || input === '') return fail('reference is empty')
   if (/\s/.test(input)) return fail('reference must not contain white space')
@@ -81,11 +84,11 @@ export function parseReference(input: string): Reference {
 
 /**
  * Parse a repository name without tag or digest (`redis`, `host:5000/ns/app`) into its normalised
- * registry and repository. Throws ReferenceError.
+ * registry and repository. Throws InvalidReferenceError.
  */
 export function parseRepository(name: string): {registry: string; repository: string} {
   const fail = (reason: string): never => {
-    throw new ReferenceError(String(name), reason)
+    throw new InvalidReferenceError(String(name), reason)
   }
   if (typeof name !== 'string' || name === '') return fail('repository name is empty')
   if (/\s/.test(name)) return fail('repository name must not contain white space')

@@ -8,8 +8,9 @@
  * The channel `values` become the chart's inline values. The operator's own chart and its
  * controller image are added unless the caller opts out (the enclave needs them to run the release).
  */
-import {Checker, isPlainObject} from './check.js'
+import {Checker} from './check.js'
 import {chartName, chartVersion, imageReference, ociUrl, repoUrl} from './fields.js'
+import {CHANNEL_RESPONSE_SCHEMA, type ChannelChart, type ChannelResponse} from './spec-schema.js'
 import type {ChartAuth, ChartSource, ReleaseSpec} from './types.js'
 import {Secret, SPEC_API_VERSION, SPEC_KIND} from './types.js'
 import {parseSource} from './yaml.js'
@@ -28,8 +29,6 @@ export interface ChannelOptions {
   name?: string
 }
 
-const CHART_KEYS = ['type', 'path', 'url', 'name', 'version', 'repoName', 'username', 'password', 'credentialSecret', 'plainHTTP', 'debug']
-
 /**
  * Turn a channel response (JSON text or an already parsed value) into a ReleaseSpec.
  * Throws SpecError (message starting with `origin[:line:column]:`) when it does not validate.
@@ -37,12 +36,14 @@ const CHART_KEYS = ['type', 'path', 'url', 'name', 'version', 'repoName', 'usern
 export function parseChannelResponse(json: string | unknown, origin: string, options: ChannelOptions = {}): ReleaseSpec {
   const src = typeof json === 'string' ? parseSource(json, origin, {what: 'channel response'}) : undefined
   const c = new Checker(origin, src)
-  const body = c.object(src ? src.value : json, [], {required: ['chart'], optional: ['metadata', 'values']})
-  if (!body) return c.throwIfAny('channel response') as never
+  const value = src ? src.value : json
+  c.schema(CHANNEL_RESPONSE_SCHEMA, value)
+  c.throwIfAny('channel response')
 
-  const metadata = body.metadata === undefined || body.metadata === null ? {} : (c.stringMap(body.metadata, ['metadata']) ?? {})
-  const values = body.values === undefined || body.values === null ? {} : (c.tree(body.values, ['values']) ?? {})
-  const chart = body.chart === undefined || body.chart === null ? undefined : parseChannelChart(c, body.chart)
+  const body = value as ChannelResponse
+  const metadata = Object.fromEntries(Object.entries(body.metadata ?? {}).map(([k, v]) => [k, String(v)]))
+  const values = body.values ?? {}
+  const chart = parseChannelChart(c, body.chart)
   c.throwIfAny('channel response')
   if (!chart) throw new Error('unreachable: chart validated without a result')
   chart.set = values
@@ -71,10 +72,8 @@ export function parseChannelResponse(json: string | unknown, origin: string, opt
 }
 
 /** The first chart type that validates, in the operator's order: local, OCI, repo. */
-function parseChannelChart(c: Checker, value: unknown): ChartSource | undefined {
-  const o = c.object(value, ['chart'], {optional: CHART_KEYS})
-  if (!o) return undefined
-  const auth = channelAuth(c, o)
+function parseChannelChart(c: Checker, o: ChannelChart): ChartSource | undefined {
+  const auth = channelAuth(o)
   if (typeof o.path === 'string' && o.path !== '') {
     return {type: 'path', path: o.path, values: [], set: {}}
   }
@@ -102,13 +101,10 @@ function parseChannelChart(c: Checker, value: unknown): ChartSource | undefined 
 }
 
 /** Credentials from the response: kept in memory (Secret), never in the serialised spec. */
-function channelAuth(c: Checker, o: Record<string, unknown>): ChartAuth | undefined {
+function channelAuth(o: ChannelChart): ChartAuth | undefined {
   const auth: ChartAuth = {}
-  if (typeof o.username === 'string' && o.username !== '') auth.username = o.username
-  else if (o.username !== undefined && o.username !== '') c.fail(['chart', 'username'], 'expected a string')
-  if (typeof o.password === 'string' && o.password !== '') auth.password = new Secret(o.password)
-  else if (o.password !== undefined && o.password !== '') c.fail(['chart', 'password'], 'expected a string')
-  if (o.credentialSecret !== undefined && !isPlainObject(o.credentialSecret)) c.fail(['chart', 'credentialSecret'], 'expected a map {name, usernameKey, passwordKey}')
+  if (o.username) auth.username = o.username
+  if (o.password) auth.password = new Secret(o.password)
   return auth.username !== undefined || auth.password !== undefined ? auth : undefined
 }
 

@@ -1,6 +1,7 @@
 /**
- * Checks for the values a spec holds: chart repository URLs, OCI chart URLs, versions, chart names,
- * image references, platforms. Each returns the normalised value or reports through the Checker.
+ * Checks for the values a spec holds that a JSON Schema cannot express: chart repository URLs, OCI
+ * chart URLs, versions, image references, platforms (and chart names of channel responses, whose
+ * chart is polymorphic). Each returns the normalised value or reports through the Checker.
  */
 import semver from 'semver'
 import {parsePlatform} from '../oci/platform.js'
@@ -10,7 +11,6 @@ import type {Checker} from './check.js'
 import type {FieldPath} from './yaml.js'
 
 const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** An http(s) chart repository URL without credentials; `file://` and `oci://` are refused. */
 export function repoUrl(c: Checker, value: unknown, path: FieldPath): string | undefined {
@@ -71,12 +71,6 @@ export function chartVersion(c: Checker, value: unknown, path: FieldPath, exact 
 export function chartName(c: Checker, value: unknown, path: FieldPath): string | undefined {
   const s = c.string(value, path, 'a chart name')
   if (s !== undefined && !CHART_NAME.test(s)) return c.fail(path, `"${s}" is not a valid chart name (letters, digits, '-', '_', '.')`)
-  return s
-}
-
-export function envName(c: Checker, value: unknown, path: FieldPath): string | undefined {
-  const s = c.string(value, path, 'an environment variable name')
-  if (s !== undefined && !ENV_NAME.test(s)) return c.fail(path, `"${s}" is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)`)
   return s
 }
 

@@ -6,6 +6,7 @@
  */
 import {inspect} from 'node:util'
 import type {Platform} from '../oci/types.js'
+import type {InputFileKind} from '../files/input-file.js'
 
 export const SPEC_API_VERSION = 'airgap.dev/v1alpha1'
 export const SPEC_KIND = 'ReleaseSpec'
@@ -13,6 +14,14 @@ export const SPEC_KIND = 'ReleaseSpec'
 export const MAX_SPEC_BYTES = 1024 * 1024
 /** Largest number of YAML alias expansions accepted (guards against "billion laughs"). */
 export const MAX_ALIAS_COUNT = 100
+
+/** A spec file (`airgap.yaml`) or a saved channel response, as read from disk. */
+export const SPEC_FILE: InputFileKind = {
+  what: 'spec file',
+  maxBytes: MAX_SPEC_BYTES,
+  refusal: 'input',
+  hint: 'check the path; write a spec like manifests/minimal.yaml, or pass a saved channel response',
+}
 
 /** A secret value held in memory only: JSON, YAML and util.inspect show "[REDACTED]". */
 export class Secret {

@@ -7,8 +7,10 @@ import type {Document, Node, Pair} from 'yaml'
 import {SpecError} from '../errors.js'
 import {MAX_ALIAS_COUNT, MAX_SPEC_BYTES} from './types.js'
 
+import type {FieldPath} from '../validation/json-schema.js'
+
 /** A path into a document: map keys and sequence indexes. */
-export type FieldPath = ReadonlyArray<string | number>
+export type {FieldPath}
 
 /** A parsed document together with what is needed to point at its nodes. */
 export interface SourceDocument {
@@ -83,7 +85,8 @@ export function positionOf(src: SourceDocument, path: FieldPath, key = false): s
   return `${src.file}:${line}:${col}`
 }
 
-function offsetOf(doc: Document, path: FieldPath, key: boolean): number {
+/** Offset in the text of the node at `path` (its key when `key`), or of the nearest parent. */
+export function offsetOf(doc: Document, path: FieldPath, key: boolean): number {
   let node: unknown = doc.contents
   let best = rangeStart(node) ?? 0
   for (let i = 0; i < path.length; i++) {

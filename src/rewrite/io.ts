@@ -3,10 +3,11 @@
  * (e.g. the containerd hosts.toml folders).
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {dirname, isAbsolute, join, normalize, resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {InternalError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {compileCrd, validateCrWith} from './checks.js'
 import type {CrProblem} from './checks.js'
 
@@ -32,7 +33,7 @@ export function validateCr(operatorYaml: string): CrProblem[] {
   return validateCrWith(cached, operatorYaml)
 }
 
-/** Write `{relative/path: content}` under `root`, creating folders; refuses paths leaving root. */
+/** Write `{relative/path: content}` under `root` (each file atomically), creating folders; refuses paths leaving root. */
 export async function writeFileTree(root: string, tree: Record<string, string>): Promise<string[]> {
   const written: string[] = []
   const base = resolve(root)
@@ -42,7 +43,7 @@ export async function writeFileTree(root: string, tree: Record<string, string>):
       throw new UsageError(`refusing to write "${rel}" outside ${base}`, {hint: 'use relative paths inside the output folder'})
     }
     await mkdir(dirname(target), {recursive: true})
-    await writeFile(target, content)
+    await writeFileAtomic(target, content)
     written.push(target)
   }
   return written

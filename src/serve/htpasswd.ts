@@ -11,9 +11,9 @@
  * every request pass without bcrypt.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
-import {NotFoundError, SpecError} from '../errors.js'
+import {SpecError} from '../errors.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {CpuGate, type CpuGateOptions} from './gate.js'
 
 const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
@@ -26,6 +26,9 @@ export interface HtpasswdOptions {
   /** Bounds of the bcrypt work (default: one check at a time, 16 waiting). */
   gate?: CpuGateOptions
 }
+
+/** The --htpasswd file; missing is exit 7 (not found), as it always was. */
+const HTPASSWD_FILE: InputFileKind = {what: 'htpasswd file', maxBytes: 16 * 1024 * 1024, refusal: 'input', missingIsNotFound: true, hint: 'create it with htpasswd -cB FILE USER'}
 
 /** Users and their bcrypt hashes; checks credentials (successful checks are cached for a while). */
 export class Htpasswd {
@@ -67,16 +70,7 @@ export class Htpasswd {
 
   /** Load and parse an htpasswd file. */
   static async load(file: string, opts: HtpasswdOptions = {}): Promise<Htpasswd> {
-    let text: string
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      throw new NotFoundError(`htpasswd file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-        hint: 'create it with htpasswd -cB FILE USER',
-        cause: err,
-      })
-    }
-    return Htpasswd.parse(text, file, opts)
+    return Htpasswd.parse(await readInputText(file, HTPASSWD_FILE), file, opts)
   }
 
   /**

@@ -8,12 +8,12 @@
  * a client sends, it gets an answer (4xx for what it got wrong) and the server keeps running.
  */
 import {lookup} from 'node:dns/promises'
-import {readFile} from 'node:fs/promises'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import {isIP, type AddressInfo} from 'node:net'
 import type {ReadOnlyTarget, TagLister} from '../content/types.js'
 import {UsageError} from '../errors.js'
+import {readInputFile, type InputFileKind} from '../files/input-file.js'
 import {HelmHandler, HELM_PREFIX} from './helm.js'
 import {DistributionError, requestUrl, sendError} from './http.js'
 import {Htpasswd} from './htpasswd.js'
@@ -74,6 +74,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+/** The --tls-cert (certificate chain) and --tls-key PEM files. */
+const TLS_CERT_FILE: InputFileKind = {what: 'TLS certificate file', maxBytes: 1024 * 1024, refusal: 'usage', hint: 'pass --tls-cert with the PEM certificate (chain) of the server'}
+const TLS_KEY_FILE: InputFileKind = {what: 'TLS key file', maxBytes: 64 * 1024, refusal: 'usage', hint: 'pass --tls-key with the PEM private key of the server certificate'}
+
 /** Start serving `store`; resolves once the server listens. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.writable && !(opts.store instanceof OciLayout)) {
@@ -97,7 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     void handle(req, res, {registry, helm, auth, opts})
   }
   const server: Server = opts.tls
-    ? createHttpsServer({cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key), keepAlive: true}, handler)
+    ? createHttpsServer({cert: await readInputFile(opts.tls.cert, TLS_CERT_FILE), key: await readInputFile(opts.tls.key, TLS_KEY_FILE), keepAlive: true}, handler)
     : createHttpServer({keepAlive: true}, handler)
   await listen(server, host, port)
   const bound = server.address() as AddressInfo

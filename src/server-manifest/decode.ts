@@ -13,7 +13,8 @@
  */
 import {isScalar, LineCounter, parseAllDocuments} from 'yaml'
 import type {Node, Tags} from 'yaml'
-import {Checker, isPlainObject, typeName} from '../release/check.js'
+import {Checker} from '../release/check.js'
+import {isPlainObject, typeName} from '../validation/json-schema.js'
 import type {FieldPath, SourceDocument} from '../release/yaml.js'
 import {formatPath} from '../release/yaml.js'
 import {findImages} from './images.js'

@@ -13,7 +13,7 @@
  */
 import {SpecError} from '../errors.js'
 import {parseReference} from '../oci/reference.js'
-import {isPlainObject} from '../release/check.js'
+import {isPlainObject} from '../validation/json-schema.js'
 import type {FieldPath} from '../release/yaml.js'
 import {formatPath} from '../release/yaml.js'
 import {INFRA_SECTIONS} from './merge.js'

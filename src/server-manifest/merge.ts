@@ -14,7 +14,7 @@
  * Keys the operator does not know are merged generically (maps per key, a later scalar or list
  * wins) so that what they name can still be listed; the operator itself drops them.
  */
-import {isPlainObject} from '../release/check.js'
+import {isPlainObject} from '../validation/json-schema.js'
 
 type Doc = Record<string, unknown>
 

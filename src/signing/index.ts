@@ -11,6 +11,8 @@ export {
   loadPrivateKey,
   loadPrivateKeyAsync,
   loadPublicKey,
+  PRIVATE_KEY_FILE,
+  PUBLIC_KEY_FILE,
   publicKeyOf,
   samePublicKey,
   SCRYPT_N_VALUES,

@@ -11,6 +11,7 @@ import type {KeyObject} from 'node:crypto'
 import nacl from 'tweetnacl'
 import {SpecError, UnsupportedError, UsageError} from '../errors.js'
 import type {AirgapErrorOptions} from '../errors.js'
+import type {InputFileKind} from '../files/input-file.js'
 import {decodeBase64Strict, encodePem, parsePem, PemSyntaxError} from './pem.js'
 import type {PemBlock} from './pem.js'
 
@@ -34,6 +35,14 @@ const NONCE_BYTES = nacl.secretbox.nonceLength
 /** Environment variables the CLI reads the key password from, named in error messages. */
 const PASSWORD_SOURCES = 'AIRGAP_KEY_PASSWORD / COSIGN_PASSWORD'
 const KEYGEN_HINT = 'create an ECDSA P-256 key pair with `airgap key generate` or `cosign generate-key-pair`'
+
+/** Largest key file read: a PEM key is a few hundred bytes (a file of many blocks stays far below). */
+const MAX_KEY_FILE_BYTES = 64 * 1024
+
+/** A public key named by --key / AIRGAP_KEY (cosign.pub). */
+export const PUBLIC_KEY_FILE: InputFileKind = {what: 'public key', maxBytes: MAX_KEY_FILE_BYTES, refusal: 'usage', hint: 'pass the cosign.pub of the signer with --key (or AIRGAP_KEY)'}
+/** A private key named by --sign-key (cosign.key); refusals are exit 3 like an unreadable key's content (KeyFormatError). */
+export const PRIVATE_KEY_FILE: InputFileKind = {what: 'signing key', maxBytes: MAX_KEY_FILE_BYTES, refusal: 'input', hint: 'check the --sign-key path (airgap key generate writes one)'}
 
 /** Hash used to sign with a key: SHA-256 for P-256, SHA-384 for P-384. */
 export type SignatureHash = 'sha256' | 'sha384'

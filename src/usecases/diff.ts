@@ -12,7 +12,7 @@ import {digestOf} from '../oci/digest.js'
 import {BundleReader, LOCK_JSON, SPEC_YAML, digestOfEntryName} from '../bundle/index.js'
 import {parseLock, type BundleLock} from '../bundle/lock.js'
 import {parseReceipt} from '../mirror/receipt.js'
-import {parseJsonFile} from '../release/json-file.js'
+import {parseJsonFile} from '../validation/json-file.js'
 import {compareReleases, type ReleaseDiff, type ReleaseRecord} from '../release/compare.js'
 
 export type {ReleaseDiff} from '../release/compare.js'

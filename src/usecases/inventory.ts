@@ -6,14 +6,13 @@
  * repositories through one tracker) to record every manifest and blob digest. Read-only towards the
  * mirror; the inventory is then written to a file atomically.
  */
-import {randomBytes} from 'node:crypto'
-import {rename, rm, writeFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
 import {planCopy} from '../copy/plan.js'
 import {CopyTracker} from '../copy/tracker.js'
 import {isManifestDescriptor} from '../copy/graph.js'
 import {createInventory, serializeInventory, type MirrorInventory} from '../delta/inventory.js'
-import {NotFoundError} from '../errors.js'
+import {findCause, NotFoundError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {formatMirrorRegistry, type MirrorRegistry} from '../mirror/mapping.js'
 import type {RegistryRepository} from '../registry/index.js'
 import {Session, type ConnectionOptions} from './session.js'
@@ -102,19 +101,12 @@ async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTrack
   try {
     return (await planCopy(repo, tag, {tracker, image: `${repo.registryHost}/${repo.repository}:${tag}`, ...(signal ? {signal} : {})})).nodes
   } catch (err) {
-    if (err instanceof NotFoundError || (err as {cause?: unknown}).cause instanceof NotFoundError) return undefined
+    if (findCause(err, NotFoundError)) return undefined
     throw err
   }
 }
 
-/** Write the inventory atomically (temporary file, then rename). */
+/** Write the inventory atomically (src/files/atomic-write.ts). */
 async function writeInventory(file: string, inventory: MirrorInventory): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    await writeFile(tmp, serializeInventory(inventory), {mode: 0o644})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(file, serializeInventory(inventory), {mode: 0o644})
 }

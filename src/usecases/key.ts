@@ -1,6 +1,5 @@
-import {constants} from 'node:fs'
-import {open, rename, rm} from 'node:fs/promises'
 import {UsageError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
 import {generateKeyPair, keyFingerprint, loadPublicKey} from '../signing/index.js'
 
 export interface GenerateKeyOptions {
@@ -31,26 +30,10 @@ export async function generateKeyFiles(opts: GenerateKeyOptions): Promise<Genera
   return {privateKeyFile, publicKeyFile, fingerprint: keyFingerprint(loadPublicKey(pair.publicKeyPem, publicKeyFile))}
 }
 
+/** Without `force`, an existing file is refused (checked and written in one step: a link). */
 async function writeAtomic(file: string, content: string, mode: number, force: boolean): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`
-  const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode)
-  try {
-    await handle.writeFile(content)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    if (!force) {
-      // link-then-unlink semantics: refuse to replace an existing key.
-      const existing = await open(file, constants.O_RDONLY).catch(() => undefined)
-      if (existing) {
-        await existing.close()
-        throw new UsageError(`${file} already exists`, {hint: 'pass --force to overwrite it, or choose another --output-key-prefix'})
-      }
-    }
-    await rename(tmp, file)
-  } finally {
-    await rm(tmp, {force: true})
-  }
+  await writeFileAtomic(file, content, {mode, overwrite: force, syncFolder: true}).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+    throw new UsageError(`${file} already exists`, {hint: 'pass --force to overwrite it, or choose another --output-key-prefix', cause: err})
+  })
 }

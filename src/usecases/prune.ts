@@ -14,7 +14,7 @@ import {NotFoundError, PartialError, RegistryError, SpecError} from '../errors.j
 import {parseMirrorRegistry, type MirrorRegistry} from '../mirror/mapping.js'
 import {planPrune, PRUNE_PLAN_KIND, type PruneDeletion, type PrunePlan} from '../mirror/prune.js'
 import {readReceipt} from '../mirror/receipt.js'
-import {parseJsonFile} from '../release/json-file.js'
+import {parseJsonFile} from '../validation/json-file.js'
 import {walkMirror} from './inventory.js'
 
 export type {PrunePlan} from '../mirror/prune.js'

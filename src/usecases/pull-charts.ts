@@ -8,12 +8,13 @@
  * - local folder or .tgz → `localhost/charts/<name>:<version>`
  * The tag is the chart version with `+` written `_`, as Helm does.
  */
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {resolve as resolvePath} from 'node:path'
 import semver from 'semver'
 import {MemoryTarget} from '../content/memory.js'
 import type {Values} from '../discover/values.js'
 import {SpecError, UsageError} from '../errors.js'
+import {readInputFile, type InputFileKind} from '../files/input-file.js'
 import {
   buildChartArchive,
   chartFiles,
@@ -23,6 +24,7 @@ import {
   HelmRepository,
   listOciChartVersions,
   loadChartArchive,
+  MAX_CHART_BYTES,
   packageChartDir,
   pullOciChart,
   pushChartArtifact,
@@ -138,8 +140,11 @@ async function download(c: ChartSource, opts: FetchChartsOptions): Promise<{tgz:
     throw new SpecError(`chart path ${path} cannot be read (${err.code ?? err.message})`, path, undefined, {hint: 'check the chart path in the spec'})
   })
   if (info.isDirectory()) return {tgz: (await packageChartDir(path)).archive, source: path, baseDir: path}
-  return {tgz: await readFile(path), source: path}
+  return {tgz: await readInputFile(path, CHART_ARCHIVE_FILE), source: path}
 }
+
+/** A chart `.tgz` a spec names with `path:` (the same limit as a chart pulled from a registry). */
+const CHART_ARCHIVE_FILE: InputFileKind = {what: 'chart archive', maxBytes: MAX_CHART_BYTES, refusal: 'input', hint: 'check the chart path in the spec'}
 
 async function newestOciVersion(target: Parameters<typeof listOciChartVersions>[0], c: Extract<ChartSource, {type: 'oci'}>): Promise<string> {
   const versions = await listOciChartVersions(target, c.oci, undefined)

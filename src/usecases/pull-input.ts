@@ -3,12 +3,12 @@
  * response, or the live channel) and the values files it names. Everything here is validated before
  * any network call, except the live channel fetch itself.
  */
-import {readFile, stat} from 'node:fs/promises'
 import {coalesce, isMap, type Values} from '../discover/values.js'
 import {SpecError, UsageError} from '../errors.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseRepository} from '../oci/reference.js'
 import {fetchChannel, parseChannelResponse, parseSpec, type ChartSource, type ReleaseSpec} from '../release/index.js'
-import {MAX_SPEC_BYTES} from '../release/types.js'
+import {SPEC_FILE} from '../release/types.js'
 import {parseSource} from '../release/yaml.js'
 
 /** Where the release spec comes from. */
@@ -26,6 +26,14 @@ export interface SpecInput {
 
 /** Largest values file read (16 MiB). */
 export const MAX_VALUES_BYTES = 16 * 1024 * 1024
+
+/** A values file a spec names. */
+const VALUES_FILE: InputFileKind = {
+  what: 'values file',
+  maxBytes: MAX_VALUES_BYTES,
+  refusal: 'input',
+  hint: 'check the values paths in the spec (relative paths are resolved against the spec file folder)',
+}
 
 /** Check the combination of spec options (no IO). Throws UsageError. */
 export function checkSpecInput(input: SpecInput): void {
@@ -56,7 +64,7 @@ export async function loadReleaseSpec(input: SpecInput): Promise<ReleaseSpec> {
     return parseChannelResponse(doc.body, doc.origin)
   }
   const path = input.spec as string
-  const text = await readSpecText(path)
+  const text = await readInputText(path, SPEC_FILE)
   return isChannelResponse(text) ? parseChannelResponse(text, path) : parseSpec(text, path)
 }
 
@@ -68,24 +76,6 @@ export function isChannelResponse(text: string): boolean {
     return isMap(value) && !('apiVersion' in value) && 'chart' in value
   } catch {
     return false
-  }
-}
-
-async function readSpecText(path: string): Promise<string> {
-  try {
-    const info = await stat(path)
-    if (!info.isFile()) throw new SpecError(`${path}: not a regular file`, path, undefined, {hint: 'give the path of an airgap.yaml spec or a channel response file'})
-    if (info.size > MAX_SPEC_BYTES) {
-      throw new SpecError(`${path}:1:1: spec is ${info.size} bytes, more than the limit of ${MAX_SPEC_BYTES} bytes`, path, undefined, {hint: 'check that the right file was given'})
-    }
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    if (err instanceof SpecError) throw err
-    const code = (err as NodeJS.ErrnoException).code
-    throw new SpecError(`${path}: cannot read spec file (${code ?? (err as Error).message})`, path, undefined, {
-      hint: code === 'ENOENT' ? 'check the path; see manifests/minimal.yaml for an example spec' : 'check the file permissions',
-      cause: err,
-    })
   }
 }
 
@@ -101,21 +91,7 @@ export async function chartUserValues(chart: ChartSource): Promise<Values> {
 }
 
 async function readValuesFile(file: string): Promise<Values> {
-  let text: string
-  try {
-    const info = await stat(file)
-    if (info.size > MAX_VALUES_BYTES) {
-      throw new SpecError(`${file}: values file is ${info.size} bytes, more than the limit of ${MAX_VALUES_BYTES}`, file, undefined, {hint: 'check that the right file was given'})
-    }
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if (err instanceof SpecError) throw err
-    const code = (err as NodeJS.ErrnoException).code
-    throw new SpecError(`${file}: cannot read values file (${code ?? (err as Error).message})`, file, undefined, {
-      hint: 'check the values paths in the spec (relative paths are resolved against the spec file folder)',
-      cause: err,
-    })
-  }
+  const text = await readInputText(file, VALUES_FILE)
   const {value} = parseSource(text, file, {what: 'values file', maxBytes: MAX_VALUES_BYTES})
   if (value === null || value === undefined) return {}
   if (!isMap(value)) throw new SpecError(`${file}:1:1: a values file must be a map, not ${Array.isArray(value) ? 'a list' : typeof value}`, file, undefined, {hint: 'write values as key: value pairs'})

@@ -15,45 +15,32 @@
  *     appear as literals in chart templates are covered by the node-level mirror config; without it
  *     they fail too. Failures: SpecError (CR invalid) and ExternalImagesError (exit 3);
  *  5. writes the files.
+ * rewrite-bundle.ts reads the bundle (step 2, and the chart package of step 3), rewrite-checks.ts
+ * makes the checks of step 4.
  *
  * Secrets: a literal license in the site values stays in operator.yaml (the user chose it) and is
  * never part of the result, the warnings or any message.
  */
-import {createHash} from 'node:crypto'
-import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
-import {parse as parseYaml, stringify} from 'yaml'
-import {parseLock, type LockChart} from '../bundle/lock.js'
-import {AirgapError, ExitCode, IntegrityError, NotFoundError, SpecError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
+import {writeFileAtomic} from '../files/atomic-write.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseReference} from '../oci/reference.js'
 import {receiptToMirrorMap, readReceipt, type PushReceipt} from '../mirror/receipt.js'
-import {buildOperatorCr, buildOperatorValues, containerdHostsTree, findExternalImages, planImageOverrides, registriesConf, rewriteYamlDocuments, validateCr, writeFileTree, type Change, type ChartSource, type ExternalImage, type NodeMirrorImage} from '../rewrite/index.js'
+import {buildOperatorCr, buildOperatorValues, containerdHostsTree, planImageOverrides, registriesConf, rewriteYamlDocuments, writeFileTree, type Change, type ChartSource, type NodeMirrorImage} from '../rewrite/index.js'
 import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
-import {parseChannelResponse} from '../release/index.js'
-import {BundleReader, LOCK_JSON, SPEC_YAML} from '../bundle/index.js'
-import {chartPackage} from './push/charts.js'
+import {attachChartPackage, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
+import {checkCr, checkImages} from './rewrite-checks.js'
 
-/** The chart the CR installs. */
-export const PLATFORM_CHART = 'operator-wandb'
+export {PLATFORM_CHART} from './rewrite-bundle.js'
+export {ExternalImagesError} from './rewrite-checks.js'
+
 /** Default file names (relative to the working folder). */
 export const DEFAULT_OPERATOR_YAML = 'operator.yaml'
 export const DEFAULT_OPERATOR_VALUES = 'operator-values.yaml'
 export const CHARTS_CONFIGMAP_FILE = 'wandb-charts.yaml'
-
-/** Some image reference of the outputs still points outside the mirror (exit 3: the inputs name unmirrored images). */
-export class ExternalImagesError extends AirgapError {
-  override readonly code = 'EXTERNAL_IMAGES'
-  override readonly exitCode = ExitCode.SPEC
-  constructor(
-    message: string,
-    readonly external: ExternalImage[],
-    readonly templateOnly: NodeMirrorImage[],
-    options: {hint: string},
-  ) {
-    super(message, options)
-  }
-}
 
 export interface RewriteHooks {
   onWarning?(message: string): void
@@ -146,7 +133,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
   if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
   const bundle = new LazyBundle(opts.bundle ?? receipt.bundle.path, receipt)
   try {
-    const channel = await channelValues(opts, bundle, warn)
+    const channel = await channelValues(opts.channel, bundle, warn)
     const chartSource = opts.chartSource ?? defaultChartSource(map)
     if (chartSource === 'configmap') await attachChartPackage(map, bundle)
     const mirrorHost = mirrorLocation(map).host
@@ -156,7 +143,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     const ociPlainHttp = chart?.ociRef !== undefined && plainHosts.has(chart.ociRef.slice('oci://'.length).split('/')[0]!)
 
     const operatorYamlPath = resolve(opts.operatorYaml ?? DEFAULT_OPERATOR_YAML)
-    const site = opts.values !== undefined ? await readText(opts.values, 'site values file', SpecError) : undefined
+    const site = opts.values !== undefined ? await readInputText(opts.values, SITE_VALUES_FILE) : undefined
     const cr = buildOperatorCr({
       map,
       ...(channel.values ? {channelValues: channel.values} : {}),
@@ -171,7 +158,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       ...(opts.chartCredentialSecret ? {chartCredentialSecret: opts.chartCredentialSecret} : {}),
     })
     cr.warnings.forEach(warn)
-    const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readText(f, 'custom CA file', UsageError)))
+    const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readInputText(f, CUSTOM_CA_FILE)))
     const operatorValues = buildOperatorValues({
       map,
       airgapped: true,
@@ -194,7 +181,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     refuseDuplicateOutputs(outputs)
 
     checkCr(cr.operatorYaml, operatorYamlPath)
-    const nodeMirror = checkImages(outputs, map, opts, hostsTree !== undefined || opts.registriesConf !== undefined, warn)
+    const nodeMirror = checkImages(outputs, map, opts.allowExternal ?? [], hostsTree !== undefined || opts.registriesConf !== undefined, warn)
 
     const files: WrittenFile[] = []
     for (const o of outputs) {
@@ -254,140 +241,12 @@ function controllerMirror(map: MirrorMap): string {
   return image?.mirror ?? ''
 }
 
-// ---- the bundle ---------------------------------------------------------------------------------
-
-/** The bundle the receipt names, opened on first use and checked against the receipt's lock digest. */
-class LazyBundle {
-  private reader: BundleReader | undefined
-  private failure: Error | undefined
-
-  constructor(
-    readonly path: string,
-    private readonly receipt: PushReceipt,
-  ) {}
-
-  /** The open reader, or the reason it cannot be read. */
-  async open(): Promise<BundleReader | Error> {
-    if (this.reader) return this.reader
-    if (this.failure) return this.failure
-    try {
-      const reader = await BundleReader.open(this.path)
-      const lock = await reader.readFile(LOCK_JSON)
-      const digest = `sha256:${createHash('sha256').update(lock).digest('hex')}`
-      if (digest !== this.receipt.bundle.lockDigest) {
-        await reader.close()
-        throw new IntegrityError(`bundle ${this.path} is not the bundle of the receipt (its ${LOCK_JSON} is ${digest}, the receipt names ${this.receipt.bundle.lockDigest})`, {
-          hint: 'pass the bundle that was pushed with --bundle',
-        })
-      }
-      this.reader = reader
-      return reader
-    } catch (err) {
-      this.failure = err instanceof Error ? err : new Error(String(err))
-      return this.failure
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.reader?.close()
-  }
-}
-
-interface ChannelValues {
-  from: 'channel' | 'bundle' | 'none'
-  file?: string
-  values?: Record<string, unknown>
-}
-
-/** The channel values: --channel, else the operator-wandb chart's inline values in the bundle's spec. */
-async function channelValues(opts: RewriteReleaseOptions, bundle: LazyBundle, warn: (m: string) => void): Promise<ChannelValues> {
-  if (opts.channel !== undefined) {
-    const text = await readText(opts.channel, 'channel response file', SpecError)
-    const spec = parseChannelResponse(text, opts.channel, {includeOperator: false})
-    return {from: 'channel', file: resolve(opts.channel), values: spec.spec.charts[0]?.set ?? {}}
-  }
-  const reader = await bundle.open()
-  const noValues = 'spec.values carries only the site values and the mirror overrides; pass --channel CHANNEL.json to add the channel values'
-  if (reader instanceof Error) {
-    if (reader instanceof IntegrityError) throw reader
-    warn(`cannot read the channel values from bundle ${bundle.path} (${reader.message.split('\n')[0]}); ${noValues}`)
-    return {from: 'none'}
-  }
-  if (!reader.has(SPEC_YAML)) {
-    warn(`bundle ${bundle.path} stores no spec; ${noValues}`)
-    return {from: 'none'}
-  }
-  const where = `${bundle.path}:${SPEC_YAML}`
-  const chart = platformChart((await reader.readFile(SPEC_YAML)).toString('utf8'), where)
-  if (chart === undefined) {
-    warn(`the spec in bundle ${bundle.path} has no ${PLATFORM_CHART} chart; ${noValues}`)
-    return {from: 'none'}
-  }
-  if (chart.values.length > 0) {
-    warn(`the spec in bundle ${bundle.path} names values files of the pulling machine (${chart.values.join(', ')}); they are not in the bundle: pass the site settings with --values`)
-  }
-  return {from: 'bundle', file: where, values: chart.set}
-}
-
-/**
- * The operator-wandb entry of the stored spec (`spec.charts[]` in airgap.yaml form: `{name, repo}`,
- * `{oci}` or `{path}`, with `set` = the channel values). Read as plain YAML, not re-validated: the
- * stored spec was validated when it was pulled, and only the inline values matter here.
- */
-function platformChart(text: string, where: string): {set: Record<string, unknown>; values: string[]} | undefined {
-  let doc: unknown
-  try {
-    doc = parseYaml(text, {maxAliasCount: 100})
-  } catch (err) {
-    throw new SpecError(`${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`, where, undefined, {hint: 'the bundle is damaged; pull it again', cause: err})
-  }
-  const charts = (doc as {spec?: {charts?: unknown}} | null)?.spec?.charts
-  if (!Array.isArray(charts)) return undefined
-  const entry = charts.find((c): c is Record<string, unknown> => {
-    if (!isPlainObject(c)) return false
-    if (typeof c['name'] === 'string') return c['name'] === PLATFORM_CHART
-    if (typeof c['oci'] === 'string') return c['oci'].replace(/\/+$/, '').endsWith(`/${PLATFORM_CHART}`)
-    if (typeof c['path'] === 'string') return basename(c['path']).replace(/(-\d[\w.+-]*)?\.tgz$/, '') === PLATFORM_CHART
-    return false
-  })
-  if (entry === undefined) return undefined
-  const set = entry['set']
-  const values = entry['values']
-  return {set: isPlainObject(set) ? set : {}, values: Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : []}
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/** Configmap route: the chart's .tgz from the bundle (verified against its digests). */
-async function attachChartPackage(map: MirrorMap, bundle: LazyBundle): Promise<void> {
-  const reader = await bundle.open()
-  if (reader instanceof Error) {
-    if (reader instanceof AirgapError) throw reader
-    throw new NotFoundError(`the configmap chart source needs the ${PLATFORM_CHART} chart package from bundle ${bundle.path}, which cannot be read (${reader.message.split('\n')[0]})`, {
-      hint: 'pass the pushed bundle with --bundle, or choose --chart-source repo or oci',
-    })
-  }
-  const lock = parseLock(await reader.readFile(LOCK_JSON), `${bundle.path} ${LOCK_JSON}`)
-  const entry: LockChart | undefined = lock.charts.find((c) => c.name === PLATFORM_CHART)
-  if (entry === undefined) {
-    throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart (charts: ${lock.charts.map((c) => c.name).join(', ') || 'none'})`, {
-      hint: `pull a spec with the ${PLATFORM_CHART} chart`,
-    })
-  }
-  const pkg = await chartPackage(reader, entry)
-  const known = map.charts.find((c) => c.name === entry.name && c.version === entry.version)
-  if (known) known.tgz = pkg.tgz
-  else map.charts.push({name: entry.name, version: entry.version, tgz: pkg.tgz})
-}
-
 // ---- extra files --------------------------------------------------------------------------------
 
 async function rewriteFiles(opts: RewriteReleaseOptions, map: MirrorMap, outputs: Output[]): Promise<RewriteReleaseResult['rewritten']> {
   const out: RewriteReleaseResult['rewritten'] = []
   for (const file of opts.files ?? []) {
-    const text = await readText(file, 'YAML file', UsageError)
+    const text = await readInputText(file, YAML_FILE)
     const result = rewriteYamlDocuments(text, map, {pinDigests: opts.pinDigests ?? false, file})
     const target = resolve(opts.outDir !== undefined ? join(opts.outDir, basename(file)) : file)
     outputs.push({path: target, kind: 'rewritten', text: result.text})
@@ -409,82 +268,15 @@ function refuseDuplicateOutputs(outputs: Output[]): void {
   }
 }
 
-// ---- checks -------------------------------------------------------------------------------------
-
-function checkCr(operatorYaml: string, path: string): void {
-  const problems = validateCr(operatorYaml)
-  if (problems.length === 0) return
-  throw new SpecError(`${path} would not pass the WeightsAndBiases CRD schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, path, problems[0]!.path, {
-    hint: 'fix the site values (--values) at the paths shown; nothing was written',
-  })
-}
-
-/**
- * Every image reference of every text output must be in the mirror or allowed. Template-literal
- * images (not redirectable through values) pass only with node-level mirror config or allowExternal.
- */
-function checkImages(outputs: Output[], map: MirrorMap, opts: RewriteReleaseOptions, nodeConfig: boolean, warn: (m: string) => void): NodeMirrorImage[] {
-  const yamlOutputs = outputs.filter((o) => o.kind !== 'registries-conf' && o.kind !== 'charts-configmap')
-  const allow = opts.allowExternal ?? []
-  const report = findExternalImages(
-    yamlOutputs.map((o) => ({file: o.path, text: o.text})),
-    map,
-    allow,
-  )
-  const templateOnly = report.needsNodeMirror.filter((t) => !allowed(t.ref, map, allow))
-  const external = report.external
-  const blocking = nodeConfig ? [] : templateOnly
-  if (external.length === 0 && blocking.length === 0) {
-    if (templateOnly.length > 0) warn(`${templateOnly.length} image(s) are hard-coded in chart templates and cannot be redirected through values; the node-level mirror config covers them: ${templateOnly.map(describeTemplate).join('; ')}`)
-    return templateOnly
-  }
-  const parts = [
-    ...external.map((e) => `${e.ref} at ${e.file}:${e.line} (${e.path})`),
-    ...blocking.map((t) => `${t.ref} hard-coded in ${describeTemplate(t)}`),
-  ]
-  throw new ExternalImagesError(`${parts.length} image reference(s) would still pull from outside the mirror ${map.registry}: ${parts.join('; ')}`, external, blocking, {
-    hint: blocking.length > 0
-      ? 'pass --containerd-hosts DIR or --registries-conf FILE so nodes pull hard-coded images from the mirror, or --allow-external REF for each reference that may stay outside; nothing was written'
-      : 'pull and push these images (add them to the spec), fix the values, or pass --allow-external REF for each reference that may stay outside; nothing was written',
-  })
-}
-
-function describeTemplate(t: NodeMirrorImage): string {
-  return `${t.ref} (chart ${t.chart}, ${t.template || 'template'})`
-}
-
-/** Whether `ref` is named by allowExternal, with exactly the matching rules of findExternalImages. */
-function allowed(ref: string, map: MirrorMap, allow: readonly string[]): boolean {
-  if (allow.length === 0) return false
-  const probe = stringify({containers: [{name: 'probe', image: ref}]})
-  return findExternalImages([probe], {...map, registry: 'airgap.invalid'}, allow).external.length === 0
-}
-
 // ---- files --------------------------------------------------------------------------------------
 
-async function readText(file: string, what: string, ErrorClass: typeof SpecError | typeof UsageError): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-    const message = `cannot read ${what} ${file} (${code})`
-    const hint = code === 'ENOENT' ? 'check the path' : 'check the file permissions'
-    if (ErrorClass === SpecError) throw new SpecError(message, file, undefined, {hint, cause: err})
-    throw new UsageError(message, {hint, cause: err})
-  }
-}
+/** The files rewrite reads (and --channel: rewrite-bundle.ts), each with readInputText (src/files/input-file.ts). */
+const SITE_VALUES_FILE: InputFileKind = {what: 'site values file', maxBytes: 16 * 1024 * 1024, refusal: 'input', hint: 'check the --values path'}
+const CUSTOM_CA_FILE: InputFileKind = {what: 'custom CA file', maxBytes: 4 * 1024 * 1024, refusal: 'usage', hint: 'check the --custom-ca path (a PEM certificate file)'}
+const YAML_FILE: InputFileKind = {what: 'YAML file', maxBytes: 16 * 1024 * 1024, refusal: 'usage', hint: 'check the FILE arguments (Helm values or Kubernetes manifests to rewrite)'}
 
-/** Write through a temporary file in the same folder, then rename; an existing file keeps its mode. */
+/** Write atomically (src/files/atomic-write.ts); an existing file keeps its mode. */
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), {recursive: true})
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => undefined)
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    await writeFile(tmp, text)
-    if (mode !== undefined) await chmod(tmp, mode)
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(path, text, {keepExistingMode: true})
 }

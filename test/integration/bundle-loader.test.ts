@@ -2,7 +2,8 @@
  * bin/run.js starts the CLI from dist/airgap.cjs (the whole CLI in one file) with the V8 code cache
  * `npm run build` made for it (scripts/single-file/build.mjs). Checks: the build wrote both, the cache is
  * bound to the bundle's bytes, every command's help is the same as from the compiled module tree
- * (AIRGAP_NO_BUNDLE=1: the embedded manifest and the lazily loaded commands miss nothing), and a
+ * (AIRGAP_NO_BUNDLE=1: the embedded manifest and the lazily loaded commands miss nothing), the
+ * document schemas' validators are precompiled and judge as the ones compiled at run time, and a
  * cache made for other bytes of the same length is not used.
  */
 import {createHash} from 'node:crypto'
@@ -43,6 +44,22 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
     }
     const help = await runCli(['help', 'push'])
     expect(help.stdout).toBe((await runCli(['push', '--help'])).stdout)
+  })
+
+  it('carries every document schema precompiled, judging a spec exactly as the module tree compiling it at run time', async () => {
+    const source = readFileSync(BUNDLE, 'latin1')
+    const table = /PRECOMPILED\s*=\s*\{([^}]*)\}/.exec(source)?.[1] ?? ''
+    expect([...table.matchAll(/"([\w-]+)":\s*\w+/g)].map((m) => m[1]).sort()).toEqual(['bundle-lock', 'channel-response', 'mirror-inventory', 'push-receipt', 'release-spec'])
+    expect(source.includes('a JSON Schema was not precompiled'), 'the run-time compiler is replaced by a stub').toBe(true)
+    const dir = mkdtempSync(join(tmpdir(), 'airgap-schemas-'))
+    temp.push(dir)
+    const spec = join(dir, 'airgap.yaml')
+    writeFileSync(spec, 'apiVersion: airgap.dev/v1alpha1\nkind: ReleaseSpec\nmetadata: {name: Bad}\nspec:\n  includeDisabled: "yes"\n  charts: [{name: a, repo: https://x.example, versoin: 1}, {path: ., oci: "oci://a/b"}, 5]\n')
+    const args = ['pull', spec, '-o', join(dir, 'out.tar'), '--json']
+    const [bundled, tree] = await Promise.all([runCli(args), runCli(args, {env: {AIRGAP_NO_BUNDLE: '1'}})])
+    expect(bundled.code).toBe(3)
+    expect(bundled.stdout).toContain('spec.charts[0].versoin: unknown field')
+    expect(bundled.stdout).toBe(tree.stdout)
   })
 
   /** A copy of bin/, package.json, the cache and `source` as the bundle in a new folder; runs it with `args`. */

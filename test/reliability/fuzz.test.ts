@@ -2,7 +2,7 @@
  * Property-based fuzzing (fast-check), each property bounded in runs and time for CI:
  * - references from structured generators (complements src/oci/reference.test.ts, which fuzzes
  *   strings): format∘parse round-trips the structure; Docker Hub shorthands normalise alike;
- *   single-character mutations of valid references only ever throw ReferenceError;
+ *   single-character mutations of valid references only ever throw InvalidReferenceError;
  * - the spec loader: random YAML documents and mutated valid specs only ever throw SpecError;
  * - the bundle tar reader: a valid signed bundle mutated at random offsets (headers favoured) is
  *   either read with the very same content or refused with IntegrityError / UnsupportedError /
@@ -16,7 +16,7 @@ import {stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeBundle} from '../../src/usecases/write-bundle.js'
 import {MemoryTarget} from '../../src/content/memory.js'
-import {IntegrityError, ReferenceError, SpecError, UnsupportedError, UsageError} from '../../src/errors.js'
+import {IntegrityError, InvalidReferenceError, SpecError, UnsupportedError, UsageError} from '../../src/errors.js'
 import {formatReference, parseReference, type Reference} from '../../src/oci/reference.js'
 import {parseSpec} from '../../src/release/index.js'
 import {BundleReader} from '../../src/bundle/index.js'
@@ -62,7 +62,7 @@ describe('fuzz: image references (structured)', () => {
     )
   })
 
-  it('one-character mutations of valid references parse or throw ReferenceError only', () => {
+  it('one-character mutations of valid references parse or throw InvalidReferenceError only', () => {
     const mutation = fc.tuple(structured, fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.fullUnicode())
     fc.assert(
       fc.property(mutation, ([r, at, op, ch]) => {
@@ -73,7 +73,7 @@ describe('fuzz: image references (structured)', () => {
           const p = parseReference(m)
           expect(parseReference(formatReference(p))).toEqual(p)
         } catch (err) {
-          expect(err).toBeInstanceOf(ReferenceError)
+          expect(err).toBeInstanceOf(InvalidReferenceError)
         }
       }),
       {numRuns: 1000, ...TIME},

@@ -1,0 +1,148 @@
+/**
+ * What `airgap rewrite` reads besides the receipt: the channel values (from `--channel FILE`, or
+ * from the spec stored in the bundle the receipt names) and, for the configmap chart source, the
+ * platform chart's package from that bundle. The bundle is opened once, on first use, and must be
+ * the one the receipt was pushed from (same lock digest).
+ */
+import {createHash} from 'node:crypto'
+import {basename, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
+import {BundleReader, LOCK_JSON, SPEC_YAML} from '../bundle/index.js'
+import {parseLock, type LockChart} from '../bundle/lock.js'
+import {AirgapError, IntegrityError, NotFoundError, SpecError} from '../errors.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
+import type {PushReceipt} from '../mirror/receipt.js'
+import type {MirrorMap} from '../mirror/types.js'
+import {MAX_SPEC_BYTES, parseChannelResponse} from '../release/index.js'
+import {chartPackage} from './push/charts.js'
+
+/** The chart the CR installs. */
+export const PLATFORM_CHART = 'operator-wandb'
+
+const CHANNEL_FILE: InputFileKind = {what: 'channel response file', maxBytes: MAX_SPEC_BYTES, refusal: 'input', hint: 'check the --channel path (a saved W&B channel response)'}
+
+/** The bundle the receipt names, opened on first use and checked against the receipt's lock digest. */
+export class LazyBundle {
+  private reader: BundleReader | undefined
+  private failure: Error | undefined
+
+  constructor(
+    readonly path: string,
+    private readonly receipt: PushReceipt,
+  ) {}
+
+  /** The open reader, or the reason it cannot be read. */
+  async open(): Promise<BundleReader | Error> {
+    if (this.reader) return this.reader
+    if (this.failure) return this.failure
+    try {
+      const reader = await BundleReader.open(this.path)
+      const lock = await reader.readFile(LOCK_JSON)
+      const digest = `sha256:${createHash('sha256').update(lock).digest('hex')}`
+      if (digest !== this.receipt.bundle.lockDigest) {
+        await reader.close()
+        throw new IntegrityError(`bundle ${this.path} is not the bundle of the receipt (its ${LOCK_JSON} is ${digest}, the receipt names ${this.receipt.bundle.lockDigest})`, {
+          hint: 'pass the bundle that was pushed with --bundle',
+        })
+      }
+      this.reader = reader
+      return reader
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err))
+      return this.failure
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reader?.close()
+  }
+}
+
+export interface ChannelValues {
+  from: 'channel' | 'bundle' | 'none'
+  file?: string
+  values?: Record<string, unknown>
+}
+
+/** The channel values: --channel, else the operator-wandb chart's inline values in the bundle's spec. */
+export async function channelValues(channelFile: string | undefined, bundle: LazyBundle, warn: (m: string) => void): Promise<ChannelValues> {
+  if (channelFile !== undefined) {
+    const text = await readInputText(channelFile, CHANNEL_FILE)
+    const spec = parseChannelResponse(text, channelFile, {includeOperator: false})
+    return {from: 'channel', file: resolve(channelFile), values: spec.spec.charts[0]?.set ?? {}}
+  }
+  const reader = await bundle.open()
+  const noValues = 'spec.values carries only the site values and the mirror overrides; pass --channel CHANNEL.json to add the channel values'
+  if (reader instanceof Error) {
+    if (reader instanceof IntegrityError) throw reader
+    warn(`cannot read the channel values from bundle ${bundle.path} (${reader.message.split('\n')[0]}); ${noValues}`)
+    return {from: 'none'}
+  }
+  if (!reader.has(SPEC_YAML)) {
+    warn(`bundle ${bundle.path} stores no spec; ${noValues}`)
+    return {from: 'none'}
+  }
+  const where = `${bundle.path}:${SPEC_YAML}`
+  const chart = platformChart((await reader.readFile(SPEC_YAML)).toString('utf8'), where)
+  if (chart === undefined) {
+    warn(`the spec in bundle ${bundle.path} has no ${PLATFORM_CHART} chart; ${noValues}`)
+    return {from: 'none'}
+  }
+  if (chart.values.length > 0) {
+    warn(`the spec in bundle ${bundle.path} names values files of the pulling machine (${chart.values.join(', ')}); they are not in the bundle: pass the site settings with --values`)
+  }
+  return {from: 'bundle', file: where, values: chart.set}
+}
+
+/**
+ * The operator-wandb entry of the stored spec (`spec.charts[]` in airgap.yaml form: `{name, repo}`,
+ * `{oci}` or `{path}`, with `set` = the channel values). Read as plain YAML, not re-validated: the
+ * stored spec was validated when it was pulled, and only the inline values matter here.
+ */
+function platformChart(text: string, where: string): {set: Record<string, unknown>; values: string[]} | undefined {
+  let doc: unknown
+  try {
+    doc = parseYaml(text, {maxAliasCount: 100})
+  } catch (err) {
+    throw new SpecError(`${where}: not valid YAML (${(err as Error).message.split('\n')[0]})`, where, undefined, {hint: 'the bundle is damaged; pull it again', cause: err})
+  }
+  const charts = (doc as {spec?: {charts?: unknown}} | null)?.spec?.charts
+  if (!Array.isArray(charts)) return undefined
+  const entry = charts.find((c): c is Record<string, unknown> => {
+    if (!isPlainObject(c)) return false
+    if (typeof c['name'] === 'string') return c['name'] === PLATFORM_CHART
+    if (typeof c['oci'] === 'string') return c['oci'].replace(/\/+$/, '').endsWith(`/${PLATFORM_CHART}`)
+    if (typeof c['path'] === 'string') return basename(c['path']).replace(/(-\d[\w.+-]*)?\.tgz$/, '') === PLATFORM_CHART
+    return false
+  })
+  if (entry === undefined) return undefined
+  const set = entry['set']
+  const values = entry['values']
+  return {set: isPlainObject(set) ? set : {}, values: Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : []}
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Configmap route: the chart's .tgz from the bundle (verified against its digests). */
+export async function attachChartPackage(map: MirrorMap, bundle: LazyBundle): Promise<void> {
+  const reader = await bundle.open()
+  if (reader instanceof Error) {
+    if (reader instanceof AirgapError) throw reader
+    throw new NotFoundError(`the configmap chart source needs the ${PLATFORM_CHART} chart package from bundle ${bundle.path}, which cannot be read (${reader.message.split('\n')[0]})`, {
+      hint: 'pass the pushed bundle with --bundle, or choose --chart-source repo or oci',
+    })
+  }
+  const lock = parseLock(await reader.readFile(LOCK_JSON), `${bundle.path} ${LOCK_JSON}`)
+  const entry: LockChart | undefined = lock.charts.find((c) => c.name === PLATFORM_CHART)
+  if (entry === undefined) {
+    throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart (charts: ${lock.charts.map((c) => c.name).join(', ') || 'none'})`, {
+      hint: `pull a spec with the ${PLATFORM_CHART} chart`,
+    })
+  }
+  const pkg = await chartPackage(reader, entry)
+  const known = map.charts.find((c) => c.name === entry.name && c.version === entry.version)
+  if (known) known.tgz = pkg.tgz
+  else map.charts.push({name: entry.name, version: entry.version, tgz: pkg.tgz})
+}
