@@ -12,6 +12,6 @@ export function connectionOptions(flags: ConnectionFlagValues, onWarning?: (m: s
     ...(flags['plain-http']?.length ? {plainHttp: flags['plain-http']} : {}),
     ...(flags['ca-file']?.length ? {caFiles: flags['ca-file']} : {}),
     ...(flags['registry-config'] ? {registryConfig: flags['registry-config']} : {}),
-    ...(onWarning ? {onWarning} : {}),
+    onWarning,
   }
 }

@@ -106,7 +106,7 @@ async function addBundle(have: HaveList, reader: BundleReader, keep: (name: stri
     const name = m.annotations?.[Annotation.RefName] ?? m.digest
     if (!keep(name)) continue
     const repo = repositoryOf?.(name)
-    const {nodes} = await planCopy(reader, m.digest, {tracker, image: name, ...(opts.signal ? {signal: opts.signal} : {})})
+    const {nodes} = await planCopy(reader, m.digest, {tracker, image: name, signal: opts.signal})
     for (const n of nodes) have.add(n.digest, repo)
   }
   if (reader.has(LOCK_JSON)) {
@@ -214,7 +214,7 @@ export function expandFrom(open: (repository: string) => ReadOnlyTarget, signal?
   const tracker = new CopyTracker({concurrency: 4})
   return async (source, digest) => {
     const ref = parseReference(source)
-    const {nodes} = await planCopy(open(`${ref.registry}/${ref.repository}`), digest, {tracker, image: source, ...(signal ? {signal} : {})})
+    const {nodes} = await planCopy(open(`${ref.registry}/${ref.repository}`), digest, {tracker, image: source, signal})
     return nodes.map((n) => n.digest)
   }
 }

@@ -163,7 +163,7 @@ class HttpPutPublisher extends HttpPublisher {
       url,
       headers: {...authHeaders(this.opts.auth), ...(type ? {'content-type': type} : {}), ...headers},
       ...(body ? {body} : {}),
-      ...(signal ? {signal} : {}),
+      signal,
     })
   }
 
@@ -214,7 +214,7 @@ class ChartMuseumPublisher extends HttpPublisher {
       url: `${this.base}/api/charts`,
       headers: {...authHeaders(this.opts.auth), 'content-type': 'application/gzip'},
       body: chart.tgz,
-      ...(signal ? {signal} : {}),
+      signal,
     })
     if (res.status === 201 || res.status === 200) {
       await res.dump()
@@ -226,7 +226,7 @@ class ChartMuseumPublisher extends HttpPublisher {
       method: 'GET',
       url: `${this.base}/api/charts/${encodeURIComponent(chart.name)}/${encodeURIComponent(chart.version)}`,
       headers: {...authHeaders(this.opts.auth), accept: 'application/json'},
-      ...(signal ? {signal} : {}),
+      signal,
     })
     if (info.status !== 200) throw await httpFailure(info, `GET ${this.url}/api/charts/${chart.name}/${chart.version}`, this.url)
     const existing = JSON.parse(await info.text(undefined, 'whole')) as {digest?: unknown}

@@ -96,7 +96,7 @@ export class HelmRepository {
 
   private async get(url: string, what: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
     const u = new URL(url)
-    const res = await this.http.request({method: 'GET', url: u, headers: {accept: '*/*', ...this.authFor(u)}, ...(signal ? {signal} : {})})
+    const res = await this.http.request({method: 'GET', url: u, headers: {accept: '*/*', ...this.authFor(u)}, signal})
     const where = display(u)
     if (res.status === 200) {
       const length = Number(res.header('content-length'))

@@ -74,7 +74,7 @@ export async function listReferrers(repo: RegistryRepository, digest: string, si
     headers: {accept: MediaType.OciIndex},
     scopes: [repositoryScope(repo.repository, 'pull')],
     ctx,
-    ...(signal ? {signal} : {}),
+    signal,
   })
   if (res.status === 404) {
     await res.dump()

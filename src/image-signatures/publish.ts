@@ -59,9 +59,9 @@ export async function pushSignatures(opts: PushSignaturesOptions): Promise<Signa
     try {
       const {stats} = await copy(opts.source, sig.digest, repo, tag, {
         tracker: opts.tracker,
-        ...(opts.hooks ? {hooks: opts.hooks} : {}),
+        hooks: opts.hooks,
         image: sig.ref,
-        ...(opts.signal ? {signal: opts.signal} : {}),
+        signal: opts.signal,
       })
       opts.onStats?.(stats)
       if (sig.kind === 'referrer') {

@@ -38,8 +38,8 @@ export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult
     const result = await copy(src.target, src.ref, dst.target, dstRef, {
       platforms: opts.platforms,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
-      ...(opts.hooks ? {hooks: opts.hooks} : {}),
-      ...(opts.signal ? {signal: opts.signal} : {}),
+      hooks: opts.hooks,
+      signal: opts.signal,
       ...(mountFrom ? {mountFrom: () => [mountFrom]} : {}),
       image: src.display,
     })

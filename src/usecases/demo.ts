@@ -158,7 +158,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         epoch: 1_700_000_000,
         concurrency,
         hooks: {onWarning: warn},
-        ...(signal ? {signal} : {}),
+        signal,
       })
       return {
         result,
@@ -173,7 +173,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     // 4. Verify.
     const verified = await step('verify', async () => {
-      const report = await verifyBundleFile(bundleFile, {publicKey: keys.publicKey, ...(signal ? {signal} : {})})
+      const report = await verifyBundleFile(bundleFile, {publicKey: keys.publicKey, signal})
       return {
         result: report,
         details: [
@@ -200,7 +200,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         receipt: receiptFile,
         concurrency,
         hooks: {onWarning: warn},
-        ...(signal ? {signal} : {}),
+        signal,
       })
       return {
         result: {server, helmRepo},
@@ -215,7 +215,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     // 6. Check the mirror.
     await step('check', async () => {
-      const result = await checkReceipt({receipt: receiptFile, plainHttp: [mirror.server.address], concurrency, ...(signal ? {signal} : {})})
+      const result = await checkReceipt({receipt: receiptFile, plainHttp: [mirror.server.address], concurrency, signal})
       if (!result.ok) {
         const bad = result.rows.filter((r) => r.state !== 'ok' && r.state !== 'skipped')
         warn(`the mirror check found ${bad.length} problem(s): ${bad.map((r) => `${r.name}: ${r.state}`).join('; ')}`)

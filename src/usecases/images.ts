@@ -50,7 +50,7 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
   }
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
-    const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), ...(opts.signal ? {signal: opts.signal} : {})})
+    const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
     const {groups, excluded} = discoverRelease(charts, {
       includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
       images: spec.spec.images,

@@ -99,7 +99,7 @@ export async function walkMirror(opts: Omit<InventoryOptions, 'output'>): Promis
 /** Every node of the tag's graph (root first), or undefined when the tag vanished meanwhile. */
 async function walkTag(repo: RegistryRepository, tag: string, tracker: CopyTracker, signal?: AbortSignal) {
   try {
-    return (await planCopy(repo, tag, {tracker, image: `${repo.registryHost}/${repo.repository}:${tag}`, ...(signal ? {signal} : {})})).nodes
+    return (await planCopy(repo, tag, {tracker, image: `${repo.registryHost}/${repo.repository}:${tag}`, signal})).nodes
   } catch (err) {
     if (findCause(err, NotFoundError)) return undefined
     throw err

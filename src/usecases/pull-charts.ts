@@ -177,7 +177,7 @@ function dependencyOptions(c: ChartSource, opts: FetchChartsOptions, baseDir: st
     repositoryOptions: (url) => (c.type === 'repo' && new URL(url).origin === new URL(c.repo).origin ? repoOptions(c, opts) : opts.caFiles?.length ? {httpOptions: {caFiles: opts.caFiles}} : undefined),
     openOciRepository: (repository) => opts.session.repository(repository, 'source').repository,
     ...(baseDir ? {baseDir} : {}),
-    ...(opts.signal ? {signal: opts.signal} : {}),
+    signal: opts.signal,
   }
 }
 

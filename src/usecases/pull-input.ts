@@ -59,7 +59,7 @@ export async function loadReleaseSpec(input: SpecInput): Promise<ReleaseSpec> {
       url: input.channelUrl,
       license: input.license ?? '',
       ...(input.release ? {release: input.release} : {}),
-      ...(input.signal ? {signal: input.signal} : {}),
+      signal: input.signal,
     })
     return parseChannelResponse(doc.body, doc.origin)
   }

@@ -189,7 +189,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       createdBy: 'airgap',
       upstreamVerification: upstream?.lock,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
-      ...(opts.signal ? {signal: opts.signal} : {}),
+      signal: opts.signal,
       ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
       hooks: {
         ...hooks,
@@ -278,7 +278,7 @@ async function prepareRelease(
 ): Promise<Prepared> {
   const hooks = opts.hooks ?? {}
   hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: spec.spec.charts.length, images: spec.spec.images.length})
-  const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), ...(opts.signal ? {signal: opts.signal} : {})})
+  const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
   for (const c of charts) {
     hooks.onEvent?.({event: 'chart', name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, fetchedDependencies: c.fetchedDependencies})
   }
@@ -293,7 +293,7 @@ async function prepareRelease(
     session,
     mirrors: opts.mirrors,
     ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
-    ...(opts.signal ? {signal: opts.signal} : {}),
+    signal: opts.signal,
     onResolved: (r) => hooks.onEvent?.({event: 'resolved', image: r.group.reference, digest: r.descriptor.digest, from: r.fetchedFrom}),
     onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
   })
@@ -307,7 +307,7 @@ function loadSince(file: string, session: Session, mirrors: readonly RegistryMir
     const via = mirroredReference({registry, repository: rest.join('/')}, mirrors)
     return session.repository(`${via.registry}/${via.repository}`, 'source').repository
   }
-  return loadHaveList(file, {expand: expandFrom(open, signal), onWarning: warn, ...(signal ? {signal} : {})})
+  return loadHaveList(file, {expand: expandFrom(open, signal), onWarning: warn, signal})
 }
 
 function missingReport(m: MissingImage): PullMissingReport {

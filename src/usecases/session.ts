@@ -50,7 +50,7 @@ export class Session {
       http: this.http,
       credentials: this.credentials,
       side,
-      ...(this.options.onWarning ? {onWarning: this.options.onWarning} : {}),
+      onWarning: this.options.onWarning,
     })
     return {repository, reference}
   }
