@@ -176,7 +176,7 @@ describe('BundleWriter', () => {
     await third.close()
   })
 
-  it('with verifyResumed, drops a journaled blob whose bytes were damaged on disk', async () => {
+  it('a resumed writer hashes journaled blobs again and drops one whose bytes were damaged on disk', async () => {
     const descs = allBlobs.map((b) => b.desc)
     const first = await BundleWriter.open({out, epoch: 0, blobs: descs})
     await pushAll(first, allBlobs)
@@ -185,10 +185,7 @@ describe('BundleWriter', () => {
     const partial = readFileSync(`${out}.partial`)
     partial[3 * BLOCK + 3]! ^= 0xff // data of the first blob: after oci-layout (2 blocks) and its own header
     writeFileSync(`${out}.partial`, partial)
-    const trusting = await BundleWriter.open({out, epoch: 0, blobs: descs})
-    expect(trusting.missing()).toHaveLength(0)
-    await trusting.close()
-    const careful = await BundleWriter.open({out, epoch: 0, blobs: descs, verifyResumed: true})
+    const careful = await BundleWriter.open({out, epoch: 0, blobs: descs})
     expect(careful.missing().map((d) => d.digest)).toEqual([sorted[0]!.digest])
     await careful.close()
   })

@@ -35,9 +35,7 @@ export interface BundleWriterOptions {
   epoch?: number
   /** Every blob (manifests included) the bundle will hold; duplicates are stored once. */
   blobs: readonly Descriptor[]
-  /** On resume, re-hash journaled blobs and drop those that no longer match (default false). */
-  verifyResumed?: boolean
-}
+  }
 
 export interface FinishInput {
   /** The bytes of index.json (see buildIndexJson). Every manifest it names must be stored. */
@@ -88,7 +86,9 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     const file = await open(partial, constants.O_RDWR | constants.O_NOFOLLOW | (journaled ? 0 : constants.O_CREAT))
     try {
       if (!journaled) await file.truncate(0)
-      const resumed = journaled && options.verifyResumed ? await keepIntact(file, plan, journaled) : (journaled ?? [])
+      // A resumed blob is trusted only after it hashes to its digest again: bytes damaged on disk
+      // between the runs are fetched again, never signed.
+      const resumed = journaled ? await keepIntact(file, plan, journaled) : []
       const journal = await BundleJournal.start(journalPath, plan.hash, resumed)
       await writeAt(file, Buffer.concat([encodeHeader({name: OCI_LAYOUT, size: OCI_LAYOUT_BYTES.length, mtime: epoch}), padToBlock(OCI_LAYOUT_BYTES)]), 0)
       return new BundleWriter(options.out, epoch, plan, file, journal, resumed)

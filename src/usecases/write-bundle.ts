@@ -49,8 +49,6 @@ export interface WriteBundleOptions {
   /** Blob transfers in flight (default 3). */
   concurrency?: number
   signal?: AbortSignal
-  /** On resume, re-hash blobs kept from the interrupted run (default false: trust the fsync'd journal). */
-  verifyResumed?: boolean
   /**
    * Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …) instead of
    * one bundle; see src/usecases/write-parts.ts.
@@ -104,7 +102,6 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     missing: opts.missing,
     expected: contents.expected,
     createdBy: opts.createdBy ?? 'airgap',
-    verifyResumed: opts.verifyResumed,
     upstreamVerification: opts.upstreamVerification,
     hooks,
     tracker,

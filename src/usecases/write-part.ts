@@ -35,8 +35,6 @@ export interface PartSettings {
   /** A delta's blobs that the mirror holds (the lock's `expectedInMirror`). */
   expected: readonly LockExpectedBlob[]
   createdBy: string
-  /** On resume, re-hash blobs kept from the interrupted run. */
-  verifyResumed?: boolean
   /** `pull --verify-upstream`: the verdicts, recorded in the lock (and so signed). */
   upstreamVerification?: LockUpstreamVerification
   hooks: CopyHooks
@@ -73,7 +71,7 @@ export interface WrittenPart {
 
 /** Write one bundle file; see the module comment. */
 export async function writePart(settings: PartSettings, part: PartToWrite): Promise<WrittenPart> {
-  const writer = await BundleWriter.open({out: part.out, epoch: settings.epoch, blobs: part.blobs, verifyResumed: settings.verifyResumed})
+  const writer = await BundleWriter.open({out: part.out, epoch: settings.epoch, blobs: part.blobs})
   try {
     part.onOpened?.(writer.missing())
     const stats = await copyItems(settings, part.items, storageAsTarget(writer, part.storedElsewhere))

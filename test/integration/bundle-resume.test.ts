@@ -1,8 +1,9 @@
 /**
  * writeBundle from the real plain registry: reproducible output for the same SOURCE_DATE_EPOCH,
- * and resume after an abort (only missing blobs are fetched again, same bytes in the end).
+ * and resume after an abort (only missing blobs are fetched again, same bytes in the end); a blob
+ * damaged on disk between the runs is fetched again, never signed (issue 15, class 3).
  */
-import {mkdtemp, readFile, rm, stat} from 'node:fs/promises'
+import {mkdtemp, open, readFile, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
@@ -84,5 +85,46 @@ describeWithServices('bundle writing from a real registry: reproducible and resu
     expect((await readFile(out)).equals(await readFile(reference))).toBe(true)
     await expect(stat(`${out}.partial.journal`)).rejects.toThrow(/ENOENT/)
     await expect(verifyBundleFile(out)).resolves.toMatchObject({authenticity: 'unsigned', images: [expect.anything(), expect.anything()]})
+  })
+
+  it('a byte flipped in a journaled blob between the runs is hashed on resume and fetched again: the bundle verifies', async () => {
+    const out = join(dir, 'flipped.tar')
+    const controller = new AbortController()
+    let first = 0
+    const err = await writeBundle({
+      images: inputs(),
+      out,
+      epoch: 7,
+      concurrency: 1,
+      signal: controller.signal,
+      hooks: {
+        onBytes: (_d, n) => {
+          first += n
+          if (first > 3 * 1024 * 1024) controller.abort(new Error('simulated interruption'))
+        },
+      },
+    }).catch((e: unknown) => e)
+    expect((err as Error).message).toBe('simulated interruption')
+    // The journal records complete blobs; flip one byte inside the first one it names.
+    const journal = (await readFile(`${out}.partial.journal`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {done?: string})
+    const done = journal.flatMap((r) => (r.done ? [r.done] : []))
+    expect(done.length).toBeGreaterThan(0)
+    const partial = await readFile(`${out}.partial`)
+    const at = partial.indexOf(Buffer.from(`blobs/sha256/${done[0]!.slice('sha256:'.length)}`))
+    expect(at).toBeGreaterThanOrEqual(0)
+    const handle = await open(`${out}.partial`, 'r+')
+    try {
+      const dataStart = at + 512 // the data follows its 512-byte header; the name is at offset 0 of it
+      const byte = Buffer.alloc(1)
+      await handle.read(byte, 0, 1, dataStart + 100)
+      byte[0] = byte[0]! ^ 0xff
+      await handle.write(byte, 0, 1, dataStart + 100)
+    } finally {
+      await handle.close()
+    }
+    let missingBytes = 0
+    await writeBundle({images: inputs(), out, epoch: 7, hooks: {onPlanned: (p) => (missingBytes = p.missingBytes)}})
+    expect(missingBytes).toBeGreaterThan(0)
+    await expect(verifyBundleFile(out)).resolves.toMatchObject({images: [expect.anything(), expect.anything()]})
   })
 })
