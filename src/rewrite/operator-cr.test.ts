@@ -63,6 +63,10 @@ describe('buildOperatorCr inputs', () => {
     const map = {...mapWith(), charts: [{name: 'operator-wandb', version: '1', repoUrl: 'https://c'}]}
     expect(() => buildOperatorCr({map, chartSource: 'repo', siteValues: 'a:\n  b: [\n', siteFile: 'site.yaml'})).toThrow(SpecError)
     expect(() => buildOperatorCr({map, chartSource: 'repo', siteValues: '- a\n- b\n', siteFile: 'site.yaml'})).toThrow(/site\.yaml:1:1: values must be a YAML map/)
+    // An alias bomb is a spec error naming the file (it used to escape as an internal error, exit 70).
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n')
+    expect(() => buildOperatorCr({map, chartSource: 'repo', siteValues: bomb, siteFile: 'bomb.yaml'})).toThrow(/bomb\.yaml: its aliases expand past 100 nodes/)
+    expect(() => buildOperatorCr({map, chartSource: 'repo', siteValues: bomb, siteFile: 'bomb.yaml'})).toThrow(SpecError)
   })
 
   it('null site values in the path are replaced by the override map', () => {

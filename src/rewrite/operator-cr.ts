@@ -150,6 +150,9 @@ export function chartsConfigMap(chart: MirroredChart, namespace: string): string
   return doc.toString({lineWidth: 0})
 }
 
+/** How many alias expansions a site values file may need (yaml's own default limit). */
+const SITE_MAX_ALIAS_COUNT = 100
+
 function siteValuesNode(doc: Document, options: OperatorCrOptions): YAMLMap {
   const file = options.siteFile ?? 'site values'
   if (options.siteValues === undefined || options.siteValues.trim() === '') return doc.createNode({}) as YAMLMap
@@ -159,6 +162,15 @@ function siteValuesNode(doc: Document, options: OperatorCrOptions): YAMLMap {
     const pos = problem.linePos?.[0] ?? {line: 1, col: 1}
     throw new SpecError(`${file}:${pos.line}:${pos.col}: YAML syntax error: ${problem.message.split('\n')[0]}`, file, undefined, {
       hint: 'fix the YAML syntax at the position shown',
+    })
+  }
+  try {
+    // Aliases are expanded below (toJSON); a document that expands past the limit is an attack, not values.
+    site.toJS({maxAliasCount: SITE_MAX_ALIAS_COUNT})
+  } catch (err) {
+    throw new SpecError(`${file}: its aliases expand past ${SITE_MAX_ALIAS_COUNT} nodes (${(err as Error).message.split('\n')[0]})`, file, undefined, {
+      hint: 'write the values without nested YAML aliases (*name); values files do not need them',
+      cause: err,
     })
   }
   const contents = site.contents
