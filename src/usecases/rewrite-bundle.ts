@@ -4,11 +4,11 @@
  * platform chart's package from that bundle. The bundle is opened once, on first use, and must be
  * the one the receipt was pushed from (same lock digest).
  */
-import {createHash} from 'node:crypto'
 import {basename, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {BundleReader, LOCK_JSON, SPEC_YAML} from '../bundle/index.js'
-import {parseLock, type LockChart} from '../bundle/lock.js'
+import {parseLock, type BundleLock, type LockChart} from '../bundle/lock.js'
+import {digestOf} from '../oci/digest.js'
 import {AirgapError, IntegrityError, NotFoundError, SpecError} from '../errors.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import type {PushReceipt} from '../mirror/receipt.js'
@@ -24,6 +24,8 @@ const CHANNEL_FILE: InputFileKind = {what: 'channel response file', maxBytes: MA
 /** The bundle the receipt names, opened on first use and checked against the receipt's lock digest. */
 export class LazyBundle {
   private reader: BundleReader | undefined
+  /** The lock the receipt names (its digest checked): every other entry read is checked against it. */
+  private lock: BundleLock | undefined
   private failure: Error | undefined
 
   constructor(
@@ -38,19 +40,37 @@ export class LazyBundle {
     try {
       const reader = await BundleReader.open(this.path)
       const lock = await reader.readFile(LOCK_JSON)
-      const digest = `sha256:${createHash('sha256').update(lock).digest('hex')}`
+      const digest = digestOf(lock)
       if (digest !== this.receipt.bundle.lockDigest) {
         await reader.close()
         throw new IntegrityError(`bundle ${this.path} is not the bundle of the receipt (its ${LOCK_JSON} is ${digest}, the receipt names ${this.receipt.bundle.lockDigest})`, {
           hint: 'pass the bundle that was pushed with --bundle',
         })
       }
+      this.lock = parseLock(lock, `bundle ${this.path} ${LOCK_JSON}`)
       this.reader = reader
       return reader
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err))
       return this.failure
     }
+  }
+
+  /** The lock read (and checked against the receipt's digest) when the bundle was opened. */
+  get openedLock(): BundleLock | undefined {
+    return this.lock
+  }
+
+  /** airgap/spec.yaml, only when it is the spec the lock pins (rewrite writes its values into operator.yaml). */
+  async specBytes(reader: BundleReader): Promise<Buffer> {
+    const bytes = await reader.readFile(SPEC_YAML)
+    const pinned = this.lock?.spec?.digest
+    if (pinned === undefined || digestOf(bytes) !== pinned) {
+      throw new IntegrityError(`bundle ${this.path}: ${SPEC_YAML} is ${digestOf(bytes)} but ${LOCK_JSON} pins ${pinned ?? 'no spec'}`, {
+        hint: 'the bundle was modified after it was pushed; run `airgap verify` on it, or pass the channel values with --channel',
+      })
+    }
+    return bytes
   }
 
   async close(): Promise<void> {
@@ -83,7 +103,7 @@ export async function channelValues(channelFile: string | undefined, bundle: Laz
     return {from: 'none'}
   }
   const where = `${bundle.path}:${SPEC_YAML}`
-  const chart = platformChart((await reader.readFile(SPEC_YAML)).toString('utf8'), where)
+  const chart = platformChart((await bundle.specBytes(reader)).toString('utf8'), where)
   if (chart === undefined) {
     warn(`the spec in bundle ${bundle.path} has no ${PLATFORM_CHART} chart; ${noValues}`)
     return {from: 'none'}
@@ -134,7 +154,7 @@ export async function attachChartPackage(map: MirrorMap, bundle: LazyBundle): Pr
       hint: 'pass the pushed bundle with --bundle, or choose --chart-source repo or oci',
     })
   }
-  const lock = parseLock(await reader.readFile(LOCK_JSON), `${bundle.path} ${LOCK_JSON}`)
+  const lock = bundle.openedLock!
   const entry: LockChart | undefined = lock.charts.find((c) => c.name === PLATFORM_CHART)
   if (entry === undefined) {
     throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart (charts: ${lock.charts.map((c) => c.name).join(', ') || 'none'})`, {
