@@ -79,9 +79,8 @@ export function isGoFunc(v: unknown): v is GoFunc {
   return 'fn' in v && 'params' in v
 }
 
-/** Go's reflect Kind name of a value (Sprig's kindOf). */
-export function kindOf(v: unknown): string {
-  if (v === undefined || v === null) return 'invalid'
+/** Go's type of a scalar (for scalars also its Kind name), or undefined for anything else. */
+function scalarType(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string':
       return 'string'
@@ -92,7 +91,14 @@ export function kindOf(v: unknown): string {
     case 'boolean':
       return 'bool'
   }
-  if (v instanceof Int64) return 'int64'
+  return v instanceof Int64 ? 'int64' : undefined
+}
+
+/** Go's reflect Kind name of a value (Sprig's kindOf). */
+export function kindOf(v: unknown): string {
+  if (v === undefined || v === null) return 'invalid'
+  const scalar = scalarType(v)
+  if (scalar !== undefined) return scalar
   if (Array.isArray(v) || v instanceof Uint8Array) return 'slice'
   if (v instanceof GoStruct) return v.mapLike ? 'map' : v.typeName.startsWith('*') ? 'ptr' : 'struct'
   if (isGoFunc(v)) return 'func'
@@ -103,17 +109,8 @@ export function kindOf(v: unknown): string {
 /** Go's type name of a value as %T and reflect print it. */
 export function typeName(v: unknown): string {
   if (v === undefined || v === null) return '<nil>'
-  switch (typeof v) {
-    case 'string':
-      return 'string'
-    case 'number':
-      return 'float64'
-    case 'bigint':
-      return 'int'
-    case 'boolean':
-      return 'bool'
-  }
-  if (v instanceof Int64) return 'int64'
+  const scalar = scalarType(v)
+  if (scalar !== undefined) return scalar
   if (v instanceof Uint8Array) return '[]uint8'
   if (Array.isArray(v)) return elemType(v) === 'string' ? '[]string' : '[]interface {}'
   if (v instanceof GoStruct) return v.typeName
