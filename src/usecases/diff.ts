@@ -4,10 +4,12 @@
  * recognised by its content. Nothing is verified here (`airgap verify` does that); the spec a
  * bundle carries is read only when it matches the digest its lock pins.
  */
-import {open, readFile, stat} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {basename} from 'node:path'
 import {parse as parseYaml} from 'yaml'
-import {IntegrityError, NotFoundError, SpecError, UsageError} from '../errors.js'
+import {IntegrityError, SpecError} from '../errors.js'
 import {digestOf} from '../oci/digest.js'
 import {BundleReader, LOCK_JSON, SPEC_YAML, digestOfEntryName} from '../bundle/index.js'
 import {parseLock, type BundleLock} from '../bundle/lock.js'
@@ -25,13 +27,8 @@ export async function diffReleases(before: string, after: string): Promise<Relea
 
 /** A bundle (tar), a bundle lock or a push receipt (JSON), recognised by content. */
 export async function readReleaseRecord(file: string): Promise<ReleaseRecord> {
-  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new NotFoundError(`${file} does not exist`, {hint: 'pass two bundles, bundle locks or push receipts'})
-    throw err
-  })
-  if (!info.isFile()) throw new UsageError(`${file} is not a regular file`, {hint: 'pass two bundles, bundle locks or push receipts'})
   if (await isTar(file)) return bundleRecord(file)
-  const text = await readFile(file, 'utf8')
+  const text = await readInputText(file, RECORD_FILE)
   const hint = 'pass two bundles, bundle locks (airgap/lock.json) or push receipts'
   const kind = (parseJsonFile(text, file, hint) as {kind?: unknown} | null)?.kind
   if (kind === 'BundleLock') return lockRecord(file, 'lock', parseLock(Buffer.from(text), file))
@@ -47,10 +44,14 @@ export async function readReleaseRecord(file: string): Promise<ReleaseRecord> {
   throw new SpecError(`${file}: kind ${JSON.stringify(kind ?? null)} is not a bundle lock or a push receipt`, file, '$.kind', {hint})
 }
 
-/** The ustar magic at offset 257 of the first header. */
+const RECORD_FILE: InputFileKind = {what: 'bundle lock or push receipt', maxBytes: 256 * 1024 * 1024, refusal: 'input', missingIsNotFound: true, hint: 'pass two bundles, bundle locks or push receipts'}
+
+/** The ustar magic at offset 257 of the first header (a missing file, a folder or a FIFO is refused by readInputText). */
 async function isTar(file: string): Promise<boolean> {
-  const handle = await open(file, 'r')
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined)
+  if (!handle) return false
   try {
+    if (!(await handle.stat()).isFile()) return false
     const head = Buffer.alloc(512)
     const {bytesRead} = await handle.read(head, 0, 512, 0)
     return bytesRead === 512 && head.subarray(257, 262).toString('latin1') === 'ustar'

@@ -7,9 +7,9 @@
  * Deleting manifests frees no disk by itself: the registry's garbage collection does (for
  * distribution: `registry garbage-collect --delete-untagged CONFIG`), see README.
  */
-import {randomBytes} from 'node:crypto'
-import {readFile, rename, rm, writeFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
+import {writeFileAtomic} from '../files/atomic-write.js'
+import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {NotFoundError, PartialError, RegistryError, SpecError} from '../errors.js'
 import {parseMirrorRegistry, type MirrorRegistry} from '../mirror/mapping.js'
 import {planPrune, PRUNE_PLAN_KIND, type PruneDeletion, type PrunePlan} from '../mirror/prune.js'
@@ -98,21 +98,13 @@ async function deleteOne(session: Session, host: string, d: PruneDeletion, signa
 }
 
 async function writePlan(file: string, plan: PrunePlan): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`
-  try {
-    await writeFile(tmp, `${JSON.stringify(plan, null, 2)}\n`, {flag: 'wx', mode: 0o644})
-    await rename(tmp, file)
-  } catch (err) {
-    await rm(tmp, {force: true})
-    throw err
-  }
+  await writeFileAtomic(file, `${JSON.stringify(plan, null, 2)}\n`, {mode: 0o644})
 }
 
+const PRUNE_PLAN_FILE: InputFileKind = {what: 'prune plan', maxBytes: 64 * 1024 * 1024, refusal: 'input', missingIsNotFound: true, hint: 'write one first with `airgap prune --keep-receipts … --registry … --plan FILE`'}
+
 async function readPlan(file: string): Promise<PrunePlan> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new NotFoundError(`prune plan ${file} does not exist`, {hint: 'write one first with `airgap prune --keep-receipts … --registry … --plan FILE`'})
-    throw err
-  })
+  const text = await readInputText(file, PRUNE_PLAN_FILE)
   const hint = 'pass the plan `airgap prune --plan` wrote, unedited'
   const raw = parseJsonFile(text, file, hint) as Partial<PrunePlan> | null
   const ok =
