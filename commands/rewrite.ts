@@ -45,6 +45,8 @@ ${BaseCommand.exitCodesHelp}`
     'pin-digests': Flags.boolean({description: 'pin every image by digest as well as tag', default: false}),
     'containerd-hosts': Flags.string({description: 'write containerd hosts.toml folders (one per source registry) here', helpValue: 'DIR'}),
     'registries-conf': Flags.string({description: 'write a CRI-O/podman registries.conf here', helpValue: 'FILE'}),
+    idms: Flags.string({description: 'write an OpenShift ImageDigestMirrorSet and ImageTagMirrorSet (one per mirrored repository) here', helpValue: 'FILE'}),
+    'idms-source-policy': Flags.string({description: 'mirrorSourcePolicy of --idms entries', options: ['NeverContactSource', 'AllowContactingSource'], dependsOn: ['idms']}),
     'ca-file-on-nodes': Flags.string({description: "path of the mirror's CA certificate on the nodes (hosts.toml ca)", helpValue: 'PATH'}),
     'plain-http': Flags.string({
       description: 'this registry HOST[:PORT] speaks plain HTTP (node configs use http://, OCI chart plainHTTP); repeatable',
@@ -80,6 +82,8 @@ ${BaseCommand.exitCodesHelp}`
       pinDigests: flags['pin-digests'],
       ...(flags['containerd-hosts'] ? {containerdHosts: flags['containerd-hosts']} : {}),
       ...(flags['registries-conf'] ? {registriesConf: flags['registries-conf']} : {}),
+      idms: flags.idms,
+      idmsSourcePolicy: flags['idms-source-policy'] as 'NeverContactSource' | 'AllowContactingSource' | undefined,
       ...(flags['ca-file-on-nodes'] ? {caFileOnNodes: flags['ca-file-on-nodes']} : {}),
       plainHttp: flags['plain-http'] ?? [],
       pullSecrets: flags['pull-secret'] ?? [],

@@ -43,7 +43,7 @@ export function checkCr(operatorYaml: string, path: string): void {
  * images (not redirectable through values) pass only with node-level mirror config or allowExternal.
  */
 export function checkImages(outputs: readonly CheckedOutput[], map: MirrorMap, allow: readonly string[], nodeConfig: boolean, warn: (m: string) => void): NodeMirrorImage[] {
-  const yamlOutputs = outputs.filter((o) => o.kind !== 'registries-conf' && o.kind !== 'charts-configmap')
+  const yamlOutputs = outputs.filter((o) => o.kind !== 'registries-conf' && o.kind !== 'charts-configmap' && o.kind !== 'openshift-mirror-sets')
   const report = findExternalImages(
     yamlOutputs.map((o) => ({file: o.path, text: o.text})),
     map,

@@ -16,13 +16,14 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import pLimit from 'p-limit'
 import {afterAll, beforeAll, expect, it} from 'vitest'
-import {parse} from 'yaml'
+import {parse, parseAllDocuments} from 'yaml'
 import {discoverImages, groupFindings} from '../../src/discover/index.js'
 import {buildChartArchive, indexEntryFor, mergeIndex} from '../../src/helm/index.js'
 import {digestOf} from '../../src/oci/digest.js'
 import {parseReference} from '../../src/oci/reference.js'
 import type {PushReceipt} from '../../src/mirror/receipt.js'
 import {validateCr} from '../../src/rewrite/index.js'
+import {mirrorSetProblems} from '../../src/rewrite/openshift.js'
 import type {RewriteReleaseResult} from '../../src/usecases/rewrite.js'
 import {jsonOf, runCli} from '../support/cli.js'
 import {loadInto, makeImage, makeIndex, makeLayer} from '../support/images.js'
@@ -162,7 +163,7 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
     hostsDir = out('certs.d')
     const r = await runCli([
       'rewrite', '--receipt', receiptFile, '--values', out('site.yaml'), '-o', out('operator.yaml'), '--operator-values', out('operator-values.yaml'),
-      '--containerd-hosts', hostsDir, '--registries-conf', out('registries.conf'), '--plain-http', plain.host, '--pull-secret', 'mirror-pull',
+      '--containerd-hosts', hostsDir, '--registries-conf', out('registries.conf'), '--idms', out('mirror-sets.yaml'), '--plain-http', plain.host, '--pull-secret', 'mirror-pull',
       '--json', out('user-values.yaml'), out('job.yaml'),
     ])
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
@@ -196,6 +197,21 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
     // the mirrored chart is downloadable from the mirror Helm repository
     const index = await (await fetch(`${services().nginx.url}/${prefix}-mirror/index.yaml`)).text()
     expect(index).toContain('operator-wandb')
+  })
+
+  it('writes an ImageDigestMirrorSet and an ImageTagMirrorSet that fit their CRD schema, one entry per mirrored source repository', async () => {
+    const docs = parseAllDocuments(await readFile(out('mirror-sets.yaml'), 'utf8')).map((d) => d.toJS() as {kind: string; spec: Record<string, Array<{source: string; mirrors: string[]}>>})
+    expect(docs.map((d) => d.kind)).toEqual(['ImageDigestMirrorSet', 'ImageTagMirrorSet'])
+    for (const doc of docs) expect(mirrorSetProblems(doc)).toEqual([])
+    const entries = docs[0]!.spec['imageDigestMirrors']!
+    expect(entries.length).toBeGreaterThan(10)
+    for (const image of receipt.images.filter((i) => i.status === 'pushed')) {
+      const ref = parseReference(image.source)
+      const entry = entries.find((e) => e.source === `${ref.registry}/${ref.repository}`)
+      expect(entry, image.source).toBeDefined()
+      const mirror = parseReference(image.mirror)
+      expect(entry!.mirrors).toContain(`${mirror.registry}/${mirror.repository}`)
+    }
   })
 
   it('every image reference in operator.yaml, operator-values.yaml and the rewritten files resolves in the mirror (skopeo)', async () => {
