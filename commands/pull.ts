@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import type {PullEvent, PullResult} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
-import {connectionFlags, platformFlag, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
+import {connectionFlags, platformFlag, pullTime, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
 import {specFlags} from '../src/cli/spec-flags.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 
@@ -96,6 +96,7 @@ ${BaseCommand.exitCodesHelp}`
         signKey: flags['sign-key'],
         verifyUpstream: flags['verify-upstream'],
         epoch: sourceDateEpoch(process.env),
+        createdAt: pullTime(process.env),
         concurrency: flags.concurrency,
         hooks: {
           ...progress,

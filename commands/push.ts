@@ -38,6 +38,10 @@ ${BaseCommand.exitCodesHelp}`
       description: 'refuse the bundle (exit 5, naming the images) unless pull --verify-upstream verified the upstream signature of every image (use with --key)',
       default: false,
     }),
+    'no-rollback': Flags.boolean({
+      description: 'refuse (exit 2) to move a mirror tag back to the digest of a release pulled before the one there now (without it: a ROLLBACK warning)',
+      default: false,
+    }),
     'full-verify': Flags.boolean({
       description: 'hash every blob of the bundle before pushing, also those of images the mirror already holds (default: hash exactly what will be sent)',
       default: false,
@@ -66,6 +70,7 @@ ${BaseCommand.exitCodesHelp}`
         publicKey: flags.key,
         allowUnsigned: flags['allow-unsigned'],
         requireUpstreamVerified: flags['require-upstream-verified'],
+        noRollback: flags['no-rollback'],
         fullVerify: flags['full-verify'],
         ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),
         helmAuth,

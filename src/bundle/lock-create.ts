@@ -14,6 +14,8 @@ export interface LockInput {
   createdBy: string
   /** Seconds since the epoch (SOURCE_DATE_EPOCH). */
   epoch: number
+  /** When the release was pulled, seconds (default `epoch`): the lock's `created`, which push compares to refuse rollbacks. */
+  createdAt?: number
   indexJson: Uint8Array
   images: readonly LockImage[]
   charts?: readonly LockChart[]
@@ -33,7 +35,7 @@ export function createLock(input: LockInput): BundleLock {
     kind: LOCK_KIND,
     formatVersion: LOCK_FORMAT_VERSION,
     createdBy: input.createdBy,
-    created: new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z'),
+    created: new Date((input.createdAt ?? input.epoch) * 1000).toISOString().replace('.000Z', 'Z'),
     index: {digest: digestOf(input.indexJson), size: input.indexJson.length},
     images: [...input.images].map(sortedImage).sort((a, b) => compare(a.source, b.source)),
     charts: [...(input.charts ?? [])].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version) || compare(a.source, b.source)),

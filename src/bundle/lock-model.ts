@@ -180,7 +180,7 @@ export interface BundleLock {
   formatVersion: typeof LOCK_FORMAT_VERSION
   /** Tool and version that wrote the bundle, e.g. `airgap/0.1.0`. */
   createdBy: string
-  /** ISO 8601 time from SOURCE_DATE_EPOCH (1970-01-01T00:00:00Z when unset). */
+  /** When the release was pulled (ISO 8601, UTC); SOURCE_DATE_EPOCH when it was set. */
   created: string
   /** sha256 and size of the exact index.json bytes. */
   index: {digest: string; size: number}

@@ -12,7 +12,7 @@ import {AirgapError, ExitCode, SpecError, UsageError} from '../errors.js'
 import {generateKeyPair, keyFingerprint, KeyFormatError, KeyPasswordError} from '../signing/index.js'
 import {renderError, withoutFlagParsingPrefix} from './base.js'
 import {cliExitCodeFor} from './exit-codes.js'
-import {parseSize, platformFlag, publicKeyFlag, registryFlag, signingKeyFlag, sizeFlag, sourceDateEpoch} from './flags.js'
+import {parseSize, platformFlag, publicKeyFlag, registryFlag, signingKeyFlag, sizeFlag, sourceDateEpoch, pullTime} from './flags.js'
 
 const flags = {
   platform: platformFlag({multiple: true, multipleNonGreedy: true}),
@@ -203,6 +203,8 @@ describe('oclif parse errors', () => {
 describe('SOURCE_DATE_EPOCH', () => {
   it('is 0 when unset, whole seconds otherwise, and a UsageError naming the value when not a number', () => {
     expect(sourceDateEpoch({})).toBe(0)
+    expect(pullTime({}, () => 1_800_000_000_999)).toBe(1_800_000_000)
+    expect(pullTime({SOURCE_DATE_EPOCH: '1700000000'}, () => 1_800_000_000_999)).toBe(1_700_000_000)
     expect(sourceDateEpoch({SOURCE_DATE_EPOCH: ''})).toBe(0)
     expect(sourceDateEpoch({SOURCE_DATE_EPOCH: '1700000000'})).toBe(1_700_000_000)
     expect(() => sourceDateEpoch({SOURCE_DATE_EPOCH: '-1'})).toThrow(UsageError)

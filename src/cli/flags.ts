@@ -130,6 +130,15 @@ export function parseSize(input: string, flag: string): number {
 }
 
 /**
+ * When a release is pulled (the lock's `created`, which push compares to refuse rollbacks): now,
+ * or SOURCE_DATE_EPOCH when it is set (reproducible builds). Tar mtimes keep sourceDateEpoch, so an
+ * interrupted pull resumes whatever the clock says.
+ */
+export function pullTime(env: Readonly<Record<string, string | undefined>>, now: () => number = Date.now): number {
+  return env.SOURCE_DATE_EPOCH === undefined || env.SOURCE_DATE_EPOCH === '' ? Math.floor(now() / 1000) : sourceDateEpoch(env)
+}
+
+/**
  * The entry mtime for reproducible bundles: SOURCE_DATE_EPOCH when set, else 0. Throws UsageError
  * when the variable is not a whole non-negative number of seconds.
  */

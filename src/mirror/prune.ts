@@ -14,6 +14,7 @@
 import {UsageError} from '../errors.js'
 import {parseReference} from '../oci/reference.js'
 import type {PushReceipt} from './receipt.js'
+import {releasesRepository} from './releases.js'
 
 export const PRUNE_PLAN_API_VERSION = 'airgap.dev/v1alpha1'
 export const PRUNE_PLAN_KIND = 'PrunePlan'
@@ -81,7 +82,9 @@ export function planPrune(input: {registry: {host: string; prefix: string}; rece
   const deletions: PruneDeletion[] = []
   const shared: PruneShared[] = []
   let keptTags = 0
-  for (const repository of Object.keys(input.mirror).filter(under).sort()) {
+  // The release records (releases.ts) stay: later pushes check rollbacks against them.
+  const records = releasesRepository(prefix)
+  for (const repository of Object.keys(input.mirror).filter((r) => under(r) && r !== records).sort()) {
     const keep = kept.get(repository) ?? new Set<string>()
     const byDigest = new Map<string, string[]>()
     for (const [tag, digest] of Object.entries(input.mirror[repository]!)) {

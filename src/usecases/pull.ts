@@ -66,6 +66,8 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   signKey?: SigningKey
   /** SOURCE_DATE_EPOCH seconds (default 0). */
   epoch?: number
+  /** The lock's `created`, seconds (default `epoch`): the pull time, unless SOURCE_DATE_EPOCH fixes it. */
+  createdAt?: number
   concurrency?: number
   hooks?: PullHooks
   signal?: AbortSignal
@@ -180,6 +182,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       charts: chartInputs,
       out,
       epoch: opts.epoch ?? 0,
+      createdAt: opts.createdAt,
       platforms,
       signKey: opts.signKey,
       specBytes: Buffer.from(specForBundle(spec), 'utf8'),

@@ -35,6 +35,8 @@ export interface WriteBundleOptions {
   out: string
   /** Seconds since the epoch for every mtime and `created` (SOURCE_DATE_EPOCH; default 0). */
   epoch?: number
+  /** The lock's `created` (seconds; default `epoch`): when the release was pulled. */
+  createdAt?: number
   /** Keep only these platforms of multi-platform images (default all). */
   platforms?: readonly Platform[]
   /** Sign airgap/lock.json with this key pair (a Sigstore bundle in airgap/signature.sigstore.json). */
@@ -96,6 +98,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const contents = await planContents(opts, tracker, signal)
   const settings: PartSettings = {
     epoch: opts.epoch ?? 0,
+    createdAt: opts.createdAt,
     platforms: opts.platforms,
     signKey: opts.signKey,
     specBytes: opts.specBytes,

@@ -24,6 +24,8 @@ import {lockCharts, lockImages, lockSignatures, sumSizes, type PlannedItem} from
 export interface PartSettings {
   /** Seconds since the epoch for every mtime and `created`. */
   epoch: number
+  /** The lock's `created` (seconds; default `epoch`): when the release was pulled. */
+  createdAt?: number
   /** Keep only these platforms of multi-platform images (default all). */
   platforms?: readonly Platform[]
   /** Sign airgap/lock.json with this key pair. */
@@ -79,6 +81,7 @@ export async function writePart(settings: PartSettings, part: PartToWrite): Prom
     const lock = createLock({
       createdBy: settings.createdBy,
       epoch: settings.epoch,
+      createdAt: settings.createdAt,
       indexJson,
       images: lockImages(part.items),
       charts: lockCharts(part.items),

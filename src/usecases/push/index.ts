@@ -27,6 +27,8 @@ import {repositoryFor, type PushContext} from './context.js'
 import {finishPush} from './outcome.js'
 import {placeImages, planPush, surveyQuestions, type PushRequest} from './plan.js'
 import {surveyBundle, surveyMirror} from './survey.js'
+import {checkRollback, recordRelease} from './releases.js'
+import {releasesRepository} from '../../mirror/releases.js'
 import type {PushOptions, PushResult} from './types.js'
 
 export type {PartPushReport, PushHooks, PushOptions, PushResult} from './types.js'
@@ -78,6 +80,18 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       signal,
       onImageToSend: (i) => mayHash([contents.images[i]!.digest]),
     })
+    // A tag moved back to an older release's digest: a warning, or refused with --no-rollback.
+    await checkRollback({
+      registry: request.registry,
+      lockDigest: contents.lockDigest,
+      created: contents.created,
+      placements,
+      states: contents.split ? undefined : survey.images,
+      repositoryAt: (ref) => repositoryFor(ctx, ref),
+      noRollback: opts.noRollback ?? false,
+      warn: (m) => opts.hooks?.onWarning?.(m),
+      signal,
+    })
     // 3. The plan (pure).
     const plan = planPush({contents, request, placements, graphs, held, survey})
     // 4. Hash what may be sent, before the first write.
@@ -92,7 +106,13 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     // 5. Apply.
     const tPush = performance.now()
     const applied = await applyPushPlan(ctx, plan, {auth: opts.helmAuth, now: clock})
-    // 6. Receipt and failure policy.
+    // 6. This release's record in the mirror (what a later push checks rollbacks against), unless
+    //    every image was already in place; then the receipt and the failure policy.
+    if (!survey.images?.every((s) => s === 'tagged')) {
+      await recordRelease(repositoryFor(ctx, `${request.registry.host}/${releasesRepository(request.registry.prefix)}`), {lockDigest: contents.lockDigest, created: contents.created, images: applied.images}, signal).catch(
+        (err: unknown) => opts.hooks?.onWarning?.(`could not record this release in the mirror (rollback checks of later pushes will not know it): ${err instanceof Error ? err.message : String(err)}`),
+      )
+    }
     return await finishPush({
       bundle: opts.bundle,
       receiptPath: opts.receipt ?? `${opts.bundle}.receipt.json`,

@@ -31,6 +31,8 @@ export interface PushOptions extends ConnectionOptions {
   fullVerify?: boolean
   /** Refuse the bundle unless its lock records every image's upstream signature as verified (pull --verify-upstream). */
   requireUpstreamVerified?: boolean
+  /** Refuse to move a tag back to the digest of a release pulled before the one there now. */
+  noRollback?: boolean
   /** oci://HOST/PATH, http(s)://…, chartmuseum+http(s)://…, file:///… */
   helmRepo?: string
   helmAuth?: HelmAuth
