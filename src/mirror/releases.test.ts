@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
-import {findRollbacks, parseReleaseRecord, releaseRecordTag, releasesRepository} from './releases.js'
+import {findRollbacks, parseReleaseRecord, releaseRecordTag, releasesRepository, type ReleaseRecord} from './releases.js'
 
 const d = (c: string) => `sha256:${c.repeat(64)}`
 
 describe('release records and rollbacks', () => {
-  const records = [
+  const records: ReleaseRecord[] = [
     {lockDigest: d('a'), created: '2026-01-01T00:00:00Z', tags: {'m/app:1': d('1')}},
     {lockDigest: d('b'), created: '2026-03-01T00:00:00Z', tags: {'m/app:1': d('2'), 'm/db:1': d('3')}},
   ]

@@ -44,21 +44,26 @@ export interface VerifyBlobsOptions extends Omit<VerifyOptions, 'publicKey'> {
   only?: ReadonlySet<string>
 }
 
-export interface VerifyReport {
+/** What both `verify` and `list` report from a bundle's lock. */
+export interface LockSummary {
   path: string
   formatVersion: number
   createdBy: string
+  /** When the release was pulled. */
   created: string
   images: LockImage[]
   charts: LockChart[]
+  /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
+  upstreamVerification?: LockUpstreamVerification
+}
+
+export interface VerifyReport extends LockSummary {
   /** Delta bundles: blobs left out because the mirror holds them (push checks them first). */
   expectedInMirror?: LockExpectedBlob[]
   /** Upstream signatures and attestations carried. */
   signatures?: LockSignature[]
   /** Split media: this bundle is one part of a set; blobs of the other parts are not required. */
   split?: LockSplit
-  /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
-  upstreamVerification?: LockUpstreamVerification
   blobs: number
   /** Bytes of blob content hashed. */
   bytes: number
@@ -279,20 +284,12 @@ async function readRequired(reader: BundleReader, name: string, where: string): 
   return reader.readFile(name)
 }
 
-export interface BundleContents {
-  path: string
-  formatVersion: number
-  createdBy: string
-  created: string
-  images: LockImage[]
-  charts: LockChart[]
+export interface BundleContents extends LockSummary {
   blobs: {count: number; bytes: number}
   signed: boolean
   /** Fingerprint named by the signature's key hint (not verified: run verify with --key). */
   signerHint?: string
   spec: boolean
-  /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
-  upstreamVerification?: LockUpstreamVerification
 }
 
 /** What a bundle holds, from its lock, without verifying blobs (fast: headers and metadata only). */
