@@ -19,7 +19,7 @@ import {jsonOf} from '../support/cli.js'
 import {describeWithServices, services, startRegistry, type RegistryHandle} from '../support/services.js'
 import {FaultProxy} from './fault-proxy.js'
 import {jsonError} from './matrix.js'
-import {KEY_PASSWORD, checkStoredGraph, cleanup, cli, keyPair, seed, smallImages, workDir, writeSpec} from './support.js'
+import {KEY_PASSWORD, PULL_EPOCH, checkStoredGraph, cleanup, cli, keyPair, seed, smallImages, workDir, writeSpec} from './support.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -40,7 +40,7 @@ interface Killed {
 /** Spawn the CLI and SIGKILL it when `killAt` says so for an event (after `delayMs`). */
 function runAndKill(args: string[], killAt: (e: Event, seen: Event[]) => boolean, delayMs = 0): Promise<Killed> {
   return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {env: {...process.env, AIRGAP_KEY_PASSWORD: KEY_PASSWORD}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {env: {...process.env, AIRGAP_KEY_PASSWORD: KEY_PASSWORD, SOURCE_DATE_EPOCH: PULL_EPOCH}, stdio: ['ignore', 'pipe', 'pipe']})
     const events: Event[] = []
     let buf = ''
     let armed = true

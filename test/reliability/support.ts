@@ -115,9 +115,15 @@ export async function keyPair(dir: string, name = 'cosign'): Promise<{key: strin
   return {key, pub: pubFile}
 }
 
-/** Run the CLI with the key password set and colours off. */
+/**
+ * The pull time these runs record (SOURCE_DATE_EPOCH): they compare the bundle of an interrupted or
+ * faulted pull with an undisturbed one, so the lock's `created` must not follow the clock.
+ */
+export const PULL_EPOCH = '1700000000'
+
+/** Run the CLI with the key password set, the pull time fixed and colours off. */
 export function cli(args: string[], opts: {env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number} = {}): Promise<CliResult> {
-  return runCli(args, {...opts, env: {AIRGAP_KEY_PASSWORD: KEY_PASSWORD, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env}})
+  return runCli(args, {...opts, env: {AIRGAP_KEY_PASSWORD: KEY_PASSWORD, SOURCE_DATE_EPOCH: PULL_EPOCH, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env}})
 }
 
 /** The one error line a failed run printed (the last line starting with "Error"). */
