@@ -66,6 +66,8 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
   const layer: Descriptor = {mediaType: RELEASE_RECORD_MEDIA_TYPE, digest: digestOf(layerBytes), size: layerBytes.length}
   const manifestBytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: RELEASE_RECORD_MEDIA_TYPE, config, layers: [layer]}))
   const manifest: Descriptor = {mediaType: MediaType.OciManifest, digest: digestOf(manifestBytes), size: manifestBytes.length}
+  // The same record (same bytes, same digest) already there: nothing to write.
+  if ((await tagDigest(repo, releaseRecordTag(record.lockDigest), signal)) === manifest.digest) return
   for (const [desc, bytes] of [
     [config, EMPTY_CONFIG],
     [layer, layerBytes],
