@@ -57,11 +57,19 @@ export async function putMonolithic(
   body: Readable | AsyncIterable<Buffer>,
   signal?: AbortSignal,
 ): Promise<void> {
+  await closeUpload(repo, desc, location, body, signal)
+}
+
+/**
+ * The PUT that completes an upload session: with the whole blob as its body (monolithic), or empty
+ * after the PATCHes. Either way the registry checks all `desc.size` bytes before it answers 201.
+ */
+async function closeUpload(repo: RepositoryHandle, desc: Descriptor, location: URL, body: Readable | AsyncIterable<Buffer> | undefined, signal?: AbortSignal): Promise<void> {
   const ctx = repo.ctx(desc.digest)
   const res = await repo.client.send({
     method: 'PUT',
     url: withDigest(location, desc.digest),
-    headers: {'content-type': 'application/octet-stream', 'content-length': String(desc.size)},
+    headers: body ? {'content-type': 'application/octet-stream', 'content-length': String(desc.size)} : {'content-length': '0'},
     body,
     scopes: repo.pushScopes,
     ctx,
@@ -115,18 +123,7 @@ export async function putChunked(
     offset += length
   }
   await slicer.end()
-  const res = await repo.client.send({
-    method: 'PUT',
-    url: withDigest(location, desc.digest),
-    headers: {'content-length': '0'},
-    scopes: repo.pushScopes,
-    ctx,
-    signal,
-    // the registry checks (and may move) all the bytes before it answers
-    expectedBytes: desc.size,
-  })
-  if (res.status !== 201) throw await repo.client.fail(res, ctx, 'push', `blob ${desc.digest}`)
-  await res.dump()
+  await closeUpload(repo, desc, location, undefined, signal)
 }
 
 /** DELETE an abandoned upload session (best effort). */
