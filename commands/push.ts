@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {pushBundle, type PushResult} from '../src/usecases/push/index.js'
+import {planPushBundle, pushBundle, type PushDryRunResult, type PushOptions, type PushResult} from '../src/usecases/push/index.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags, publicKeyFlag, registryFlag} from '../src/cli/flags.js'
+import {pushPlanLines} from '../src/cli/plan-text.js'
 import {formatBytes} from '../src/cli/progress.js'
 import {pushProgress} from '../src/cli/push-progress.js'
 
@@ -16,6 +17,14 @@ blobs the registry has and mounting blobs shared between repositories. Charts go
 oci://HOST/PATH, http(s)://… (PUT uploads: nginx WebDAV, Nexus, Artifactory), chartmuseum+https://…
 or file:///PATH. A receipt (default BUNDLE.receipt.json) records what went where; \`airgap check\`
 reads it. Rerunning the same push after a failure pushes only what is missing.
+--max-nested-paths N fits registries that limit nesting (Quay, GHCR, Artifactory): N counts the path
+components after the host, the prefix included (HOST/mirror/wandb/local has 3); a longer path keeps
+its first N-1 components and joins the rest with '-' (--max-nested-paths 2: HOST/mirror/wandb-local).
+--flatten joins everything below the prefix. Two sources folded onto one name are refused, naming
+both, before anything is written. The receipt records the rules and how the mirror was reached
+(--plain-http, --ca-file), so check and rewrite need not be told again.
+--dry-run verifies the signature and lock, asks the mirror what it holds and prints the mapping and
+what would be sent (blobs, bytes, manifests, tags); it writes nothing, not even the receipt.
 Parts of a split bundle (pull --max-part-size) are pushed one at a time, in any order: each push
 sends the blobs of its part and completes every image whose blobs are all in the mirror; images
 still waiting for other parts are listed (exit 0) and complete when their last part is pushed.
@@ -24,6 +33,7 @@ ${BaseCommand.exitCodesHelp}`
   static override examples = [
     '<%= config.bin %> push bundle.tar --key cosign.pub --registry registry.corp:5000/mirror --helm-repo oci://registry.corp:5000/charts',
     '<%= config.bin %> push bundle.tar --key cosign.pub --registry 127.0.0.1:5000 --plain-http 127.0.0.1:5000 --helm-repo https://charts.corp/helm --helm-username ci',
+    '<%= config.bin %> push bundle.tar --key cosign.pub --registry quay.corp/wandb --max-nested-paths 2 --dry-run',
   ]
   static override args = {
     bundle: Args.string({description: 'the bundle tarball', required: true}),
@@ -32,6 +42,13 @@ ${BaseCommand.exitCodesHelp}`
     ...connectionFlags,
     registry: registryFlag({description: 'mirror registry and optional path prefix', required: true, env: 'AIRGAP_REGISTRY'}),
     'keep-source-host': Flags.boolean({description: 'keep the source registry host as the first path component in the mirror', default: false}),
+    'max-nested-paths': Flags.integer({
+      description: "at most N path components after the mirror host, the prefix included; longer paths keep N-1 and join the rest with '-'",
+      min: 1,
+      helpValue: 'N',
+    }),
+    flatten: Flags.boolean({description: "put every image one path component below the prefix (its path joined with '-')", default: false}),
+    'dry-run': Flags.boolean({description: 'print the source-to-mirror mapping and what the mirror lacks (blobs, bytes); write nothing', default: false}),
     key: publicKeyFlag({description: "the signer's public key (cosign.pub)", env: 'AIRGAP_KEY'}),
     'allow-unsigned': Flags.boolean({description: 'push without checking the signature (authenticity NOT checked)', default: false}),
     'require-upstream-verified': Flags.boolean({
@@ -53,7 +70,7 @@ ${BaseCommand.exitCodesHelp}`
     receipt: Flags.string({description: 'where to write the push receipt (default BUNDLE.receipt.json)', env: 'AIRGAP_RECEIPT', helpValue: 'FILE'}),
   }
 
-  async run(): Promise<PushResult> {
+  async run(): Promise<PushResult | PushDryRunResult> {
     const {args, flags} = await this.parse(Push)
     const progress = pushProgress({json: this.jsonEnabled(), quiet: flags.quiet, warn: (m) => this.warn(m)})
     const helmAuth = {
@@ -61,23 +78,32 @@ ${BaseCommand.exitCodesHelp}`
       ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
       ...(flags['helm-token'] !== undefined ? {token: flags['helm-token']} : {}),
     }
+    const options: PushOptions = {
+      ...connectionOptions(flags, progress.registryWarning),
+      bundle: args.bundle,
+      registry: flags.registry,
+      keepSourceHost: flags['keep-source-host'],
+      maxNestedPaths: flags['max-nested-paths'],
+      flatten: flags.flatten,
+      publicKey: flags.key,
+      allowUnsigned: flags['allow-unsigned'],
+      requireUpstreamVerified: flags['require-upstream-verified'],
+      noRollback: flags['no-rollback'],
+      fullVerify: flags['full-verify'],
+      helmRepo: flags['helm-repo'],
+      helmAuth,
+      receipt: flags.receipt,
+      concurrency: flags.concurrency,
+      hooks: progress.hooks,
+    }
     try {
-      const result = await pushBundle({
-        ...connectionOptions(flags, progress.registryWarning),
-        bundle: args.bundle,
-        registry: flags.registry,
-        keepSourceHost: flags['keep-source-host'],
-        publicKey: flags.key,
-        allowUnsigned: flags['allow-unsigned'],
-        requireUpstreamVerified: flags['require-upstream-verified'],
-        noRollback: flags['no-rollback'],
-        fullVerify: flags['full-verify'],
-        ...(flags['helm-repo'] ? {helmRepo: flags['helm-repo']} : {}),
-        helmAuth,
-        ...(flags.receipt ? {receipt: flags.receipt} : {}),
-        concurrency: flags.concurrency,
-        hooks: progress.hooks,
-      })
+      if (flags['dry-run']) {
+        const plan = await planPushBundle(options)
+        progress.end()
+        if (!flags.quiet) for (const line of pushPlanLines(plan)) this.log(line)
+        return plan
+      }
+      const result = await pushBundle(options)
       progress.end()
       if (!flags.quiet) this.printSummary(result)
       return result

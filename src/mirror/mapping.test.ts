@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {UsageError} from '../errors.js'
-import {formatMirrorRegistry, mirrorRepository, parseMirrorRegistry, planMirror} from './mapping.js'
+import {checkPathRules, formatMirrorRegistry, mirrorRepository, parseMirrorRegistry, planMirror, shortenPath} from './mapping.js'
 
 const D = `sha256:${'a'.repeat(64)}`
 
@@ -64,5 +64,75 @@ describe('mirror placement', () => {
       false,
     )
     expect(out.map((p) => p.mirror)).toEqual(['m:5000/wandb/local:1', 'm:5000/wandb/local:2'])
+  })
+
+  describe('path rules (--max-nested-paths, --flatten)', () => {
+    const reg = parseMirrorRegistry('m.corp:5000/pre')
+
+    it('counts every component after the host, the prefix included, and folds the overflow into the last one with "-"', () => {
+      expect(shortenPath('pre/a/b/c', reg, {maxNestedPaths: 2})).toBe('pre/a-b-c')
+      expect(shortenPath('pre/a/b/c', reg, {maxNestedPaths: 3})).toBe('pre/a/b-c')
+      expect(shortenPath('pre/a/b/c', reg, {maxNestedPaths: 4})).toBe('pre/a/b/c')
+      expect(shortenPath('pre/a/b/c', reg, {maxNestedPaths: 9})).toBe('pre/a/b/c')
+      expect(shortenPath('pre/a/b/c', reg, {flatten: true})).toBe('pre/a-b-c')
+      expect(shortenPath('pre/a', reg, {flatten: true})).toBe('pre/a')
+      expect(shortenPath('a/b/c', parseMirrorRegistry('m:5000'), {flatten: true})).toBe('a-b-c')
+      expect(shortenPath('a/b/c', parseMirrorRegistry('m:5000'), {maxNestedPaths: 1})).toBe('a-b-c')
+    })
+
+    it('places every image within N components, keeping tags and digest-only sources', () => {
+      const out = planMirror(
+        [
+          {source: 'docker.io/wandb/local:0.62.2', digest: D},
+          {source: 'quay.io/prometheus/prometheus:v2', digest: D},
+          {source: `gcr.io/a/b/c/d@${D}`, digest: D},
+          {source: 'docker.io/library/redis:7', digest: D},
+        ],
+        reg,
+        true,
+        {maxNestedPaths: 2},
+      )
+      expect(out.map((p) => p.mirror)).toEqual([
+        'm.corp:5000/pre/docker.io-wandb-local:0.62.2',
+        'm.corp:5000/pre/quay.io-prometheus-prometheus:v2',
+        `m.corp:5000/pre/gcr.io-a-b-c-d@${D}`,
+        'm.corp:5000/pre/docker.io-library-redis:7',
+      ])
+      for (const p of out) expect(p.repository.split('/').length - 1).toBeLessThanOrEqual(2)
+      expect(mirrorRepository({registry: 'docker.io', repository: 'wandb/local'}, reg, false, {maxNestedPaths: 2})).toBe('pre/wandb-local')
+    })
+
+    it('refuses a limit the prefix alone reaches, naming the smallest that works', () => {
+      expect(() => checkPathRules(parseMirrorRegistry('m:5000/a/b'), {maxNestedPaths: 2})).toThrow(/--max-nested-paths 2 leaves no room for images under m:5000\/a\/b/)
+      expect(() => checkPathRules(parseMirrorRegistry('m:5000/a/b'), {maxNestedPaths: 2})).toThrow(UsageError)
+      expect(() => planMirror([{source: 'docker.io/x/y:1', digest: D}], parseMirrorRegistry('m:5000'), false, {maxNestedPaths: 0})).toThrow(UsageError)
+      try {
+        checkPathRules(parseMirrorRegistry('m:5000/a/b'), {maxNestedPaths: 1})
+      } catch (e) {
+        expect((e as UsageError).hint).toContain('--max-nested-paths 3 or more')
+      }
+      expect(() => checkPathRules(parseMirrorRegistry('m:5000/a/b'), {maxNestedPaths: 3})).not.toThrow()
+    })
+
+    it('refuses two sources the rules fold into one name, naming both, before anything is pushed', () => {
+      const images = [
+        {source: 'docker.io/wandb/local-x:1', digest: D},
+        {source: 'docker.io/wandb-local/x:1', digest: D},
+      ]
+      expect(planMirror(images, reg, false).map((p) => p.repository)).toEqual(['m.corp:5000/pre/wandb/local-x', 'm.corp:5000/pre/wandb-local/x'])
+      let err: unknown
+      try {
+        planMirror(images, reg, false, {flatten: true})
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(UsageError)
+      expect((err as UsageError).message).toBe('mirror names collide under --flatten: docker.io/wandb/local-x and docker.io/wandb-local/x both map to m.corp:5000/pre/wandb-local-x; nothing was pushed')
+      expect((err as UsageError).hint).toContain('raise --max-nested-paths or drop --flatten')
+    })
+
+    it('refuses a name folded onto the repository of the release records', () => {
+      expect(() => planMirror([{source: 'quay.io/airgap/releases:1', digest: D}], reg, false, {flatten: true})).toThrow(/quay.io\/airgap\/releases maps to m.corp:5000\/pre\/airgap-releases, where push keeps its release records/)
+    })
   })
 })

@@ -5,9 +5,18 @@
  * `HOST/PREFIX/wandb/local:0.62.2`; Docker Hub official images stay under `library/`);
  * `keepSourceHost` inserts it (`HOST/PREFIX/docker.io/wandb/local:0.62.2`). Two different source
  * repositories that would land in the same mirror repository are refused before anything is pushed.
+ *
+ * Path rules of registries that limit nesting (PathRules: `push --max-nested-paths N`, `--flatten`)
+ * shorten that path. N counts the path components of the whole repository name after the mirror
+ * host, the prefix (and a kept source host) included, as oc-mirror counts them: in
+ * `HOST/pre/wandb/local` there are 3. A longer path keeps its first N-1 components and joins the rest
+ * with `-` into the last one (`pre/a/b/c` with N 2 -> `pre/a-b-c`); `--flatten` joins everything
+ * below the prefix (`pre/wandb/local` -> `pre/wandb-local`). The prefix is never shortened, so N must
+ * be larger than the prefix's own component count.
  */
 import {UsageError} from '../errors.js'
 import {formatReference, parseReference, repositoryName, type Reference} from '../oci/reference.js'
+import {releasesRepository} from './releases.js'
 
 /** The mirror registry split into `host[:port]` and an optional path prefix (no slashes at the ends). */
 export interface MirrorRegistry {
@@ -42,9 +51,60 @@ export function formatMirrorRegistry(r: MirrorRegistry): string {
   return r.prefix ? `${r.host}/${r.prefix}` : r.host
 }
 
-/** The mirror repository path (inside the mirror host) of a source repository. */
-export function mirrorRepository(source: Pick<Reference, 'registry' | 'repository'>, registry: MirrorRegistry, keepSourceHost: boolean): string {
-  return [registry.prefix, keepSourceHost ? source.registry : '', source.repository].filter((p) => p !== '').join('/')
+/** Path rules of the mirror registry (`push --max-nested-paths N`, `--flatten`); none: paths as long as the layout makes them. */
+export interface PathRules {
+  /** At most this many path components after the mirror host, the prefix included. */
+  maxNestedPaths?: number
+  /** Every repository one component below the prefix. */
+  flatten?: boolean
+}
+
+/** What joins the components a path rule folds into one. */
+export const FOLD_SEPARATOR = '-'
+
+/**
+ * The mirror repository path (inside the mirror host) of a source repository, shortened by
+ * `rules` (call checkPathRules first: a limit the prefix alone reaches throws here).
+ */
+export function mirrorRepository(source: Pick<Reference, 'registry' | 'repository'>, registry: MirrorRegistry, keepSourceHost: boolean, rules: PathRules = {}): string {
+  const path = [registry.prefix, keepSourceHost ? source.registry : '', source.repository].filter((p) => p !== '').join('/')
+  return shortenPath(path, registry, rules)
+}
+
+/** `path` (prefix first) folded to fit `rules`; the prefix's components are kept as they are. */
+export function shortenPath(path: string, registry: MirrorRegistry, rules: PathRules): string {
+  const components = path.split('/')
+  const prefixCount = prefixComponents(registry)
+  let keep = components.length
+  if (rules.flatten) keep = Math.min(keep, prefixCount + 1)
+  if (rules.maxNestedPaths !== undefined) {
+    checkPathRules(registry, rules)
+    keep = Math.min(keep, rules.maxNestedPaths)
+  }
+  if (keep >= components.length) return path
+  return [...components.slice(0, keep - 1), components.slice(keep - 1).join(FOLD_SEPARATOR)].join('/')
+}
+
+/** Path components of the prefix (`mirror/x` -> 2; no prefix -> 0). */
+export function prefixComponents(registry: MirrorRegistry): number {
+  return registry.prefix === '' ? 0 : registry.prefix.split('/').length
+}
+
+/** Refuse path rules that leave no room below the prefix (UsageError, exit 2). */
+export function checkPathRules(registry: MirrorRegistry, rules: PathRules): void {
+  const n = rules.maxNestedPaths
+  if (n === undefined) return
+  const prefixCount = prefixComponents(registry)
+  if (!Number.isInteger(n) || n < 1 || n <= prefixCount) {
+    throw new UsageError(`--max-nested-paths ${n} leaves no room for images under ${formatMirrorRegistry(registry)}: the count includes the ${prefixCount} component(s) of the prefix "${registry.prefix}"`, {
+      hint: `use --max-nested-paths ${prefixCount + 1} or more (each image then gets at least one path component below the prefix), or a shorter --registry prefix`,
+    })
+  }
+}
+
+/** The rules as a phrase for messages (`--max-nested-paths 2 --flatten`), '' without rules. */
+export function describePathRules(rules: PathRules): string {
+  return [rules.maxNestedPaths !== undefined ? `--max-nested-paths ${rules.maxNestedPaths}` : '', rules.flatten ? '--flatten' : ''].filter((s) => s !== '').join(' ')
 }
 
 /** One image's place in the mirror. */
@@ -62,25 +122,30 @@ export interface MirrorPlacement {
 
 /**
  * Place every image; throws UsageError (before anything is pushed) when two different source
- * repositories map to one mirror repository, or a mirror reference would be invalid.
+ * repositories map to one mirror repository (naming both), a path rule folds one onto the
+ * repository of the release records, or a mirror reference would be invalid.
  */
 export function planMirror(
   images: readonly {source: string; digest: string}[],
   registry: MirrorRegistry,
   keepSourceHost: boolean,
+  rules: PathRules = {},
 ): MirrorPlacement[] {
+  checkPathRules(registry, rules)
   const owners = new Map<string, string>()
   const clashes: string[] = []
+  const reserved = releasesRepository(registry.prefix)
   const placements = images.map((image) => {
     const src = parseReference(image.source)
-    const repo = mirrorRepository(src, registry, keepSourceHost)
+    const repo = mirrorRepository(src, registry, keepSourceHost, rules)
+    if (repo === reserved) clashes.push(`${repositoryName(src)} maps to ${registry.host}/${repo}, where push keeps its release records`)
     const mirrorRef: Reference = {registry: registry.host, repository: repo, ...(src.tag ? {tag: src.tag} : {digest: image.digest})}
     const mirror = formatReference(mirrorRef)
     try {
       parseReference(mirror)
     } catch (err) {
       throw new UsageError(`${image.source} cannot be mirrored as ${mirror}: ${(err as Error).message}`, {
-        hint: 'choose another --registry prefix',
+        hint: describePathRules(rules) ? `choose another --registry prefix, or a larger --max-nested-paths` : 'choose another --registry prefix',
         cause: err,
       })
     }
@@ -93,10 +158,13 @@ export function planMirror(
     return placement
   })
   if (clashes.length > 0) {
-    throw new UsageError(`mirror names collide: ${clashes.join('; ')}`, {
-      hint: keepSourceHost
-        ? 'the bundle holds the same repository twice; remove one of them from the spec'
-        : 'push with --keep-source-host so that every source registry gets its own folder in the mirror',
+    const rulesText = describePathRules(rules)
+    throw new UsageError(`mirror names collide${rulesText ? ` under ${rulesText}` : ''}: ${clashes.join('; ')}; nothing was pushed`, {
+      hint: rulesText
+        ? `the path rules fold these names into one; raise --max-nested-paths or drop --flatten${keepSourceHost ? '' : ', or add --keep-source-host if they come from different registries'}`
+        : keepSourceHost
+          ? 'the bundle holds the same repository twice; remove one of them from the spec'
+          : 'push with --keep-source-host so that every source registry gets its own folder in the mirror',
     })
   }
   return placements

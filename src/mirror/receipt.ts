@@ -10,6 +10,7 @@ import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {fieldFailure, parseJsonFile} from '../validation/json-file.js'
 import {JsonSchema} from '../validation/json-schema.js'
 import type {LockDiscovery} from '../bundle/lock.js'
+import type {PathRules} from './mapping.js'
 import type {ImageOrigin, MirrorMap} from './types.js'
 
 export const RECEIPT_API_VERSION = 'airgap.dev/v1alpha1'
@@ -56,6 +57,14 @@ export interface ReceiptStats {
   bytes: number
 }
 
+/** How push reached the mirror, so that `check` and `rewrite` need not be told again. */
+export interface ReceiptConnection {
+  /** Hosts of this push (the mirror registry, an oci:// chart registry) spoken to over plain HTTP. */
+  plainHttp: string[]
+  /** CA files (absolute paths on the machine that pushed) trusted besides the system CAs. */
+  caFiles: string[]
+}
+
 export interface PushReceipt {
   apiVersion: typeof RECEIPT_API_VERSION
   kind: typeof RECEIPT_KIND
@@ -72,6 +81,10 @@ export interface PushReceipt {
   /** `HOST[:PORT][/PREFIX]` the images were pushed under. */
   registry: string
   keepSourceHost: boolean
+  /** Path rules the images were placed under (`--max-nested-paths`, `--flatten`); absent: none (and in older receipts). */
+  pathRules?: PathRules
+  /** How the mirror was reached; absent in receipts written before it was recorded. */
+  connection?: ReceiptConnection
   /** Where charts were published (credentials removed). */
   helmRepo?: string
   images: ReceiptImage[]
@@ -105,6 +118,8 @@ export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>('push-receipt', {
     },
     registry: TEXT,
     keepSourceHost: {type: 'boolean'},
+    pathRules: {type: 'object', properties: {maxNestedPaths: {type: 'integer', minimum: 1, expected: 'a whole number of at least 1'}, flatten: {type: 'boolean'}}},
+    connection: {type: 'object', required: ['plainHttp', 'caFiles'], properties: {plainHttp: STRINGS, caFiles: STRINGS}},
     helmRepo: TEXT,
     images: {
       type: 'array',

@@ -265,7 +265,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   }
 }
 
-interface Prepared {
+export interface Prepared {
   charts: PulledChart[]
   groups: ImageGroup[]
   resolved: ResolvedImage[]
@@ -274,7 +274,7 @@ interface Prepared {
 }
 
 /** Charts, discovery and resolution. */
-async function prepareRelease(
+export async function prepareRelease(
   spec: ReleaseSpec,
   session: Session,
   opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
@@ -304,7 +304,7 @@ async function prepareRelease(
 }
 
 /** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */
-function loadSince(file: string, session: Session, mirrors: readonly RegistryMirror[], warn: (m: string) => void, signal: AbortSignal | undefined) {
+export function loadSince(file: string, session: Session, mirrors: readonly RegistryMirror[], warn: (m: string) => void, signal: AbortSignal | undefined) {
   const open = (repository: string) => {
     const [registry = '', ...rest] = repository.split('/')
     const via = mirroredReference({registry, repository: rest.join('/')}, mirrors)
@@ -313,7 +313,7 @@ function loadSince(file: string, session: Session, mirrors: readonly RegistryMir
   return loadHaveList(file, {expand: expandFrom(open, signal), onWarning: warn, signal})
 }
 
-function missingReport(m: MissingImage): PullMissingReport {
+export function missingReport(m: MissingImage): PullMissingReport {
   return {reference: m.group.reference, reason: m.reason, enabled: m.group.enabled, origins: m.group.origins.map(describeOrigin)}
 }
 
@@ -323,14 +323,14 @@ export function ociPlainHosts(spec: ReleaseSpec): string[] {
 }
 
 /** Refuse to overwrite a finished bundle without `force`; a `.partial` alone means resume. */
-async function refuseFinished(out: string, force: boolean): Promise<void> {
+export async function refuseFinished(out: string, force: boolean): Promise<void> {
   const info = await stat(out).catch(() => undefined)
   if (!info) return
   if (!info.isFile()) throw new UsageError(`${out} exists and is not a file`, {hint: 'choose another output path with -o'})
   if (!force) throw new UsageError(`${out} already exists`, {hint: 'pass --force to overwrite it, or choose another output path with -o'})
 }
 
-function freeBytes(dir: string): number {
+export function freeBytes(dir: string): number {
   const s = statfsSync(dir)
   return s.bavail * s.bsize
 }

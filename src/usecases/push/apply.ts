@@ -25,7 +25,7 @@ export async function applyPushPlan(ctx: PushContext, plan: PushPlan, charts: Pu
     ? await pushSignatures({
         source: ctx.reader,
         signatures: plan.signatures,
-        repositoryFor: (source) => repositoryFor(ctx, mirrorRepositoryOf(plan.registry, plan.keepSourceHost, source)),
+        repositoryFor: (source) => repositoryFor(ctx, mirrorRepositoryOf(plan, source)),
         tracker: ctx.tracker,
         hooks: ctx.hooks,
         signal: ctx.signal,

@@ -15,30 +15,105 @@
  *  6. write the receipt and apply the failure policy (outcome.ts).
  */
 import {setMaxListeners} from 'node:events'
+import {resolve as resolvePath} from 'node:path'
 import {BundleReader} from '../../bundle/index.js'
+import {checkPathRules, formatMirrorRegistry, prefixComponents, type MirrorRegistry, type PathRules} from '../../mirror/mapping.js'
+import type {ReceiptConnection} from '../../mirror/receipt.js'
 import {CopyTracker, emptyStats} from '../../copy/index.js'
 import {UsageError} from '../../errors.js'
 import {Session} from '../session.js'
-import {verifyBundleBlobs, verifyBundleMetadata} from '../verify.js'
+import {verifyBundleBlobs, verifyBundleMetadata, type VerifyReport} from '../verify.js'
 import {requireUpstreamVerified} from '../upstream-required.js'
 import {applyPushPlan} from './apply.js'
 import {chartDestination} from './charts.js'
 import {repositoryFor, type PushContext} from './context.js'
 import {finishPush} from './outcome.js'
-import {placeImages, planPush, surveyQuestions, type PushRequest} from './plan.js'
+import {placeImages, planPush, surveyQuestions, type ChartDestination, type Graphs, type MirrorSurvey, type PushPlan, type PushRequest} from './plan.js'
+import {dryRunReport, type PushDryRunResult} from './dry-run.js'
 import {surveyBundle, surveyMirror} from './survey.js'
 import {checkRollback, recordRelease} from './releases.js'
 import {releasesRepository} from '../../mirror/releases.js'
 import type {PushOptions, PushResult} from './types.js'
 
 export type {PartPushReport, PushHooks, PushOptions, PushResult} from './types.js'
+export type {PushDryRunResult} from './dry-run.js'
 
 /** Push a bundle; see the module comment for the steps. */
 export async function pushBundle(opts: PushOptions): Promise<PushResult> {
+  return withPushPlan(opts, false, async ({reader, contents, request, survey, plan, ctx, clock, started, t0}) => {
+    const {signal} = ctx
+    // 4. Hash what may be sent, before the first write.
+    const report = await verifyBundleBlobs(reader, contents, {only: plan.hash === 'all' ? undefined : plan.hash, signal})
+    const verifySeconds = (performance.now() - t0) / 1000
+    opts.hooks?.onVerified?.(report)
+    if (report.authenticity !== 'verified') {
+      opts.hooks?.onWarning?.(
+        `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
+      )
+    }
+    // 5. Apply.
+    const tPush = performance.now()
+    const applied = await applyPushPlan(ctx, plan, {auth: opts.helmAuth, now: clock})
+    // 6. This release's record in the mirror (what a later push checks rollbacks against), unless
+    //    every image was already in place; then the receipt and the failure policy.
+    if (!survey.images?.every((s) => s === 'tagged')) {
+      await recordRelease(repositoryFor(ctx, `${request.registry.host}/${releasesRepository(request.registry.prefix)}`), {lockDigest: contents.lockDigest, created: contents.created, images: applied.images}, signal).catch(
+        (err: unknown) => opts.hooks?.onWarning?.(`could not record this release in the mirror (rollback checks of later pushes will not know it): ${err instanceof Error ? err.message : String(err)}`),
+      )
+    }
+    return await finishPush({
+      bundle: opts.bundle,
+      receiptPath: receiptPathOf(opts),
+      plan,
+      verified: report,
+      applied,
+      started,
+      finished: clock(),
+      seconds: (performance.now() - t0) / 1000,
+      verifySeconds,
+      pushSeconds: (performance.now() - tPush) / 1000,
+    })
+  })
+}
+
+/**
+ * `push --dry-run`: steps 1 to 3 (signature, lock and graph verified; the mirror asked what it
+ * holds; the plan), then what the plan would send, by asking the mirror about each planned blob.
+ * Nothing is written: no blob, manifest, tag, release record or receipt.
+ */
+export async function planPushBundle(opts: PushOptions): Promise<PushDryRunResult> {
+  return withPushPlan(opts, true, async ({contents, plan, ctx, graphs}) =>
+    dryRunReport({
+      bundle: opts.bundle,
+      receiptPath: receiptPathOf(opts),
+      contents,
+      plan,
+      chartNodes: (digest) => graphs.get(digest) ?? [],
+      blobPresent: (repository, blob) => repositoryFor(ctx, repository).exists(blob, ctx.signal),
+    }),
+  )
+}
+
+/** What both a push and its dry run have once the plan is made. */
+interface PlannedPush {
+  reader: BundleReader
+  contents: VerifyReport
+  request: PushRequest
+  survey: MirrorSurvey
+  plan: PushPlan
+  graphs: Graphs
+  ctx: PushContext
+  clock: () => Date
+  started: Date
+  t0: number
+}
+
+/** Steps 1 to 3 (see the module comment), then `act` with the plan; the bundle and session close after. */
+async function withPushPlan<T>(opts: PushOptions, dryRun: boolean, act: (planned: PlannedPush) => Promise<T>): Promise<T> {
   const clock = opts.now ?? (() => new Date())
   const started = clock()
   const t0 = performance.now()
-  const request = await pushRequest(opts)
+  const request = await pushRequest(opts, dryRun)
   const signal = opts.signal ? AbortSignal.any([opts.signal]) : undefined
   if (signal) setMaxListeners(0, signal)
 
@@ -66,13 +141,14 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     // The hashing workers boot (~60 ms each, on every core) while the mirror is asked, as soon as
     // one large blob is known to be sent: the charts' (always checked) now, an image's when the
     // survey finds the mirror lacks it, every blob's with --full-verify or for a split part; a
-    // repeat push boots none. The reader owns them: they hash through its descriptor and stop
-    // when the hashing is done or the reader closes.
+    // repeat push boots none, nor does a dry run. The reader owns them: they hash through its
+    // descriptor and stop when the hashing is done or the reader closes.
     const mayHash = (digests: readonly string[]): void => {
+      if (dryRun) return
       const nodes = new Set(digests.flatMap((d) => (graphs.get(d) ?? []).map((n) => n.digest)))
       reader.prepareHashWorkers((d) => nodes.has(d))
     }
-    if (request.fullVerify || contents.split) reader.prepareHashWorkers()
+    if (!dryRun && (request.fullVerify || contents.split)) reader.prepareHashWorkers()
     else mayHash(contents.charts.map((c) => c.digest))
     const survey = await surveyMirror(surveyQuestions(contents, request, placements, graphs), {
       host: request.registry.host,
@@ -94,45 +170,19 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
     })
     // 3. The plan (pure).
     const plan = planPush({contents, request, placements, graphs, held, survey})
-    // 4. Hash what may be sent, before the first write.
-    const report = await verifyBundleBlobs(reader, contents, {only: plan.hash === 'all' ? undefined : plan.hash, signal})
-    const verifySeconds = (performance.now() - t0) / 1000
-    opts.hooks?.onVerified?.(report)
-    if (report.authenticity !== 'verified') {
-      opts.hooks?.onWarning?.(
-        `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
-      )
-    }
-    // 5. Apply.
-    const tPush = performance.now()
-    const applied = await applyPushPlan(ctx, plan, {auth: opts.helmAuth, now: clock})
-    // 6. This release's record in the mirror (what a later push checks rollbacks against), unless
-    //    every image was already in place; then the receipt and the failure policy.
-    if (!survey.images?.every((s) => s === 'tagged')) {
-      await recordRelease(repositoryFor(ctx, `${request.registry.host}/${releasesRepository(request.registry.prefix)}`), {lockDigest: contents.lockDigest, created: contents.created, images: applied.images}, signal).catch(
-        (err: unknown) => opts.hooks?.onWarning?.(`could not record this release in the mirror (rollback checks of later pushes will not know it): ${err instanceof Error ? err.message : String(err)}`),
-      )
-    }
-    return await finishPush({
-      bundle: opts.bundle,
-      receiptPath: opts.receipt ?? `${opts.bundle}.receipt.json`,
-      plan,
-      verified: report,
-      applied,
-      started,
-      finished: clock(),
-      seconds: (performance.now() - t0) / 1000,
-      verifySeconds,
-      pushSeconds: (performance.now() - tPush) / 1000,
-    })
+    return await act({reader, contents, request, survey, plan, graphs, ctx, clock, started, t0})
   } finally {
     await reader.close()
     await session.close()
   }
 }
 
-/** The flags, parsed and checked before the bundle is opened. */
-async function pushRequest(opts: PushOptions): Promise<PushRequest> {
+function receiptPathOf(opts: PushOptions): string {
+  return opts.receipt ?? `${opts.bundle}.receipt.json`
+}
+
+/** The flags, parsed and checked before the bundle is opened (a dry run asks the mirror about every image, also with --full-verify). */
+async function pushRequest(opts: PushOptions, dryRun: boolean): Promise<PushRequest> {
   const registry = opts.registry
   const charts = opts.helmRepo ? await chartDestination(opts.helmRepo) : undefined
   if (!opts.publicKey && !opts.allowUnsigned) {
@@ -140,5 +190,33 @@ async function pushRequest(opts: PushOptions): Promise<PushRequest> {
       hint: "pass the signer's public key with --key cosign.pub (or AIRGAP_KEY), or --allow-unsigned to push without checking who produced the bundle",
     })
   }
-  return {registry, keepSourceHost: opts.keepSourceHost ?? false, fullVerify: opts.fullVerify ?? false, charts}
+  const pathRules = pathRulesOf(opts)
+  checkPathRules(registry, pathRules)
+  if (charts?.oci) checkChartDepth(charts.oci, registry, pathRules)
+  return {registry, keepSourceHost: opts.keepSourceHost ?? false, pathRules, connection: connectionOf(opts, registry, charts), fullVerify: !dryRun && (opts.fullVerify ?? false), charts}
+}
+
+/** --max-nested-paths and --flatten as PathRules (only the rules given). */
+function pathRulesOf(opts: PushOptions): PathRules {
+  const rules: PathRules = {}
+  if (opts.maxNestedPaths !== undefined) rules.maxNestedPaths = opts.maxNestedPaths
+  if (opts.flatten) rules.flatten = true
+  return rules
+}
+
+/** Charts pushed to the mirror registry itself must fit its path rules too (they are not renamed: refused). */
+function checkChartDepth(oci: MirrorRegistry, registry: MirrorRegistry, rules: PathRules): void {
+  if (oci.host !== registry.host || rules.maxNestedPaths === undefined) return
+  const depth = prefixComponents(oci) + 1
+  if (depth <= rules.maxNestedPaths) return
+  throw new UsageError(`--helm-repo oci://${formatMirrorRegistry(oci)} would put each chart ${depth} path components deep in ${registry.host}, over --max-nested-paths ${rules.maxNestedPaths}`, {
+    hint: `choose an oci:// path of at most ${rules.maxNestedPaths - 1} component(s), e.g. oci://${registry.host}${rules.maxNestedPaths > 1 ? '/charts' : ''}`,
+  })
+}
+
+/** The hosts of this push reached over plain HTTP, and the CA files trusted (absolute), for the receipt. */
+function connectionOf(opts: PushOptions, registry: MirrorRegistry, charts: ChartDestination | undefined): ReceiptConnection {
+  const plain = new Set(opts.plainHttp ?? [])
+  const hosts = [...new Set([registry.host, ...(charts?.oci ? [charts.oci.host] : [])])]
+  return {plainHttp: hosts.filter((h) => plain.has(h)), caFiles: (opts.caFiles ?? []).map((f) => resolvePath(f))}
 }

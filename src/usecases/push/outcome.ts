@@ -9,7 +9,7 @@ import type {LockChart, LockImage} from '../../bundle/lock.js'
 import type {CopyStats} from '../../copy/index.js'
 import {AirgapError, PartialError} from '../../errors.js'
 import type {SignaturePushResult} from '../../image-signatures/publish.js'
-import {formatMirrorRegistry, type MirrorPlacement} from '../../mirror/mapping.js'
+import {describePathRules, formatMirrorRegistry, type MirrorPlacement} from '../../mirror/mapping.js'
 import {writeReceipt, type ItemStatus, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptStats} from '../../mirror/receipt.js'
 import type {VerifyReport} from '../verify.js'
 import type {PushPlan} from './plan.js'
@@ -69,6 +69,8 @@ export async function finishPush(input: OutcomeInput): Promise<PushResult> {
     bundle: {path: resolvePath(input.bundle), lockDigest: verified.lockDigest, signer: verified.signer, authenticity: verified.authenticity},
     registry: formatMirrorRegistry(plan.registry),
     keepSourceHost: plan.keepSourceHost,
+    pathRules: describePathRules(plan.pathRules) === '' ? undefined : plan.pathRules,
+    connection: plan.connection,
     helmRepo: plan.chartDestination?.display,
     images: applied.images,
     charts: applied.charts,

@@ -62,7 +62,7 @@ function contents(extra: Partial<PushContents> = {}): PushContents {
 }
 
 function request(extra: Partial<PushRequest> = {}): PushRequest {
-  return {registry: parseMirrorRegistry('mirror.corp:5000/wandb'), keepSourceHost: false, fullVerify: false, ...extra}
+  return {registry: parseMirrorRegistry('mirror.corp:5000/wandb'), keepSourceHost: false, pathRules: {}, connection: {plainHttp: [], caFiles: []}, fullVerify: false, ...extra}
 }
 
 const digests = (ds: readonly Descriptor[]): string[] => ds.map((d) => d.digest)

@@ -16,7 +16,8 @@ import {isManifestDescriptor} from '../../copy/index.js'
 import {NotFoundError} from '../../errors.js'
 import {chartTag} from '../../helm/oci.js'
 import type {HelmRepoKind} from '../../helm/publish.js'
-import {formatMirrorRegistry, mirrorRepository, planMirror, type MirrorPlacement, type MirrorRegistry} from '../../mirror/mapping.js'
+import {formatMirrorRegistry, mirrorRepository, planMirror, type MirrorPlacement, type MirrorRegistry, type PathRules} from '../../mirror/mapping.js'
+import type {ReceiptConnection} from '../../mirror/receipt.js'
 import {parseReference} from '../../oci/reference.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {VerifyReport} from '../verify.js'
@@ -25,6 +26,10 @@ import type {VerifyReport} from '../verify.js'
 export interface PushRequest {
   registry: MirrorRegistry
   keepSourceHost: boolean
+  /** --max-nested-paths, --flatten: applied to every image, signature and delta repository. */
+  pathRules: PathRules
+  /** How the mirror is reached (recorded in the receipt). */
+  connection: ReceiptConnection
   /** Hash every blob of the bundle, also those of images the mirror holds. */
   fullVerify: boolean
   /** Where charts go (--helm-repo); none: charts are not published. */
@@ -143,6 +148,8 @@ export interface PartPlan {
 export interface PushPlan {
   registry: MirrorRegistry
   keepSourceHost: boolean
+  pathRules: PathRules
+  connection: ReceiptConnection
   /** Images of a whole bundle; empty for a part of a split set (see `part`). */
   images: ImagePlan[]
   uploads: PlannedUpload[]
@@ -171,7 +178,7 @@ export interface PlanInput {
  * covers the whole set); refuses collisions (UsageError) before anything is written.
  */
 export function placeImages(contents: PushContents, request: PushRequest): MirrorPlacement[] {
-  return planMirror(contents.split ? contents.split.images : contents.images, request.registry, request.keepSourceHost)
+  return planMirror(contents.split ? contents.split.images : contents.images, request.registry, request.keepSourceHost, request.pathRules)
 }
 
 /** The graphs to read from the bundle: every image it carries, every chart and signature. */
@@ -207,6 +214,8 @@ export function planPush(input: PlanInput): PushPlan {
   return {
     registry: request.registry,
     keepSourceHost: request.keepSourceHost,
+    pathRules: request.pathRules,
+    connection: request.connection,
     images,
     uploads: planUploads(images),
     hash: request.fullVerify || contents.split ? 'all' : blobsToHash(images, charts, nodesOf),
@@ -218,9 +227,9 @@ export function planPush(input: PlanInput): PushPlan {
   }
 }
 
-/** `HOST/PREFIX/path` of the mirror repository for a source repository or reference. */
-export function mirrorRepositoryOf(registry: MirrorRegistry, keepSourceHost: boolean, source: string): string {
-  return `${registry.host}/${mirrorRepository(parseReference(source), registry, keepSourceHost)}`
+/** `HOST/PREFIX/path` of the mirror repository for a source repository or reference, under the plan's path rules. */
+export function mirrorRepositoryOf(plan: Pick<PushPlan, 'registry' | 'keepSourceHost' | 'pathRules'>, source: string): string {
+  return `${plan.registry.host}/${mirrorRepository(parseReference(source), plan.registry, plan.keepSourceHost, plan.pathRules)}`
 }
 
 /** The root descriptor of a lock image or signature. */
@@ -267,7 +276,7 @@ function planChart(chart: LockChart, destination: ChartDestination | undefined):
 
 /** The images and signatures of a delta bundle, each with the mirror repository it goes to. */
 export function deltaItems(contents: PushContents, request: PushRequest): DeltaItem[] {
-  const pathOf = (source: string): string => mirrorRepository(parseReference(source), request.registry, request.keepSourceHost)
+  const pathOf = (source: string): string => mirrorRepository(parseReference(source), request.registry, request.keepSourceHost, request.pathRules)
   return [
     ...contents.images.map((image) => ({name: image.source, root: rootOf(image), repository: pathOf(image.source)})),
     ...(contents.signatures ?? []).map((s) => ({name: s.ref, root: rootOf(s), repository: pathOf(s.ref)})),

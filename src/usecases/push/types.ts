@@ -23,6 +23,10 @@ export interface PushOptions extends ConnectionOptions {
   /** `HOST[:PORT][/PREFIX]`. */
   registry: MirrorRegistry
   keepSourceHost?: boolean
+  /** At most this many path components after the mirror host, prefix included (longer paths are folded; see src/mirror/mapping.ts). */
+  maxNestedPaths?: number
+  /** Every image one path component below the prefix. */
+  flatten?: boolean
   /** The signer's public key; required unless allowUnsigned. */
   publicKey?: KeyObject
   /** Push without checking the signature (explicit opt-in). */
