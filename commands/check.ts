@@ -10,9 +10,12 @@ export default class Check extends BaseCommand<typeof Check> {
 every published chart must download from its Helm repository (or OCI registry) with the recorded
 .tgz digest. Prints one row per item; exits 0 only when all hold (7 when something is missing,
 5 when something has another digest).
+The mirror is reached as the push reached it: the receipt records plain HTTP hosts and CA files, so
+--plain-http and --ca-file are only needed to override it (each disagreement is stated). An image
+deeper than the receipt's --max-nested-paths is an error.
 
 ${BaseCommand.exitCodesHelp}`
-  static override examples = ['<%= config.bin %> check bundle.tar.receipt.json --plain-http 127.0.0.1:5000']
+  static override examples = ['<%= config.bin %> check bundle.tar.receipt.json', '<%= config.bin %> check bundle.tar.receipt.json --ca-file /etc/pki/mirror-ca.pem']
   static override args = {
     receipt: Args.string({description: 'the receipt `airgap push` wrote', required: true}),
   }
@@ -40,6 +43,11 @@ ${BaseCommand.exitCodesHelp}`
   }
 
   private printTable(r: CheckResult): void {
+    const recorded = [
+      r.reached.from.plainHttp === 'receipt' ? `plain HTTP to ${r.reached.plainHttp.join(', ')}` : '',
+      r.reached.from.caFiles === 'receipt' ? `CA file(s) ${r.reached.caFiles.join(', ')}` : '',
+    ].filter((s) => s !== '')
+    if (recorded.length) this.log(`Reaching the mirror as the push did (per the receipt): ${recorded.join('; ')}`)
     const rows = r.rows.map((x) => [x.state.toUpperCase(), x.kind, x.name, x.where, x.detail ?? x.got ?? x.want])
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), 4))
     for (const row of rows) this.log(row.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  '))

@@ -12,7 +12,8 @@ export default class Rewrite extends BaseCommand<typeof Rewrite> {
                          customCACerts / caCertsConfigMap, pull secrets
   wandb-charts.yaml      with --chart-source configmap: the chart as a ConfigMap (refused over 1 MiB)
   FILE…                  image references rewritten in place (or into --out-dir), comments kept
-  --containerd-hosts DIR one hosts.toml folder per source registry; --registries-conf FILE for CRI-O/podman
+  --containerd-hosts DIR one hosts.toml folder per source registry (and one for the mirror host when it
+                         speaks plain HTTP or has a CA file); --registries-conf FILE for CRI-O/podman
 
 Channel values: taken from the bundle the receipt names (airgap/spec.yaml, the channel values pull
 stored, secrets removed), so no channel file needs to cross the air gap; --channel FILE overrides.
@@ -21,6 +22,11 @@ Nothing is written unless every check passes: operator.yaml must validate agains
 (exit 3), and every image reference in the outputs must point into the mirror or be named by
 --allow-external (exit 3, with the list). Images hard-coded in chart templates cannot be redirected
 through values: they pass only when --containerd-hosts or --registries-conf is written (or allowed).
+The receipt records how the push reached the mirror: a plain-HTTP mirror gets http:// and
+insecure = true in node configs without --plain-http (given, --plain-http replaces the receipt's
+list; each disagreement is stated). Names shortened by push --max-nested-paths / --flatten are
+mapped per repository in registries.conf and --idms; containerd's hosts.toml cannot rename a
+repository, so such an image hard-coded in a template is refused with only --containerd-hosts.
 A literal license in --values is kept in operator.yaml but never printed.
 
 ${BaseCommand.exitCodesHelp}`
@@ -49,7 +55,7 @@ ${BaseCommand.exitCodesHelp}`
     'idms-source-policy': Flags.string({description: 'mirrorSourcePolicy of --idms entries', options: ['NeverContactSource', 'AllowContactingSource'], dependsOn: ['idms']}),
     'ca-file-on-nodes': Flags.string({description: "path of the mirror's CA certificate on the nodes (hosts.toml ca)", helpValue: 'PATH'}),
     'plain-http': Flags.string({
-      description: 'this registry HOST[:PORT] speaks plain HTTP (node configs use http://, OCI chart plainHTTP); repeatable',
+      description: 'this registry HOST[:PORT] speaks plain HTTP (node configs use http://, OCI chart plainHTTP); repeatable; default: as the receipt records the push',
       multiple: true,
       multipleNonGreedy: true,
       env: 'AIRGAP_PLAIN_HTTP',
@@ -103,7 +109,7 @@ ${BaseCommand.exitCodesHelp}`
   }
 
   private printSummary(r: RewriteReleaseResult): void {
-    this.log(`Rewrote for the mirror ${r.registry} (receipt ${r.receipt})`)
+    this.log(`Rewrote for the mirror ${r.registry} (receipt ${r.receipt})${r.plainHttp.mirror ? `, plain HTTP (${r.plainHttp.from === 'receipt' ? 'as the push reached it, per the receipt' : '--plain-http'})` : ''}`)
     for (const f of r.files) this.log(`  wrote ${f.kind.padEnd(16)} ${f.path}`)
     this.log(`  images   ${r.images.redirected} redirected at ${r.images.valuesPaths} values path(s); operator controller ${r.images.controller}`)
     this.log(`  chart    ${r.chart.name} ${r.chart.version} via ${r.chart.source}: ${r.chart.location}`)

@@ -135,6 +135,7 @@ export function planMirror(
   const owners = new Map<string, string>()
   const clashes: string[] = []
   const reserved = releasesRepository(registry.prefix)
+  let registriesDiffer = false
   const placements = images.map((image) => {
     const src = parseReference(image.source)
     const repo = mirrorRepository(src, registry, keepSourceHost, rules)
@@ -152,7 +153,10 @@ export function planMirror(
     const sourceRepo = repositoryName(src)
     const owner = owners.get(repo)
     if (owner === undefined) owners.set(repo, sourceRepo)
-    else if (owner !== sourceRepo) clashes.push(`${owner} and ${sourceRepo} both map to ${registry.host}/${repo}`)
+    else if (owner !== sourceRepo) {
+      clashes.push(`${owner} and ${sourceRepo} both map to ${registry.host}/${repo}`)
+      if (owner.split('/')[0] !== src.registry) registriesDiffer = true
+    }
     const placement: MirrorPlacement = {source: image.source, mirror, repository: `${registry.host}/${repo}`, digest: image.digest}
     if (src.tag) placement.tag = src.tag
     return placement
@@ -161,7 +165,7 @@ export function planMirror(
     const rulesText = describePathRules(rules)
     throw new UsageError(`mirror names collide${rulesText ? ` under ${rulesText}` : ''}: ${clashes.join('; ')}; nothing was pushed`, {
       hint: rulesText
-        ? `the path rules fold these names into one; raise --max-nested-paths or drop --flatten${keepSourceHost ? '' : ', or add --keep-source-host if they come from different registries'}`
+        ? `the path rules fold these names into one; raise --max-nested-paths or drop --flatten${keepSourceHost || !registriesDiffer ? '' : ', or add --keep-source-host'}`
         : keepSourceHost
           ? 'the bundle holds the same repository twice; remove one of them from the spec'
           : 'push with --keep-source-host so that every source registry gets its own folder in the mirror',

@@ -16,8 +16,10 @@ import {indexDigest, parseRepoIndex} from '../helm/repo-index.js'
 import {chartFileName} from '../helm/load.js'
 import {digestOf} from '../oci/digest.js'
 import {parseReference} from '../oci/reference.js'
+import type {PathRules} from '../mirror/mapping.js'
 import type {HelmAuth} from '../helm/publish.js'
 import {readReceipt, type ReceiptChart, type ReceiptImage} from '../mirror/receipt.js'
+import {reachMirror, type ReachedMirror} from './receipt-connection.js'
 import {Session, type ConnectionOptions} from './session.js'
 
 export interface CheckOptions extends ConnectionOptions {
@@ -46,6 +48,10 @@ export interface CheckRow {
 export interface CheckResult {
   receipt: string
   registry: string
+  /** How the mirror was reached: the receipt's record of the push, or the flags. */
+  reached: ReachedMirror
+  /** Path rules the receipt records (every image must fit them). */
+  pathRules?: PathRules
   ok: boolean
   rows: CheckRow[]
   counts: Record<CheckState, number>
@@ -54,18 +60,36 @@ export interface CheckResult {
 /** Check every image and chart of a receipt against the mirror. */
 export async function checkReceipt(opts: CheckOptions): Promise<CheckResult> {
   const receipt = await readReceipt(opts.receipt)
-  const session = new Session(opts)
+  const reached = reachMirror(receipt, opts.receipt, opts, (m) => opts.onWarning?.(m, receipt.registry))
+  const session = new Session({...opts, plainHttp: reached.plainHttp, caFiles: reached.caFiles})
   const limit = pLimit(Math.max(1, opts.concurrency ?? 8))
+  const fits = pathRuleCheck(receipt.registry, receipt.pathRules)
   try {
     const rows = await Promise.all([
-      ...receipt.images.map((image) => limit(() => checkImage(session, image, opts.signal))),
+      ...receipt.images.map((image) => limit(async () => fits(await checkImage(session, image, opts.signal)))),
       ...receipt.charts.map((chart) => limit(() => checkChart(session, chart, opts))),
     ])
     const counts: Record<CheckState, number> = {ok: 0, missing: 0, mismatch: 0, error: 0, skipped: 0}
     for (const r of rows) counts[r.state]++
-    return {receipt: opts.receipt, registry: receipt.registry, ok: counts.missing + counts.mismatch + counts.error === 0, rows, counts}
+    return {receipt: opts.receipt, registry: receipt.registry, reached, pathRules: receipt.pathRules, ok: counts.missing + counts.mismatch + counts.error === 0, rows, counts}
   } finally {
     await session.close()
+  }
+}
+
+/**
+ * A row whose mirror repository is deeper than the receipt's --max-nested-paths is an error: the
+ * mirror holds it, but a registry with that limit would not.
+ */
+function pathRuleCheck(registry: string, rules: PathRules | undefined): (row: CheckRow) => CheckRow {
+  const max = rules?.maxNestedPaths
+  const host = registry.split('/')[0]!
+  return (row) => {
+    if (max === undefined || row.state !== 'ok') return row
+    const ref = parseReference(row.where)
+    const depth = ref.repository.split('/').length
+    if (ref.registry !== host || depth <= max) return row
+    return {...row, state: 'error', detail: `${depth} path components, over the --max-nested-paths ${max} the receipt records`}
   }
 }
 

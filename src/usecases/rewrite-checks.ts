@@ -6,7 +6,8 @@
 import {stringify} from 'yaml'
 import {AirgapError, ExitCode, SpecError} from '../errors.js'
 import type {MirrorMap} from '../mirror/types.js'
-import {findExternalImages, validateCr, type ExternalImage, type NodeMirrorImage} from '../rewrite/index.js'
+import {parseReference, repositoryName} from '../oci/reference.js'
+import {findExternalImages, renamedImages, validateCr, type ExternalImage, type NodeMirrorImage} from '../rewrite/index.js'
 
 /** An output as the checks see it (`kind` as in WrittenFile). */
 export interface CheckedOutput {
@@ -64,6 +65,34 @@ export function checkImages(outputs: readonly CheckedOutput[], map: MirrorMap, a
     hint: blocking.length > 0
       ? 'pass --containerd-hosts DIR or --registries-conf FILE so nodes pull hard-coded images from the mirror, or --allow-external REF for each reference that may stay outside; nothing was written'
       : 'pull and push these images (add them to the spec), fix the values, or pass --allow-external REF for each reference that may stay outside; nothing was written',
+  })
+}
+
+/**
+ * Hard-coded template images whose mirror name the path rules shortened: containerd's hosts.toml
+ * cannot rename a repository, registries.conf and the OpenShift mirror sets can. Refused when
+ * containerd is the only node config, a warning when another covers them.
+ */
+export function checkRenamedNodeImages(templateOnly: readonly NodeMirrorImage[], map: MirrorMap, written: {containerd: boolean; byRepository: boolean}, warn: (m: string) => void): void {
+  if (!written.containerd || templateOnly.length === 0) return
+  const renamed = new Map(renamedImages(map).map((r) => [r.sourceRepository, r.mirrorRepository]))
+  const stranded = templateOnly.flatMap((t) => {
+    let mirror: string | undefined
+    try {
+      mirror = renamed.get(repositoryName(parseReference(t.ref)))
+    } catch {
+      mirror = undefined
+    }
+    return mirror === undefined ? [] : [`${describeTemplate(t)} is at ${mirror}`]
+  })
+  if (stranded.length === 0) return
+  const message = `${stranded.length} hard-coded image(s) were renamed by the push's path rules, and containerd's hosts.toml cannot rename a repository, so containerd nodes cannot pull them by their source names: ${stranded.join('; ')}`
+  if (written.byRepository) {
+    warn(`${message}; the registries.conf / OpenShift mirror sets written cover them`)
+    return
+  }
+  throw new ExternalImagesError(message, [], [...templateOnly], {
+    hint: 'push again with a larger --max-nested-paths (so these keep their path), or write --registries-conf / --idms for CRI-O or OpenShift nodes; nothing was written',
   })
 }
 
