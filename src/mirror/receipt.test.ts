@@ -96,4 +96,16 @@ describe('push receipt', () => {
       {chart: 'operator-wandb', source: 'spec'},
     ])
   })
+
+  it('reads path rules and the connection when present, and older receipts without them', () => {
+    const withThem = {...receipt(), pathRules: {maxNestedPaths: 2}, connection: {plainHttp: ['m:5000'], caFiles: ['/etc/ca.pem']}}
+    const parsed = parseReceipt(JSON.stringify(withThem), 'r.json')
+    expect(parsed.pathRules).toEqual({maxNestedPaths: 2})
+    expect(parsed.connection).toEqual({plainHttp: ['m:5000'], caFiles: ['/etc/ca.pem']})
+    const old = parseReceipt(JSON.stringify(receipt()), 'old.json')
+    expect(old.pathRules).toBeUndefined()
+    expect(old.connection).toBeUndefined()
+    expect(() => parseReceipt(JSON.stringify({...receipt(), pathRules: {maxNestedPaths: 0}}), 'r.json')).toThrow(SpecError)
+    expect(() => parseReceipt(JSON.stringify({...receipt(), connection: {plainHttp: 'm:5000', caFiles: []}}), 'r.json')).toThrow(/connection/)
+  })
 })

@@ -20,8 +20,8 @@ export interface ReachedMirror {
  */
 export function reachMirror(receipt: Pick<PushReceipt, 'connection' | 'registry'>, file: string, given: {plainHttp?: readonly string[]; caFiles?: readonly string[]}, note: (message: string) => void): ReachedMirror {
   const recorded = receipt.connection
-  const flagsPlain = [...(given.plainHttp ?? [])]
-  const flagsCa = [...(given.caFiles ?? [])]
+  const flagsPlain = (given.plainHttp ?? []).filter((h) => h !== '')
+  const flagsCa = (given.caFiles ?? []).filter((f) => f !== '')
   if (recorded && flagsPlain.length > 0) {
     for (const host of recorded.plainHttp) {
       if (!flagsPlain.includes(host)) note(`${file} records that the push reached ${host} over plain HTTP, but --plain-http does not name it: using HTTPS for ${host}, as the flags say`)
