@@ -256,7 +256,8 @@ describe('operator-wandb CR from the real chart values', () => {
 
   it('node-level mirror config for every source registry of the platform', () => {
     const tree = containerdHostsTree(map, {caFile: '/etc/containerd/certs.d/corp-ca.crt'})
-    expect(Object.keys(tree)).toEqual(['docker.io/hosts.toml', 'ghcr.io/hosts.toml', 'quay.io/hosts.toml', 'us-docker.pkg.dev/hosts.toml'])
+    const mirrorHost = map.registry.split('/')[0]!
+    expect(Object.keys(tree)).toEqual(['docker.io/hosts.toml', 'ghcr.io/hosts.toml', 'quay.io/hosts.toml', 'us-docker.pkg.dev/hosts.toml', `${mirrorHost}/hosts.toml`])
     golden('containerd-hosts.toml.txt', Object.entries(tree).map(([path, text]) => `## ${path}\n${text}`).join('\n'))
     golden('registries.conf', registriesConf(map))
   })
