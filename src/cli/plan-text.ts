@@ -35,6 +35,7 @@ export function pushPlanLines(r: PushDryRunResult): string[] {
   const s = r.send
   const counts = countBy(r.images.map((i) => holds[i.mirrorHolds]))
   lines.push(`Would send ${s.blobs} blob(s) (${formatBytes(s.bytes)}) and ${s.manifests} manifest(s) (${formatBytes(s.manifestBytes)}), and set ${s.tags} tag(s)`)
+  if (r.split) lines.push(`  split set    this part's blobs only: each image's manifests and tag go when the last part it needs is pushed`)
   lines.push(`  images       ${r.images.length}: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`)
   lines.push(`  in place     ${r.alreadyThere.blobs} blob(s) (${formatBytes(r.alreadyThere.bytes)}) the mirror already holds`)
   if (r.delta) lines.push(`  delta        ${r.delta.expected} blob(s) left out of the bundle: ${r.delta.present} in place, ${r.delta.mounts} to mount`)

@@ -43,7 +43,7 @@ export interface PushDryRunResult {
   charts: Array<{name: string; version: string; destination?: string; send: {blobs: number; bytes: number}}>
   /** Upstream signatures the bundle carries (pushed beside their images). */
   signatures: number
-  /** What the push would send: blobs the mirror lacks (images and charts), manifests of images it lacks, tags to set. */
+  /** What the push would send: blobs the mirror lacks (images and charts), manifests of images it lacks, tags to set (a split part: blobs only; manifests and tags go with an image's last part). */
   send: {blobs: number; bytes: number; manifests: number; manifestBytes: number; tags: number}
   /** Blobs of the images to push that the mirror already holds in place (not sent again). */
   alreadyThere: {blobs: number; bytes: number}
@@ -125,7 +125,7 @@ export async function dryRunReport(input: DryRunInput): Promise<PushDryRunResult
       bytes: [...images, ...charts].reduce((n, i) => n + i.send.bytes, 0),
       manifests: manifests.length,
       manifestBytes: sum(manifests),
-      tags: rows.filter((r) => r.holds !== 'tagged' && r.placement.tag !== undefined).length,
+      tags: rows.filter((r) => (r.holds === 'absent' || r.holds === 'present') && r.placement.tag !== undefined).length,
     },
     alreadyThere,
     delta: plan.delta ? {expected: plan.delta.expected, present: plan.delta.present, mounts: plan.delta.mounts.length} : undefined,
