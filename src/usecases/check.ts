@@ -19,7 +19,7 @@ import {parseReference} from '../oci/reference.js'
 import type {PathRules} from '../mirror/mapping.js'
 import type {HelmAuth} from '../helm/publish.js'
 import {readReceipt, type ReceiptChart, type ReceiptImage} from '../mirror/receipt.js'
-import {reachMirror, type ReachedMirror} from './receipt-connection.js'
+import {checkRecordedCaFiles, reachMirror, type ReachedMirror} from './receipt-connection.js'
 import {Session, type ConnectionOptions} from './session.js'
 
 export interface CheckOptions extends ConnectionOptions {
@@ -61,6 +61,7 @@ export interface CheckResult {
 export async function checkReceipt(opts: CheckOptions): Promise<CheckResult> {
   const receipt = await readReceipt(opts.receipt)
   const reached = reachMirror(receipt, opts.receipt, opts, (m) => opts.onWarning?.(m, receipt.registry))
+  await checkRecordedCaFiles(reached, opts.receipt)
   const session = new Session({...opts, plainHttp: reached.plainHttp, caFiles: reached.caFiles})
   const limit = pLimit(Math.max(1, opts.concurrency ?? 8))
   const fits = pathRuleCheck(receipt.registry, receipt.pathRules)

@@ -3,6 +3,8 @@
  * the flags say otherwise. An explicit --plain-http / --ca-file list replaces the receipt's, and
  * each disagreement between the two is stated (one note per host or file), never silent.
  */
+import {access, constants} from 'node:fs/promises'
+import {UsageError} from '../errors.js'
 import type {PushReceipt} from '../mirror/receipt.js'
 
 export interface ReachedMirror {
@@ -43,5 +45,17 @@ export function reachMirror(receipt: Pick<PushReceipt, 'connection' | 'registry'
       plainHttp: flagsPlain.length > 0 ? 'flags' : recorded?.plainHttp.length ? 'receipt' : 'none',
       caFiles: flagsCa.length > 0 ? 'flags' : recorded?.caFiles.length ? 'receipt' : 'none',
     },
+  }
+}
+
+/** CA files taken from the receipt must be readable here; the error says where the path came from. */
+export async function checkRecordedCaFiles(reached: ReachedMirror, file: string): Promise<void> {
+  if (reached.from.caFiles !== 'receipt') return
+  for (const ca of reached.caFiles) {
+    await access(ca, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`${file} records that the push trusted the CA file ${ca}, which cannot be read here (${err.code ?? err.message})`, {
+        hint: "pass --ca-file with this machine's copy of the mirror's CA certificate",
+      })
+    })
   }
 }

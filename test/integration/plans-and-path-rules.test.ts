@@ -7,6 +7,7 @@
  *  - the real push lands every repository within two path components, records the rules and plain
  *    HTTP in the receipt, `check` passes without --plain-http, and containerd pulls through the
  *    generated hosts.toml (by source name where the name was kept, by mirror name where shortened);
+ *  - a push over TLS with --ca-file: `check` trusts the same CA from the receipt;
  *  - two sources folded onto one name are refused naming both, before anything is written.
  */
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
@@ -174,6 +175,28 @@ describeWithServices('pull/push --dry-run and push --max-nested-paths (CLI, real
     const overridden = await runCli(['check', receipt, '--plain-http', 'other.invalid:5000'])
     expect(overridden.code).not.toBe(0)
     expect(overridden.stderr.replace(/\s*›\s*/g, ' ')).toContain(`records that the push reached ${mirror.host} over plain HTTP, but --plain-http does not name it`)
+  }, 60_000)
+
+  it('a push over TLS with --ca-file: check trusts the same CA without being told; a CA path unreadable here is named', async () => {
+    const {registries, tls, credentials} = services()
+    const dockerConfig = join(dir, 'docker-tls')
+    await (await import('node:fs/promises')).mkdir(dockerConfig)
+    const auth = Buffer.from(`${credentials.admin.username}:${credentials.admin.password}`).toString('base64')
+    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({auths: {[registries.tls.host]: {auth}}}))
+    const env = {DOCKER_CONFIG: dockerConfig, AIRGAP_CA_FILE: ''}
+    const receipt = join(dir, 'tls.receipt.json')
+    const push = await runCli(['push', bundle, '--allow-unsigned', '--registry', `${registries.tls.host}/${prefix}-tls`, '--ca-file', tls.caFile, '--receipt', receipt, '--quiet'], {env})
+    expect(push.code, push.stderr).toBe(0)
+    expect((JSON.parse(await readFile(receipt, 'utf8')) as PushReceipt).connection).toEqual({plainHttp: [], caFiles: [tls.caFile]})
+    const check = await runCli(['check', receipt], {env})
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    expect(check.stdout).toContain(`Reaching the mirror as the push did (per the receipt): CA file(s) ${tls.caFile}`)
+    const moved = JSON.parse(await readFile(receipt, 'utf8')) as PushReceipt
+    moved.connection = {plainHttp: [], caFiles: [join(dir, 'gone-ca.pem')]}
+    await writeFile(join(dir, 'moved.receipt.json'), JSON.stringify(moved))
+    const refused = await runCli(['check', join(dir, 'moved.receipt.json')], {env})
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(`records that the push trusted the CA file ${join(dir, 'gone-ca.pem')}, which cannot be read here (ENOENT)`)
   }, 60_000)
 
   it.skipIf(process.getuid?.() !== 0)('containerd pulls through the generated hosts.toml: kept names by source name, shortened ones by mirror name', async () => {

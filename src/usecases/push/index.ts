@@ -218,5 +218,5 @@ function checkChartDepth(oci: MirrorRegistry, registry: MirrorRegistry, rules: P
 function connectionOf(opts: PushOptions, registry: MirrorRegistry, charts: ChartDestination | undefined): ReceiptConnection {
   const plain = new Set(opts.plainHttp ?? [])
   const hosts = [...new Set([registry.host, ...(charts?.oci ? [charts.oci.host] : [])])]
-  return {plainHttp: hosts.filter((h) => plain.has(h)), caFiles: (opts.caFiles ?? []).map((f) => resolvePath(f))}
+  return {plainHttp: hosts.filter((h) => plain.has(h)), caFiles: (opts.caFiles ?? []).filter((f) => f !== '').map((f) => resolvePath(f))}
 }
