@@ -37,10 +37,10 @@ export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult
     const mountFrom = sameRegistryRepository(src.target, dst.target)
     const result = await copy(src.target, src.ref, dst.target, dstRef, {
       platforms: opts.platforms,
-      ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
+      concurrency: opts.concurrency || undefined,
       hooks: opts.hooks,
       signal: opts.signal,
-      ...(mountFrom ? {mountFrom: () => [mountFrom]} : {}),
+      mountFrom: mountFrom ? () => [mountFrom] : undefined,
       image: src.display,
     })
     return summary(src.display, dst.ref ? dst.display : `${dst.display}:${dstRef}`, result.descriptor, result.stats, started)
