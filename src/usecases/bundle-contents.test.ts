@@ -34,7 +34,7 @@ describe('planContents', () => {
           {source: src, ref: 'app', name: 'docker.io/acme/app:1', discoveredBy: [{chart: 'demo', valuesPath: 'image', source: 'acme/app:1'}]},
         ],
         charts: [chartInput()],
-        signatures: [{source: src, ref: 'app', name: 'docker.io/acme/app:sha256-x.sig', signature: {subject: app.root.digest, kind: 'signature'}}],
+        signatures: [{source: src, ref: 'app', name: 'docker.io/acme/app:sha256-x.sig', signature: {subject: app.root.digest, kind: 'sig'}}],
       },
       tracker(),
       undefined,
@@ -52,7 +52,7 @@ describe('planContents', () => {
     expect(images[0]!.discoveredBy).toBeUndefined()
     expect(images[1]!.discoveredBy).toHaveLength(1)
     expect(lockCharts(planned.items)).toEqual([{...chartInput().chart, digest: chart.root.digest}])
-    expect(lockSignatures(planned.items)).toEqual([{subject: app.root.digest, kind: 'signature', ref: 'docker.io/acme/app:sha256-x.sig', digest: app.root.digest, mediaType: app.root.mediaType, size: app.root.size}])
+    expect(lockSignatures(planned.items)).toEqual([{subject: app.root.digest, kind: 'sig', ref: 'docker.io/acme/app:sha256-x.sig', digest: app.root.digest, mediaType: app.root.mediaType, size: app.root.size}])
   })
 
   it('narrows an index to the wanted platforms (a new root) and carries only their blobs', async () => {
