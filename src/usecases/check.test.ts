@@ -42,7 +42,7 @@ describe('checkFailure', () => {
   const result = (...states: CheckResult['rows'][number]['state'][]): CheckResult => {
     const counts = {ok: 0, missing: 0, mismatch: 0, error: 0, skipped: 0}
     for (const s of states) counts[s]++
-    return {receipt: 'r.json', registry: 'm', ok: counts.missing + counts.mismatch + counts.error === 0, rows: states.map(row), counts}
+    return {receipt: 'r.json', registry: 'm', reached: {plainHttp: [], caFiles: [], from: {plainHttp: 'none', caFiles: 'none'}}, ok: counts.missing + counts.mismatch + counts.error === 0, rows: states.map(row), counts}
   }
 
   it('is nothing when every row holds or was skipped', () => {
@@ -126,4 +126,17 @@ describeWithServices('checkReceipt against the plain registry and a file:// repo
     expect(res.ok).toBe(false)
     expect(checkFailure(res)).toBeInstanceOf(IntegrityError)
   })
+
+  it('reaches the mirror over plain HTTP as the receipt records, and refuses an image deeper than its --max-nested-paths', async () => {
+    const file = join(dir, 'rules.receipt.json')
+    const receipt = receiptOf(`${host}/${prefix}`, [image('docker.io/acme/app:1', `${host}/${prefix}/app:1`, app.root.digest)], [])
+    await writeReceipt(file, {...receipt, connection: {plainHttp: [host], caFiles: []}})
+    const res = await checkReceipt({receipt: file})
+    expect(res.reached.from.plainHttp).toBe('receipt')
+    expect(res.rows.map((r) => r.state)).toEqual(['ok'])
+    await writeReceipt(file, {...receipt, pathRules: {maxNestedPaths: 1}, connection: {plainHttp: [host], caFiles: []}})
+    const deep = await checkReceipt({receipt: file})
+    expect(deep.rows[0]).toEqual(expect.objectContaining({state: 'error', detail: '2 path components, over the --max-nested-paths 1 the receipt records'}))
+  })
 })
+
