@@ -103,7 +103,7 @@ ${BaseCommand.exitCodesHelp}`
     }
     if (flags['dry-run']) {
       const {planPull} = await import('../src/usecases/pull-plan.js')
-      const plan = await planPull({...input, out: flags.output, hooks: {onWarning: warn}})
+      const plan = await planPull({...input, out: flags.output, maxPartSize: flags['max-part-size'], hooks: {onWarning: warn}})
       progress.end()
       if (!flags.quiet && !json) for (const line of pullPlanLines(plan)) this.log(line)
       return plan

@@ -22,7 +22,7 @@ import {Session} from './session.js'
 import {pullSignatures} from './signatures.js'
 import type {UpstreamVerdict} from './upstream.js'
 
-export interface PullPlanOptions extends Omit<PullOptions, 'out' | 'signKey' | 'maxPartSize' | 'epoch' | 'createdAt'> {
+export interface PullPlanOptions extends Omit<PullOptions, 'out' | 'signKey' | 'epoch' | 'createdAt'> {
   /** The bundle the real pull would write (checked: it must not exist without force; its folder's free space). */
   out?: string
 }
@@ -78,6 +78,8 @@ export async function planPull(opts: PullPlanOptions): Promise<PullPlanResult> {
     opts.hooks?.onWarning?.(m)
   }
   const wouldFail: string[] = []
+  if (opts.maxPartSize !== undefined) warn('--dry-run does not plan the parts of --max-part-size: the figures are those of the whole set')
+  if (opts.maxPartSize !== undefined && opts.since) wouldFail.push('--max-part-size cannot be combined with --since yet')
   const out = opts.out === undefined ? undefined : resolvePath(opts.out)
   if (out !== undefined && !opts.force && (await stat(out).catch(() => undefined))) wouldFail.push(`${out} already exists (pass --force to overwrite it)`)
   const upstream = opts.verifyUpstream === undefined ? undefined : await import('./upstream.js')
