@@ -72,6 +72,16 @@ describeWithServices('airgap pull --verify-upstream / verify / list / push --req
     await expect(stat(join(dir, 'rejected.tar'))).rejects.toThrow(/ENOENT/)
   })
 
+  it('pull --dry-run names the refused image in wouldFail with each verdict, exit 0, and writes no bundle', async () => {
+    const r = await pull('both.yaml', 'reject.yaml', 'dry.tar', '--dry-run', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const plan = JSON.parse(r.stdout) as {wouldFail: string[]; upstreamVerification: Array<{image: string; verified: boolean}>}
+    expect(plan.wouldFail).toHaveLength(1)
+    expect(plan.wouldFail[0]).toContain(unsigned)
+    expect(plan.upstreamVerification.find((v) => v.image === unsigned)?.verified).toBe(false)
+    await expect(stat(join(dir, 'dry.tar'))).rejects.toThrow(/ENOENT/)
+  })
+
   it('default: warn carries the unsigned image with a warning; the verdicts are in the signed lock and shown by verify and list; push --require-upstream-verified refuses it', async () => {
     const r = await pull('both.yaml', 'warn.yaml', 'warned.tar', '--json')
     expect(r.code, r.stderr).toBe(0)
