@@ -94,9 +94,16 @@ describeWithServices('airgap pull --since / push of a delta / inventory (CLI, re
     expect((await runCli(['verify', out, '--json'])).code).toBe(0)
 
     const receipt2 = join(dir, 'delta.receipt.json')
+    const dry = await runCli(['push', out, '--allow-unsigned', '--registry', `${mirror.host}/m`, ...plainFlags(mirror.host), '--receipt', receipt2, '--dry-run', '--json'])
+    expect(dry.code, dry.stderr).toBe(0)
+    const planned = jsonOf<{delta: {expected: number; present: number; mounts: number}; send: {bytes: number; manifestBytes: number}}>(dry)
+    await expect(readFile(receipt2)).rejects.toThrow(/ENOENT/)
     const push = await runCli(['push', out, '--allow-unsigned', '--registry', `${mirror.host}/m`, ...plainFlags(mirror.host), '--receipt', receipt2, '--json'])
     expect(push.code, push.stderr).toBe(0)
     const pushed = jsonOf<{delta: {expected: number; present: number; mounted: number}; stats: {bytesCopied: number}}>(push)
+    // the dry run said what the push then did
+    expect(planned.delta).toEqual({expected: pushed.delta.expected, present: pushed.delta.present, mounts: pushed.delta.mounted})
+    expect(planned.send.bytes + planned.send.manifestBytes).toBe(pushed.stats.bytesCopied)
     // tool:1 is in the mirror already (nothing of it is sent); app:2 needs the base layer, which is there
     expect(pushed.delta).toEqual({expected: 3, present: 1, mounted: 0})
     expect(pushed.stats.bytesCopied).toBeLessThanOrEqual(newBytes() * 1.05)
