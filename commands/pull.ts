@@ -89,6 +89,7 @@ ${BaseCommand.exitCodesHelp}`
         registryMirrors: flags['registry-mirror'] ?? [],
         onlyEnabled: flags['only-enabled'],
         skipMissing: flags['skip-missing'],
+        skipTestImages: flags['skip-test-images'],
         force: flags.force,
         maxPartSize: flags['max-part-size'],
         ...(flags.since ? {since: flags.since} : {}),
@@ -128,7 +129,7 @@ ${BaseCommand.exitCodesHelp}`
       }
     } else this.log(`Wrote ${r.path} (${formatBytes(r.size)})${r.signed ? `, signed by key ${r.signer}` : ', unsigned'}`)
     const rows: Array<[string, string]> = [
-      ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}`],
+      ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}${r.testOnlySkipped.length ? `, ${r.testOnlySkipped.length} helm-test-only left out` : ''}`],
       ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
       ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
       ['saved by sharing', formatBytes(r.savedBySharing)],

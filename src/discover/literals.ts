@@ -5,7 +5,7 @@
  */
 import {parse} from 'yaml'
 import type {LoadedChart} from '../helm/types.js'
-import {formatReference, parseReference} from '../oci/reference.js'
+import {DEFAULT_TAG, formatReference, parseReference} from '../oci/reference.js'
 
 export const IMAGE_ANNOTATIONS = ['artifacthub.io/images', 'helm.sh/images'] as const
 
@@ -92,9 +92,12 @@ function* uncommentedLines(text: string): Generator<string> {
   }
 }
 
+/** A reference without tag or digest runs `latest`, as the kubelet pulls it. */
 function normalise(text: string): string | undefined {
   try {
-    return formatReference(parseReference(text.trim()))
+    const ref = parseReference(text.trim())
+    if (ref.tag === undefined && ref.digest === undefined) ref.tag = DEFAULT_TAG
+    return formatReference(ref)
   } catch {
     return undefined
   }
