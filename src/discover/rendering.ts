@@ -5,8 +5,8 @@
  *  1. `values as given`: what an install runs (its images are enabled);
  *  2. `disabled components on`: the same values with every switch that is off turned on (see
  *     switches.ts), one render for all of them (skipped when disabled components are not wanted);
- *  3. for each chart with a file that failed only in render 2: that chart on with its defaults
- *     (only the dependency conditions and tags on its path switched on).
+ *  3. for each disabled chart with a file that failed only in render 2: that chart on with its
+ *     defaults (only the dependency conditions and tags on its path switched on).
  * A file that fails is left out of its render and reported (chart, template, line, reason); the
  * other files and renders go on. Pure: no I/O.
  */
@@ -74,9 +74,12 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
     for (const f of newlyFailed) unrendered.set(f.file, f)
     for (const chartPath of [...new Set(newlyFailed.map((f) => chartOfFile(f.file).chart))].sort()) {
       const path = switches.filter((s) => s.kind !== 'setting' && switchesChart(s, chartPath))
+      if (path.length === 0) continue // the chart is on as given: that render was this one
       const alone = renderVariant(chart, withSwitchesOn(values, path), `${chartPath} on with its defaults`, path)
       variants.push(alone)
-      for (const f of newlyFailed) if (alone.renderedFiles.has(f.file)) unrendered.delete(f.file)
+      // Recovered only when the file now yields objects (rendering empty because its feature is off shows nothing).
+      const yielding = new Set(alone.objects.map((o) => o.template))
+      for (const f of newlyFailed) if (yielding.has(f.file)) unrendered.delete(f.file)
     }
     for (const [chartPath, failures] of byChart(newlyFailed.filter((f) => unrendered.has(f.file)))) {
       const on = relevantSwitches(switches, chartPath)
