@@ -31,7 +31,8 @@ export function componentSwitches(nodes: readonly ChartNode[]): ComponentSwitch[
     const key = s.keys.join('\u0000')
     const known = out.get(key)
     if (!known) out.set(key, s)
-    else for (const c of s.charts) if (!known.charts.includes(c)) known.charts.push(c)
+    else if (known.kind === s.kind) for (const c of s.charts) if (!known.charts.includes(c)) known.charts.push(c)
+    // a path that is both a condition and a setting (W&B's global.api.enabled) stays the condition
   }
   for (const node of nodes) {
     for (const child of nodes.filter((n) => n.parent === node)) {

@@ -128,7 +128,8 @@ function whyMatcher(text: string): {text: string; matches: (reference: string) =
   } catch (err) {
     throw new UsageError(`--why ${text}: not an image reference (${(err as Error).message})`, {hint: 'give a reference such as wandb/local:0.74.1 or docker.io/library/busybox'})
   }
-  if (ref.tag === undefined && ref.digest === undefined) {
+  const lastSegment = text.trim().slice(text.trim().lastIndexOf('/') + 1)
+  if (!lastSegment.includes(':') && !lastSegment.includes('@')) {
     const repository = repositoryName(ref)
     return {text, matches: (reference) => repositoryName(parseReference(reference)) === repository}
   }
