@@ -8,16 +8,13 @@ import {specFlags} from '../src/cli/spec-flags.js'
 
 export default class Images extends BaseCommand<typeof Images> {
   static override summary = 'List every chart and image a release spec leads to, with where each was found'
-  static override description = `Fetches the charts of SPEC (an airgap.yaml or a saved W&B channel response; or the live channel
-with --channel-url) and lists every image they can run, for enabled and disabled components
-(disabled ones marked). Two ways of finding them, merged:
+  static override description = `Fetches the charts of SPEC (an airgap.yaml or a saved W&B channel response; or the live channel with --channel-url) and lists every image they can run, for enabled and disabled components (disabled ones marked). No image is pulled or resolved.
+
+Two ways of finding images, merged:
   - the values walk: image-shaped values, chart annotations, references written in templates;
-  - rendering: each chart rendered like \`helm template\` with the release's values, once as given
-    and once with every disabled component switched on; every container image of every rendered
-    workload (init, ephemeral, hooks, CronJobs; prometheus-operator spec.image) with its object.
-A template that fails to render is a warning naming chart, template and line; the rest goes on.
-Images only \`helm test\` hooks run are marked; --skip-test-images leaves them out.
---why REF explains one image: every origin and which render found it. No image is pulled or resolved.
+  - rendering: each chart rendered like \`helm template\` with the release's values, once as given and once with every disabled component switched on; every container image of every rendered workload (init and ephemeral containers, hooks, CronJobs, prometheus-operator spec.image), with the object that runs it.
+
+A template that fails to render is a warning naming the chart, template and line; the other templates and the values walk go on. Images that only \`helm test\` hooks run are marked "helm test only"; --skip-test-images leaves them out. --why REF explains one image: every origin, and which render found it.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [

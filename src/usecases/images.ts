@@ -5,7 +5,7 @@
  */
 import type {Finding, ImageGroup, RenderedOrigin} from '../discover/index.js'
 import {NotFoundError, UsageError} from '../errors.js'
-import {formatReference, parseReference, repositoryName} from '../oci/reference.js'
+import {parseReference, type Reference} from '../oci/reference.js'
 import type {ReleaseSpec} from '../release/index.js'
 import {fetchCharts} from './pull-charts.js'
 import {describeOrigin, discoverRelease} from './pull-images.js'
@@ -120,19 +120,30 @@ function originOf(o: Finding): ImageOrigin {
   return origin
 }
 
-/** `wandb/local:0.74.1` matches that image; `wandb/local` every tag and digest of the repository. */
+/**
+ * `wandb/local:0.74.1` matches that image; `wandb/local` every tag and digest of the repository.
+ * Without a registry (`kube-state-metrics/kube-state-metrics`), any registry matches: Docker Hub
+ * is only what the name means when pulled, not necessarily what the user is asking about.
+ */
 function whyMatcher(text: string): {text: string; matches: (reference: string) => boolean} {
+  const trimmed = text.trim()
   let ref
   try {
-    ref = parseReference(text.trim())
+    ref = parseReference(trimmed)
   } catch (err) {
     throw new UsageError(`--why ${text}: not an image reference (${(err as Error).message})`, {hint: 'give a reference such as wandb/local:0.74.1 or docker.io/library/busybox'})
   }
-  const lastSegment = text.trim().slice(text.trim().lastIndexOf('/') + 1)
-  if (!lastSegment.includes(':') && !lastSegment.includes('@')) {
-    const repository = repositoryName(ref)
-    return {text, matches: (reference) => repositoryName(parseReference(reference)) === repository}
+  const lastSegment = trimmed.slice(trimmed.lastIndexOf('/') + 1)
+  const anyTag = !lastSegment.includes(':') && !lastSegment.includes('@')
+  const first = trimmed.split('/')[0]!
+  const anyRegistry = !trimmed.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')
+  const path = (r: Reference): string => r.repository.replace(/^library\//, '')
+  return {
+    text,
+    matches: (reference) => {
+      const candidate = parseReference(reference)
+      if (anyRegistry ? path(candidate) !== path(ref) : candidate.registry !== ref.registry || candidate.repository !== ref.repository) return false
+      return anyTag || (candidate.tag === ref.tag && candidate.digest === ref.digest)
+    },
   }
-  const exact = formatReference(ref)
-  return {text, matches: (reference) => reference === exact}
 }
