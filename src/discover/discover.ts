@@ -25,7 +25,7 @@ export function discoverImages(chart: LoadedChart, opts: DiscoverOptions): Findi
       found.push({reference: a.reference, chart: node.path, source: 'annotation', enabled: node.enabled})
     }
     for (const t of templateImages(node.chart)) {
-      found.push({reference: t.reference, chart: node.path, template: t.where, source: 'template', enabled: node.enabled, shape: 'string'})
+      found.push({reference: t.reference, chart: node.path, template: t.where, source: 'template', enabled: node.enabled, shape: 'string', testHookTemplate: t.testHookFile === true})
     }
   }
   if (opts.render !== false) {
@@ -85,17 +85,20 @@ export function groupFindings(findings: readonly Finding[]): ImageGroup[] {
 }
 
 /**
- * Only `helm test` hooks run the image: it was rendered, every rendered use is a test hook, and
+ * Only `helm test` hooks run the image: every rendered use is a test hook (there is one, or a
+ * literal in a template that declares only test hooks), and
  * every other origin is one the renders fully saw (a values path or annotation of a chart whose
- * templates all rendered, a literal in a template file that rendered as a test hook).
+ * templates all rendered, a literal in a template file that rendered as a test hook or declares
+ * only test hooks).
  */
 function onlyTests(origins: readonly Finding[]): boolean {
   const rendered = origins.filter((o) => o.source === 'render')
-  if (rendered.length === 0 || !rendered.every((o) => o.rendered?.testHook)) return false
+  if (!rendered.every((o) => o.rendered?.testHook)) return false
+  if (rendered.length === 0 && !origins.some((o) => o.testHookTemplate)) return false
   const testFiles = new Set(rendered.map((o) => `${o.chart}\u0000${o.template}`))
   return origins.every((o) => {
     if (o.source === 'render') return true
-    if (o.source === 'template') return testFiles.has(`${o.chart}\u0000${o.template}`)
+    if (o.source === 'template') return o.testHookTemplate === true || testFiles.has(`${o.chart}\u0000${o.template}`)
     return o.source !== 'spec' && o.chartFullyRendered === true
   })
 }

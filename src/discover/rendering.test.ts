@@ -187,6 +187,16 @@ describe('discovery by rendering (a chart of our own)', () => {
     expect(group('registry.example.com:5000/team/api:7.1.2')?.testOnly).toBe(false)
   })
 
+  it('counts a literal in a test-hook template that renders nothing (a range over no features) as test only', async () => {
+    const chart = await shop()
+    chart.templates.set('templates/tests/test-features.yaml', '{{- range .Values.features }}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: t-{{ . }}\n  annotations:\n    "helm.sh/hook": test\nspec:\n  containers:\n    - name: t\n      image: python:3.12\n{{- end }}\n')
+    chart.templates.set('templates/hooked.yaml', 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    "helm.sh/hook": test,post-install\nspec:\n  template:\n    spec:\n      containers:\n        - name: j\n          image: alpine:3.20\n')
+    const groups = groupFindings(discoverImages(chart, {includeDisabled: true, onWarning: () => undefined}))
+    expect(groups.find((g) => g.reference === 'docker.io/library/python:3.12')).toMatchObject({testOnly: true})
+    // A test hook that is also an install hook runs at install.
+    expect(groups.find((g) => g.reference === 'docker.io/library/alpine:3.20')).toMatchObject({testOnly: false})
+  })
+
   it('reports a component that fails when switched on (chart, template, line, reason) and goes on with the rest', async () => {
     const warnings: string[] = []
     const found = discoverImages(await shop(), {includeDisabled: true, onWarning: (m) => warnings.push(m)})

@@ -29,6 +29,8 @@ export interface Finding {
   /** Template file holding a literal reference: `templates/tests/test-connection.yaml`. */
   template?: string
   source: FindingSource
+  /** For a template literal: the file declares `helm test` hooks and no other hook (`templates/tests/…`). */
+  testHookTemplate?: boolean
   /**
    * For values, annotation and template origins when the chart was rendered: true when every
    * template of the chart rendered, so its renders saw every use of the image.

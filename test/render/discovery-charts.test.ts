@@ -83,6 +83,8 @@ describe.skipIf(unavailable !== undefined || noShared !== undefined)('airgap ima
       ]),
     )
     expect(listed.get('docker.io/library/busybox:latest')?.testOnly).toBe(true)
+    expect(listed.get('us-docker.pkg.dev/wandb-production/public/python:3.12')?.testOnly).toBe(true)
+    expect(listed.get('docker.io/wandb/local:latest')?.testOnly).toBe(false)
   })
 
   it('--why explains one image; --skip-test-images leaves out what only helm test hooks run (needs ../shared)', async () => {
