@@ -49,6 +49,8 @@ interface FileFailure {
 
 interface Variant {
   label: string
+  /** A fallback render's chart: only its objects are taken (the rest repeats the render as given). */
+  focus?: string
   switches: ComponentSwitch[]
   /** Files that rendered (NOTES.txt aside). */
   renderedFiles: Set<string>
@@ -76,6 +78,7 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
       const path = switches.filter((s) => s.kind !== 'setting' && switchesChart(s, chartPath))
       if (path.length === 0) continue // the chart is on as given: that render was this one
       const alone = renderVariant(chart, withSwitchesOn(values, path), `${chartPath} on with its defaults`, path)
+      alone.focus = chartPath
       variants.push(alone)
       // Recovered only when the file now yields objects (rendering empty because its feature is off shows nothing).
       const yielding = new Set(alone.objects.map((o) => o.template))
@@ -132,6 +135,7 @@ function findingsOf(variants: readonly Variant[], switches: readonly ComponentSw
   for (const v of variants) {
     for (const image of objectImages(v.objects)) {
       const {chart, template} = chartOfFile(image.templateFile)
+      if (v.focus !== undefined && chart !== v.focus && !chart.startsWith(`${v.focus}/`)) continue
       if (image.reference === undefined) {
         const key = `${image.templateFile}\u0000${image.written}`
         if (!reported.has(key)) warn(`${chart}: ${template} ${image.kind}/${image.name} ${image.container}: image "${image.written}" is not an image reference (${image.problem}); ignored`)

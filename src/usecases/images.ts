@@ -93,7 +93,7 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
       const matches = discovered.all.filter((g) => wanted.matches(g.reference))
       if (matches.length === 0) {
         throw new NotFoundError(`${wanted.text} is not an image of ${spec.metadata.name} (${spec.origin}): no values path, template or rendered object of its charts names it`, {
-          hint: `run airgap images ${opts.spec ?? ''} to list them; without a tag, --why matches every tag of a repository`.replace('  ', ' '),
+          hint: `run airgap images ${opts.spec ?? ''} to list them; without a tag, --why matches every tag, without a registry every registry`.replace('  ', ' '),
         })
       }
       result.why = matches.map((g) => ({
@@ -123,9 +123,10 @@ function originOf(o: Finding): ImageOrigin {
 /**
  * `wandb/local:0.74.1` matches that image; `wandb/local` every tag and digest of the repository.
  * Without a registry (`kube-state-metrics/kube-state-metrics`), any registry matches: Docker Hub
- * is only what the name means when pulled, not necessarily what the user is asking about.
+ * is only what the name means when pulled, not necessarily what the user is asking about; one
+ * name alone (`redis-exporter`) matches the last segment of any repository.
  */
-function whyMatcher(text: string): {text: string; matches: (reference: string) => boolean} {
+export function whyMatcher(text: string): {text: string; matches: (reference: string) => boolean} {
   const trimmed = text.trim()
   let ref
   try {
@@ -137,7 +138,8 @@ function whyMatcher(text: string): {text: string; matches: (reference: string) =
   const anyTag = !lastSegment.includes(':') && !lastSegment.includes('@')
   const first = trimmed.split('/')[0]!
   const anyRegistry = !trimmed.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')
-  const path = (r: Reference): string => r.repository.replace(/^library\//, '')
+  // One name (`redis-exporter`) matches the last segment of any repository; more, the whole path.
+  const path = (r: Reference): string => (trimmed.includes('/') ? r.repository.replace(/^library\//, '') : r.repository.slice(r.repository.lastIndexOf('/') + 1))
   return {
     text,
     matches: (reference) => {
