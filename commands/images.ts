@@ -28,7 +28,7 @@ ${BaseCommand.exitCodesHelp}`
   static override flags = {
     ...connectionFlags,
     ...specFlags,
-    why: Flags.string({description: 'explain one image: every place it was found and which render found it (without a tag: every tag of the repository)', helpValue: 'REF'}),
+    why: Flags.string({description: 'explain one image: every place it was found and which render found it (REF without a tag matches every tag, without a registry every registry)', helpValue: 'REF'}),
   }
 
   async run(): Promise<ListImagesResult> {
