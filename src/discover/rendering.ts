@@ -56,6 +56,8 @@ interface Variant {
   renderedFiles: Set<string>
   objects: KubernetesObject[]
   failures: FileFailure[]
+  /** Why the whole render stopped (a chart the renderer cannot take), when it did. */
+  wholeFailure?: string
 }
 
 /** Render the chart as given and with its disabled components on; every container image with its origin. */
@@ -64,6 +66,13 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
   const switches = includeDisabled ? componentSwitches(nodes) : []
   const asGiven = renderVariant(chart, values, AS_GIVEN, [])
   const variants = [asGiven]
+  const stopped = new Set<string>()
+  const checkWhole = (v: Variant): void => {
+    if (v.wholeFailure === undefined) return
+    warn(`${nodes[0]!.path}: rendering with ${v.label === AS_GIVEN ? 'the values as given' : v.label} stopped: ${v.wholeFailure.replace(/\s+/g, ' ').slice(0, 300)}; images of that render come from the values walk only`)
+    for (const n of nodes) stopped.add(n.path)
+  }
+  checkWhole(asGiven)
   const failedAsGiven = new Set(asGiven.failures.map((f) => f.file))
   const unrendered = new Map(asGiven.failures.map((f) => [f.file, f]))
   for (const [chartPath, failures] of byChart(asGiven.failures)) {
@@ -72,6 +81,7 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
   if (switches.length > 0) {
     const allOn = renderVariant(chart, withSwitchesOn(values, switches), ALL_ON, switches)
     variants.push(allOn)
+    checkWhole(allOn)
     const newlyFailed = allOn.failures.filter((f) => !failedAsGiven.has(f.file))
     for (const f of newlyFailed) unrendered.set(f.file, f)
     for (const chartPath of [...new Set(newlyFailed.map((f) => chartOfFile(f.file).chart))].sort()) {
@@ -80,6 +90,7 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
       const alone = renderVariant(chart, withSwitchesOn(values, path), `${chartPath} on with its defaults`, path)
       alone.focus = chartPath
       variants.push(alone)
+      checkWhole(alone)
       // Recovered only when the file now yields objects (rendering empty because its feature is off shows nothing).
       const yielding = new Set(alone.objects.map((o) => o.template))
       for (const f of newlyFailed) if (yielding.has(f.file)) unrendered.delete(f.file)
@@ -91,7 +102,7 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
   }
   return {
     findings: findingsOf(variants, switches, warn),
-    incompleteCharts: new Set([...unrendered.keys()].map((file) => chartOfFile(file).chart)),
+    incompleteCharts: new Set([...stopped, ...[...unrendered.keys()].map((file) => chartOfFile(file).chart)]),
     variants: variants.map((v) => ({
       variant: v.label,
       switchedOn: v.switches.map(switchLabel),
@@ -104,13 +115,20 @@ export function discoverByRendering(chart: LoadedChart, values: Values, includeD
 
 function renderVariant(chart: LoadedChart, values: Values, label: string, switches: ComponentSwitch[]): Variant {
   const failures: FileFailure[] = []
-  const rendered = renderChart(chart, {
-    values,
-    capabilities: {kubeVersion: RENDER_KUBE_VERSION, apiVersions: RENDER_API_VERSIONS},
-    onFileError: (file, error) => {
-      if (!file.endsWith('NOTES.txt')) failures.push({file, error}) // notes hold no objects
-    },
-  })
+  let rendered: Map<string, string>
+  try {
+    rendered = renderChart(chart, {
+      values,
+      capabilities: {kubeVersion: RENDER_KUBE_VERSION, apiVersions: RENDER_API_VERSIONS},
+      onFileError: (file, error) => {
+        if (!file.endsWith('NOTES.txt')) failures.push({file, error}) // notes hold no objects
+      },
+    })
+  } catch (err) {
+    // Not one template's failure (those come per file): the render as a whole stopped. Discovery
+    // goes on with the values walk rather than failing a pull on it.
+    return {label, switches, renderedFiles: new Set(), objects: [], failures, wholeFailure: err instanceof Error ? err.message : String(err)}
+  }
   const objects: KubernetesObject[] = []
   const renderedFiles = new Set<string>()
   for (const [file, text] of rendered) {
