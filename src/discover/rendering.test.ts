@@ -201,7 +201,7 @@ describe('discovery by rendering (a chart of our own)', () => {
     const warnings: string[] = []
     const found = discoverImages(await shop(), {includeDisabled: true, onWarning: (m) => warnings.push(m)})
     expect(warnings).toEqual([
-      'shop: templates/broken.yaml does not render when switched on (extra.enabled, broken.enabled): shop/templates/broken.yaml:12: broken.secret is required when broken is enabled; images of this template come from the values walk only',
+      'shop: templates/broken.yaml:12 does not render when switched on (extra.enabled, broken.enabled): shop/templates/broken.yaml:12: broken.secret is required when broken is enabled; images of this template come from the values walk only',
     ])
     // The values walk still has the broken component's image; no render origin claims it.
     expect(found.filter((f) => f.reference === 'docker.io/team/broken:1.0').map((f) => f.source)).toEqual(['values'])
@@ -212,7 +212,7 @@ describe('discovery by rendering (a chart of our own)', () => {
     const warnings: string[] = []
     const found = discoverImages(await shop(), {values: {broken: {enabled: true}}, includeDisabled: true, onWarning: (m) => warnings.push(m)})
     expect(warnings[0]).toBe(
-      'shop: templates/broken.yaml does not render with the values as given (shop/templates/broken.yaml:12: broken.secret is required when broken is enabled); helm install would fail the same way; images of this template come from the values walk only',
+      'shop: templates/broken.yaml:12 does not render with the values as given (shop/templates/broken.yaml:12: broken.secret is required when broken is enabled); helm install would fail the same way; images of this template come from the values walk only',
     )
     expect(found.find((f) => f.reference === 'docker.io/team/broken:1.0')).toMatchObject({source: 'values', enabled: true, chartFullyRendered: false})
     expect(found.some((f) => f.reference === 'registry.example.com:5000/team/api:7.1.2' && f.enabled)).toBe(true)
@@ -230,7 +230,7 @@ describe('discovery by rendering (a chart of our own)', () => {
     const result = discoverByRendering(chart, {}, true, (m) => warnings.push(m))
     expect(result.variants.map((v) => v.variant)).toEqual(['values as given', 'disabled components on', 'shop/cache on with its defaults'])
     expect(result.variants[2]!.switchedOn).toEqual(['cache.install'])
-    expect(warnings.some((w) => w.startsWith('shop/cache: templates/metrics.yaml does not render when switched on (cache.install, cache.metrics.enabled): '))).toBe(true)
+    expect(warnings.some((w) => w.startsWith('shop/cache: templates/metrics.yaml:9 does not render when switched on (cache.install, cache.metrics.enabled): '))).toBe(true)
     expect(result.incompleteCharts).toEqual(new Set(['shop', 'shop/cache']))
   })
 })

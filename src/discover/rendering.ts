@@ -191,9 +191,9 @@ function byChart(failures: readonly FileFailure[]): Map<string, FileFailure[]> {
   return out
 }
 
-/** `templates/a.yaml does not render`, `templates/a.yaml and templates/b.yaml do not render`. */
+/** `templates/a.yaml:3 does not render`, `templates/a.yaml:3 and templates/b.yaml:40 do not render`. */
 function templatesOf(failures: readonly FileFailure[]): string {
-  const names = failures.map((f) => chartOfFile(f.file).template)
+  const names = failures.map((f) => `${chartOfFile(f.file).template}${f.error.line !== undefined && f.error.template === f.file ? `:${f.error.line}` : ''}`)
   if (names.length === 1) return `${names[0]} does not render`
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} do not render`
 }
