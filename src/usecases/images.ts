@@ -93,7 +93,7 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
       const matches = discovered.all.filter((g) => wanted.matches(g.reference))
       if (matches.length === 0) {
         throw new NotFoundError(`${wanted.text} is not an image of ${spec.metadata.name} (${spec.origin}): no values path, template or rendered object of its charts names it`, {
-          hint: `run airgap images ${opts.spec ?? ''} to list them; without a tag, --why matches every tag, without a registry every registry`.replace('  ', ' '),
+          hint: `run ${opts.spec ? `airgap images ${opts.spec}` : 'airgap images'} to list them; without a tag, --why matches every tag, without a registry every registry`,
         })
       }
       result.why = matches.map((g) => ({
