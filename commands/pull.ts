@@ -8,20 +8,15 @@ import {createProgress, formatBytes} from '../src/cli/progress.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
-  static override description = `SPEC is an airgap.yaml release spec or a saved W&B channel response (JSON); or fetch the
-channel live with --channel-url and --license. Charts come from Helm repositories, OCI registries
-or disk; every image the charts name (values, annotations, template literals) or run when rendered
-with the release's values (as given, and with disabled components switched on unless
---only-enabled; see \`airgap images --help\`) is resolved to a digest and stored once per unique
-blob. --skip-test-images leaves out images that only \`helm test\` hooks run.
-Images that cannot be found are listed together: one an enabled component needs fails the pull
-(exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded
-in the lock as not carried. Interrupted pulls resume: run the same command again.
-SOURCE_DATE_EPOCH makes the bundle reproducible.
---since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left
-out (manifests are always carried) and listed in the lock; push checks they are in the mirror
-before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs
-and OCI referrers of every image.
+  static override description = `SPEC is an airgap.yaml release spec or a saved W&B channel response (JSON); or fetch the channel live with --channel-url and --license. Charts come from Helm repositories, OCI registries or disk.
+
+Every image the charts name (values, annotations, template literals) or run when rendered with the release's values (as given, and with disabled components switched on unless --only-enabled; see \`airgap images --help\`) is resolved to a digest and stored once per unique blob. --skip-test-images leaves out images that only \`helm test\` hooks run.
+
+Images that cannot be found are listed together: one an enabled component needs fails the pull (exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded in the lock as not carried.
+
+Interrupted pulls resume: run the same command again. SOURCE_DATE_EPOCH makes the bundle reproducible.
+
+--since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left out (manifests are always carried) and listed in the lock; push checks they are in the mirror before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs and OCI referrers of every image.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
