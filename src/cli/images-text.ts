@@ -7,6 +7,14 @@ const RENDERED_SHOWN = 2
 export function imageListLines(r: ListImagesResult): string[] {
   const lines = [`Charts (${r.charts.length}):`]
   for (const c of r.charts) lines.push(`  ${c.name}@${c.version}  ${c.source}  -> ${c.bundleName}`)
+  if (r.renders.length) lines.push('Renders (each chart like helm template; the warnings name the files that failed):')
+  for (const c of r.renders) {
+    for (const v of c.variants) {
+      const switched = v.switchedOn.length ? ` (${v.switchedOn.length} switch${v.switchedOn.length > 1 ? 'es' : ''} on)` : ''
+      const failed = v.failedFiles.length ? `, ${v.failedFiles.length} file(s) failed` : ''
+      lines.push(`  ${c.chart}@${c.version} ${v.variant}${switched}: ${v.objects} objects from ${v.files} files${failed}`)
+    }
+  }
   const tests = r.images.filter((i) => i.testOnly).length
   lines.push(`Images (${r.images.length}; ${r.images.filter((i) => i.enabled).length} enabled${tests ? `, ${tests} helm test only` : ''}):`)
   for (const i of r.images) {

@@ -30,6 +30,7 @@ export function discoverImages(chart: LoadedChart, opts: DiscoverOptions): Findi
   }
   if (opts.render !== false) {
     const rendered = discoverByRendering(chart, opts.values ?? {}, opts.includeDisabled, warn)
+    opts.onRenders?.(rendered.variants)
     for (const f of found) f.chartFullyRendered = !rendered.incompleteCharts.has(f.chart)
     correctGuesses(found, rendered.findings)
     found.push(...rendered.findings)

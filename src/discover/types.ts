@@ -1,4 +1,5 @@
 /** Image discovery results: every image found, with where it came from. */
+import type {RenderVariantReport} from './rendering.js'
 
 /**
  * `values`: an image-shaped value; `annotation`: a Chart.yaml annotation; `template`: a reference
@@ -86,6 +87,8 @@ export interface DiscoverOptions {
    * take the container images of what it renders. Default true.
    */
   render?: boolean
+  /** The renders of the chart (variants, objects, failed files), when rendering is on. */
+  onRenders?: (variants: RenderVariantReport[]) => void
   /** Things worth telling the user (a missing dependency, an unparsable reference); never thrown. */
   onWarning?: (message: string) => void
 }

@@ -8,7 +8,7 @@ import {NotFoundError, UsageError} from '../errors.js'
 import {parseReference, type Reference} from '../oci/reference.js'
 import type {ReleaseSpec} from '../release/index.js'
 import {fetchCharts} from './pull-charts.js'
-import {describeOrigin, discoverRelease} from './pull-images.js'
+import {describeOrigin, discoverRelease, type ChartRenders} from './pull-images.js'
 import {loadReleaseSpec, type SpecInput} from './pull-input.js'
 import {ociPlainHosts} from './pull.js'
 import {Session, type ConnectionOptions} from './session.js'
@@ -57,6 +57,8 @@ export interface ListImagesResult {
   excluded: string[]
   /** Left out because only `helm test` hooks run them (skipTestImages). */
   testOnlySkipped: string[]
+  /** Each chart's renders: variants (values as given, disabled components on, fallbacks), objects, failed files. */
+  renders: ChartRenders[]
   /** With `why`: every image that matches it. */
   why?: ImageExplanation[]
   warnings: string[]
@@ -87,6 +89,7 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
       images: discovered.groups.map(listed),
       excluded: discovered.excluded,
       testOnlySkipped: discovered.testOnlySkipped,
+      renders: discovered.renders,
       warnings,
     }
     if (wanted) {

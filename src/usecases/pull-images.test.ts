@@ -64,6 +64,8 @@ describe('discoverRelease: values walk merged with the renders', () => {
     expect(skipped.groups.map((g) => g.reference)).toEqual(['docker.io/acme/web:2.0', 'ghcr.io/acme/proxy:0.7'])
     expect(skipped.testOnlySkipped).toEqual(['docker.io/curlimages/curl:8.8.0'])
     expect(skipped.all.map((g) => g.reference)).toContain('docker.io/curlimages/curl:8.8.0')
+    // Nothing is off in this chart: one render, as given.
+    expect(all.renders).toEqual([{chart: 'web', version: '1.0.0', variants: [{variant: 'values as given', switchedOn: [], files: 2, objects: 2, failedFiles: []}]}])
   })
 
   it('records a rendered origin in the lock only for an image nothing else names, as a template origin', async () => {

@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit'
 import type {ReadOnlyTarget} from '../content/types.js'
-import {discoverImages, groupFindings, specFindings, type Finding, type ImageGroup} from '../discover/index.js'
+import {discoverImages, groupFindings, specFindings, type Finding, type ImageGroup, type RenderVariantReport} from '../discover/index.js'
 import {AuthError, NotFoundError} from '../errors.js'
 import {parseReference, type Reference} from '../oci/reference.js'
 import type {Descriptor} from '../oci/types.js'
@@ -36,6 +36,14 @@ export interface DiscoveredRelease {
   excluded: string[]
   /** References left out because only `helm test` hooks run them (skipTestImages). */
   testOnlySkipped: string[]
+  /** Each chart's renders: which variants, how many objects, which files failed. */
+  renders: ChartRenders[]
+}
+
+export interface ChartRenders {
+  chart: string
+  version: string
+  variants: RenderVariantReport[]
 }
 
 /**
@@ -44,9 +52,13 @@ export interface DiscoveredRelease {
  */
 export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverReleaseOptions): DiscoveredRelease {
   const findings: Finding[] = []
+  const renders: ChartRenders[] = []
   for (const c of charts) {
     const warn = (m: string): void => opts.onWarning?.(m)
-    findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn}))
+    const onRenders = (variants: RenderVariantReport[]): void => {
+      renders.push({chart: c.name, version: c.version, variants})
+    }
+    findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn, onRenders}))
   }
   findings.push(...specFindings(opts.images))
   const isExcluded = excluder(opts.exclude)
@@ -57,6 +69,7 @@ export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverRe
     all,
     excluded: all.filter((g) => isExcluded(g.reference)).map((g) => g.reference),
     testOnlySkipped: all.filter((g) => !isExcluded(g.reference) && skipped(g)).map((g) => g.reference),
+    renders,
   }
 }
 

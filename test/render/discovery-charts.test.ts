@@ -69,7 +69,9 @@ describe.skipIf(unavailable !== undefined || noShared !== undefined)('airgap ima
 
     const r = await runCli(['images', spec, '--json'], {timeoutMs: 300_000})
     expect(r.code, r.stderr).toBe(0)
-    const listed = new Map(jsonOf<ListImagesResult>(r).images.map((i) => [i.reference, i]))
+    const result = jsonOf<ListImagesResult>(r)
+    expect(result.renders[0]!.variants.map((v) => v.variant)).toEqual(['values as given', 'disabled components on', 'operator-wandb/bufstream on with its defaults'])
+    const listed = new Map(result.images.map((i) => [i.reference, i]))
     const missing = [...expected].filter(([ref]) => !listed.has(ref)).map(([ref, file]) => `${ref} (${file})`)
     expect(missing).toEqual([])
     for (const ref of expected.keys()) expect(listed.get(ref)!.origins.length).toBeGreaterThan(0)
