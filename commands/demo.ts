@@ -28,7 +28,7 @@ ${BaseCommand.exitCodesHelp}`
     let n = 0
     try {
       const result = await runDemo({
-        ...(flags.keep ? {keep: flags.keep} : {}),
+        keep: flags.keep || undefined,
         signal: interrupt.signal,
         hooks: {
           onStepStart: (_id, title) => {

@@ -13,7 +13,7 @@ import {pathToFileURL} from 'node:url'
 import {build} from 'esbuild'
 
 /** The modules that define document schemas (JsonSchema instances among their exports). */
-export const SCHEMA_MODULES = ['src/bundle/lock-model.ts', 'src/mirror/receipt.ts', 'src/delta/inventory.ts', 'src/release/spec-schema.ts']
+export const SCHEMA_MODULES = ['src/bundle/lock-model.ts', 'src/mirror/receipt.ts', 'src/delta/inventory.ts', 'src/release/spec-schema.ts', 'src/image-signatures/policy-schema.ts', 'src/image-signatures/trusted-root-schema.ts', 'src/rewrite/openshift.ts']
 
 const PRECOMPILED = 'src/validation/precompiled.ts'
 const COMPILE = 'src/validation/compile.ts'

@@ -83,7 +83,7 @@ function problemsOf(err: AirgapError): readonly string[] {
 export function errorJson(err: unknown, exitCode: number): ErrorJson {
   if (err instanceof AirgapError) {
     const problems = problemsOf(err)
-    return {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), ...(problems.length > 1 ? {problems} : {}), exitCode}
+    return {code: err.code, message: err.message, hint: err.hint || undefined, problems: problems.length > 1 ? problems : undefined, exitCode}
   }
   const message = err instanceof Error ? err.message : String(err)
   return {code: exitCode === ExitCode.USAGE ? 'USAGE' : 'INTERNAL', message, exitCode}

@@ -93,7 +93,7 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
   return {
     onStart(d, image) {
       inFlight.set(d.digest, image ?? '')
-      emit({event: 'start', digest: d.digest, size: d.size, mediaType: d.mediaType, ...(image ? {image} : {})})
+      emit({event: 'start', digest: d.digest, size: d.size, mediaType: d.mediaType, image: image || undefined})
       draw()
     },
     onBytes(_d, n) {

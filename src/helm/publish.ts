@@ -162,7 +162,7 @@ class HttpPutPublisher extends HttpPublisher {
       method,
       url,
       headers: {...authHeaders(this.opts.auth), ...(type ? {'content-type': type} : {}), ...headers},
-      ...(body ? {body} : {}),
+      body,
       signal,
     })
   }

@@ -31,21 +31,21 @@
  * certificate lives ten minutes: it is checked at a verified time (the log entry's, or an RFC 3161
  * timestamp in a Sigstore bundle), so a keyless signature with neither is refused either way.
  *
- * Parsing is pure (no files read): validated with ajv, every problem a positioned SpecError.
+ * Parsing is pure (no files read): the structure is checked with the one document validator
+ * (src/validation/json-schema.ts), every problem a positioned SpecError.
  */
 import {createHash} from 'node:crypto'
 import {dirname, resolve} from 'node:path'
-import {Ajv, type ErrorObject} from 'ajv'
 import {Checker} from '../release/check.js'
-import {didYouMean, isPlainObject, typeName} from '../validation/json-schema.js'
+import {isPlainObject} from '../validation/json-schema.js'
+import {POLICY_SCHEMA, type PolicyDefault, type PolicyDocument, type RawRule, type TlogRequirement} from './policy-schema.js'
+
+export {POLICY_DEFAULTS, POLICY_SCHEMA, type PolicyDefault, type TlogRequirement} from './policy-schema.js'
 import {globToRegExp} from '../release/exclude.js'
 import {parseSource, positionOf, type FieldPath, type SourceDocument} from '../release/yaml.js'
 
 export const POLICY_API_VERSION = 'airgap.dev/v1alpha1'
 export const POLICY_KIND = 'UpstreamPolicy'
-export const POLICY_DEFAULTS = ['reject', 'warn', 'accept'] as const
-export type PolicyDefault = (typeof POLICY_DEFAULTS)[number]
-export type TlogRequirement = 'required' | 'optional'
 /** What a verdict names as its rule when no rule covers the image (the policy's `default` applied). */
 export const DEFAULT_RULE = 'default'
 /** Largest policy file read. */
@@ -97,47 +97,12 @@ export interface UpstreamPolicy {
   rules: PolicyRule[]
 }
 
-const nonEmpty = {type: 'string', minLength: 1}
-const schema = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'default', 'rules'],
-  additionalProperties: false,
-  properties: {
-    apiVersion: nonEmpty,
-    kind: nonEmpty,
-    default: {enum: [...POLICY_DEFAULTS]},
-    trustedRoot: nonEmpty,
-    rules: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['match'],
-        additionalProperties: false,
-        properties: {
-          name: nonEmpty,
-          match: {type: 'string', minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9._:/*?-]+$'},
-          key: nonEmpty,
-          keyless: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {issuer: nonEmpty, issuerRegExp: nonEmpty, identity: nonEmpty, identityRegExp: nonEmpty},
-          },
-          trustedRoot: nonEmpty,
-          tlog: {enum: ['required', 'optional']},
-        },
-      },
-    },
-  },
-}
-
-let validate: ReturnType<Ajv['compile']> | undefined
 
 /** Parse and check policy text; `file` names it in messages and anchors relative paths. */
 export function parsePolicy(text: string, file: string): UpstreamPolicy {
   const src = parseSource(text, file, {what: 'policy', maxBytes: MAX_POLICY_BYTES})
   const c = new Checker(file, src)
-  validate ??= new Ajv({allErrors: true, strict: true}).compile(schema)
-  if (!validate(src.value)) for (const e of validate.errors ?? []) reportSchemaError(c, e, src.value)
+  c.schema(POLICY_SCHEMA, src.value)
   const top = (isPlainObject(src.value) ? src.value : {}) as Partial<PolicyDocument>
   if (typeof top.apiVersion === 'string' && top.apiVersion !== POLICY_API_VERSION) c.fail(['apiVersion'], `unsupported apiVersion ${JSON.stringify(top.apiVersion)}; supported: ${POLICY_API_VERSION}`)
   if (typeof top.kind === 'string' && top.kind !== POLICY_KIND) c.fail(['kind'], `unsupported kind ${JSON.stringify(top.kind)}; supported: ${POLICY_KIND}`)
@@ -159,22 +124,6 @@ export function parsePolicy(text: string, file: string): UpstreamPolicy {
   return {file, digest: `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`, default: doc.default, rules}
 }
 
-interface RawRule {
-  name?: string
-  match: string
-  key?: string
-  keyless?: {issuer?: string; issuerRegExp?: string; identity?: string; identityRegExp?: string}
-  trustedRoot?: string
-  tlog?: TlogRequirement
-}
-
-interface PolicyDocument {
-  apiVersion: string
-  kind: string
-  default: PolicyDefault
-  trustedRoot?: string
-  rules: RawRule[]
-}
 
 function parseRule(c: Checker, src: SourceDocument, raw: RawRule, path: FieldPath, doc: PolicyDocument, base: string): PolicyRule | undefined {
   const tlog = raw.tlog ?? 'required'
@@ -216,48 +165,6 @@ function valueMatcher(c: Checker, exact: string | undefined, pattern: string | u
   return {description: `/${pattern!}/`, test: (v) => re.test(v)}
 }
 
-const ALLOWED_KEYS: Record<string, readonly string[]> = {
-  '': Object.keys(schema.properties),
-  rule: Object.keys(schema.properties.rules.items.properties),
-  keyless: Object.keys(schema.properties.rules.items.properties.keyless.properties),
-}
-
-/** One ajv error as a positioned problem. */
-function reportSchemaError(c: Checker, e: ErrorObject, root: unknown): void {
-  const path: FieldPath = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
-  const value = path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], root)
-  const params = e.params as Record<string, unknown>
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const key = String(params.additionalProperty)
-      const allowed = ALLOWED_KEYS[path.length === 0 ? '' : path.at(-1) === 'keyless' ? 'keyless' : 'rule'] ?? []
-      const near = didYouMean(key, allowed)
-      c.fail([...path, key], `unknown field "${key}"${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${allowed.join(', ')}`, true)
-      return
-    }
-    case 'required':
-      c.fail(path, `missing required field "${String(params.missingProperty)}"`)
-      return
-    case 'enum':
-      c.fail(path, `expected one of ${(params.allowedValues as unknown[]).join(', ')}, got ${typeName(value)}`)
-      return
-    case 'type':
-      c.fail(path, `expected ${params.type === 'object' ? 'a map' : params.type === 'array' ? 'a list' : `a ${String(params.type)}`}, got ${typeName(value)}`)
-      return
-    case 'minLength':
-      c.fail(path, 'must not be empty')
-      return
-    case 'pattern':
-      c.fail(path, `${typeName(value)} is not a repository glob (letters, digits, . _ - : / and the wildcards * ** ?)`)
-      return
-    default:
-      c.fail(path, e.message ?? 'invalid')
-  }
-}
 
 /** Specificity of a glob, compared in order: literal characters, then fewer `**`, then fewer `*` and `?`. */
 function specificity(glob: string): number[] {

@@ -2,54 +2,20 @@
  * A Sigstore trusted root (`trusted_root.json`, the file `cosign trusted-root create` writes and
  * the Sigstore TUF repository serves): certificate authorities (Fulcio chains), transparency logs
  * (Rekor keys and log ids), CT logs and timestamp authorities, each with a validity window. Read
- * from a file only: airgap never fetches it. Checked with ajv (what is used must be there, in the
- * right shape), converted by the protobuf-specs reader, then into @sigstore/verify's TrustMaterial.
+ * from a file only: airgap never fetches it. Checked with the one document validator
+ * (src/validation/json-schema.ts: what is used must be there, in the right shape), converted by the protobuf-specs reader, then into @sigstore/verify's TrustMaterial.
  */
 import {readFile} from 'node:fs/promises'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import {toTrustMaterial, type KeyFinderFunc, type TrustMaterial} from '@sigstore/verify'
-import {Ajv} from 'ajv'
 import {SpecError} from '../errors.js'
+import {formatJsonPath} from '../validation/json-schema.js'
+import {TRUSTED_ROOT_SCHEMA} from './trusted-root-schema.js'
 
 /** Largest trusted root read (the public-good one is ~7 KB). */
 export const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024
 
 export type SigstoreTrustedRoot = ReturnType<typeof TrustedRoot.fromJSON>
-
-const base64 = {type: 'string', minLength: 1, pattern: '^[A-Za-z0-9+/]+={0,2}$'}
-const time = {type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$'}
-const validFor = {type: 'object', required: ['start'], properties: {start: time, end: time}}
-const log = {
-  type: 'object',
-  required: ['publicKey', 'logId'],
-  properties: {
-    baseUrl: {type: 'string'},
-    publicKey: {type: 'object', required: ['rawBytes'], properties: {rawBytes: base64, keyDetails: {type: 'string'}, validFor}},
-    logId: {type: 'object', required: ['keyId'], properties: {keyId: base64}},
-  },
-}
-const authority = {
-  type: 'object',
-  required: ['certChain'],
-  properties: {
-    uri: {type: 'string'},
-    certChain: {type: 'object', required: ['certificates'], properties: {certificates: {type: 'array', minItems: 1, items: {type: 'object', required: ['rawBytes'], properties: {rawBytes: base64}}}}},
-    validFor,
-  },
-}
-const schema = {
-  type: 'object',
-  required: ['mediaType'],
-  properties: {
-    mediaType: {type: 'string', pattern: '^application/vnd\\.dev\\.sigstore\\.trustedroot(\\.v0\\.\\d+)?\\+json'},
-    tlogs: {type: 'array', items: log},
-    ctlogs: {type: 'array', items: log},
-    certificateAuthorities: {type: 'array', items: authority},
-    timestampAuthorities: {type: 'array', items: authority},
-  },
-}
-
-let validate: ReturnType<Ajv['compile']> | undefined
 
 function invalid(file: string, where: string, detail: string, position?: string): SpecError {
   return new SpecError(`${file}: ${where ? `${where}: ` : ''}${detail}${position ? ` (named at ${position})` : ''}`, file, where, {
@@ -65,12 +31,8 @@ export function parseTrustedRoot(text: string, file: string, position?: string):
   } catch (err) {
     throw invalid(file, '', `not JSON (${(err as Error).message})`, position)
   }
-  validate ??= new Ajv({allErrors: false, strict: false}).compile(schema)
-  if (!validate(json)) {
-    const e = validate.errors?.[0]
-    const path = `$${(e?.instancePath ?? '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`
-    throw invalid(file, path, e?.message ?? 'invalid', position)
-  }
+  const [problem] = TRUSTED_ROOT_SCHEMA.problems(json)
+  if (problem) throw invalid(file, formatJsonPath(problem.path), problem.message, position)
   const root = TrustedRoot.fromJSON(json)
   try {
     toTrustMaterial(root) // parses every certificate and key once, so a bad one is reported here

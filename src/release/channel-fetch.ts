@@ -2,9 +2,11 @@
  * Fetch a release channel from the W&B deploy server, as the v1 operator does
  * (`pkg/wandb/spec/channel/deployer/deployer.go`): `GET <base>/api/v1/operator/channel`, or
  * `…/channel/release/<id>` for a pinned release, HTTP Basic with user `license` and the licence as
- * password. The licence never appears in errors.
+ * password. The licence never appears in errors, and goes only to the deploy server's own origin
+ * (the one HTTP client binds it there: a redirect to another host gets no licence).
  */
-import {AirgapError, AuthError, NetworkError, NotFoundError, SpecError} from '../errors.js'
+import {AirgapError, AuthError, IntegrityError, NetworkError, NotFoundError, SpecError} from '../errors.js'
+import type {HttpClient, HttpResponse} from '../http/client.js'
 import {MAX_SPEC_BYTES} from './types.js'
 
 export const DEFAULT_DEPLOYER_URL = 'https://deploy.wandb.ai'
@@ -16,8 +18,8 @@ export interface FetchChannelOptions {
   release?: string
   /** The W&B licence (a JWT). */
   license: string
-  /** A fetch implementation (default: global fetch); lets the caller add a CA or proxy dispatcher. */
-  fetchImpl?: typeof fetch
+  /** The run's HTTP client (its CA files, plain-HTTP hosts, proxy and deadlines apply). */
+  http: HttpClient
   signal?: AbortSignal
   /** Per-request timeout in ms (default 30 000, as the operator). */
   timeoutMs?: number
@@ -55,21 +57,30 @@ export async function fetchChannel(options: FetchChannelOptions): Promise<Channe
   if (!options.license) {
     throw new SpecError(`no W&B licence given for ${origin}`, undefined, undefined, {hint: 'pass the licence (e.g. from an environment variable); the deploy server needs it'})
   }
-  const doFetch = options.fetchImpl ?? fetch
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000)
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
   const authorization = `Basic ${Buffer.from(`license:${options.license}`).toString('base64')}`
-  let response: Response
+  let response: HttpResponse
   try {
-    response = await doFetch(origin, {headers: {authorization, accept: 'application/json', 'content-type': 'application/json'}, signal, redirect: 'follow'})
+    response = await options.http.request({
+      method: 'GET',
+      url: origin,
+      headers: {accept: 'application/json', 'content-type': 'application/json'},
+      credentials: {authorization, origin: new URL(origin).origin},
+      expectedBytes: MAX_SPEC_BYTES,
+      signal,
+    })
   } catch (err) {
     if (options.signal?.aborted) throw err
     throw new NetworkError(`cannot reach the W&B deploy server at ${origin}: ${scrub(describe(err), options.license)}`, {
       hint: 'check the network path (proxy, CA) to the deploy server, or use a release spec file instead',
     })
   }
+  if (response.status !== 200) {
+    await response.dump()
+    throw statusError(response.status, origin, options.release)
+  }
   const text = await readCapped(response, origin)
-  if (response.status !== 200) throw statusError(response.status, origin, options.release)
   try {
     return {body: JSON.parse(text) as unknown, origin}
   } catch (err) {
@@ -93,28 +104,21 @@ function statusError(status: number, origin: string, release: string | undefined
   return new AirgapError(`the W&B deploy server answered HTTP ${status} for ${origin}`, {hint: 'retry later; if it persists, use a release spec file instead'})
 }
 
-async function readCapped(response: Response, origin: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0')
+async function readCapped(response: HttpResponse, origin: string): Promise<string> {
+  const declared = Number(response.header('content-length') ?? '0')
   if (declared > MAX_SPEC_BYTES) {
-    await response.body?.cancel()
+    await response.dump()
     throw new SpecError(`${origin}: channel response is ${declared} bytes, more than the limit of ${MAX_SPEC_BYTES}`, origin)
   }
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = response.body?.getReader()
-  while (reader) {
-    const {done, value} = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_SPEC_BYTES) {
-      await reader.cancel().catch(() => undefined)
-      throw new SpecError(`${origin}: channel response is more than the limit of ${MAX_SPEC_BYTES} bytes`, origin)
-    }
-    chunks.push(value)
+  try {
+    return await response.text(MAX_SPEC_BYTES, 'whole')
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err
+    throw new SpecError(`${origin}: channel response is more than the limit of ${MAX_SPEC_BYTES} bytes`, origin)
   }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
+/** The transport's reason (ECONNREFUSED, a TLS failure…), without airgap's own wording around it. */
 function describe(err: unknown): string {
   const cause = (err as {cause?: {code?: string; message?: string}}).cause
   return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err)

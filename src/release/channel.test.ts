@@ -5,7 +5,8 @@ import {inspect} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {AuthError, NetworkError, NotFoundError, SpecError} from '../errors.js'
 import {parseChannelResponse} from './channel.js'
-import {channelUrl, fetchChannel} from './channel-fetch.js'
+import {createHttpClient} from '../http/client.js'
+import {channelUrl, fetchChannel as fetchChannelWith} from './channel-fetch.js'
 import {parseSpec} from './parse.js'
 import {redactSpec, specForBundle} from './redact.js'
 import {Secret} from './types.js'
@@ -159,6 +160,13 @@ describe('redactSpec', () => {
 describe('fetchChannel against a local node:http test double of the W&B deploy server (it cannot run here)', () => {
   const LICENSE = 'eyJhbGciOiJSUzI1NiJ9.eyJsaWNlbnNlIjoidGVzdCJ9.c2lnbmF0dXJl'
   let base: string
+  let other: string
+  /** Requests the other host (a redirect target) received, with any authorization they carried. */
+  const elsewhere: Array<{url: string; authorization?: string}> = []
+  const otherServer = createServer((req, res) => {
+    elsewhere.push(req.headers.authorization ? {url: req.url ?? '', authorization: req.headers.authorization} : {url: req.url ?? ''})
+    res.writeHead(401).end()
+  })
   const seen: Array<{url: string; authorization?: string}> = []
   const server = createServer((req, res) => {
     seen.push({url: req.url ?? '', ...(req.headers.authorization ? {authorization: req.headers.authorization} : {})})
@@ -171,6 +179,8 @@ describe('fetchChannel against a local node:http test double of the W&B deploy s
       res.writeHead(200, {'content-type': 'application/json'}).end('{"chart":{"url":"https://charts.wandb.ai","name":"operator-wandb","version":"0.40.0"}}')
     } else if (req.url?.startsWith('/broken/')) {
       res.writeHead(200, {'content-type': 'text/html'}).end('<html>proxy login</html>')
+    } else if (req.url?.startsWith('/elsewhere/')) {
+      res.writeHead(302, {location: `${other}/api/v1/operator/channel`}).end()
     } else if (req.url?.startsWith('/busy/')) {
       res.writeHead(503).end()
     } else {
@@ -178,12 +188,19 @@ describe('fetchChannel against a local node:http test double of the W&B deploy s
     }
   })
 
+  const http = createHttpClient({retry: {retries: 0}})
+  const fetchChannel = (opts: Omit<Parameters<typeof fetchChannelWith>[0], 'http'>) => fetchChannelWith({...opts, http})
+
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    await new Promise<void>((resolve) => otherServer.listen(0, '127.0.0.2', resolve))
+    other = `http://127.0.0.2:${(otherServer.address() as AddressInfo).port}`
   })
   afterAll(async () => {
+    await http.close()
     await new Promise((resolve) => server.close(resolve))
+    await new Promise((resolve) => otherServer.close(resolve))
   })
 
   it('GETs the channel with HTTP Basic user "license" and parses it', async () => {
@@ -224,6 +241,12 @@ describe('fetchChannel against a local node:http test double of the W&B deploy s
     expect(down).toBeInstanceOf(NetworkError)
     expect((down as Error).message).toBe(`cannot reach the W&B deploy server at http://127.0.0.1:${port}/api/v1/operator/channel: ECONNREFUSED`)
     expect((down as Error).message).not.toContain(LICENSE)
+  })
+
+  it('a redirect to another host gets no licence (it is bound to the deploy server\'s origin)', async () => {
+    const doc = await fetchChannel({url: `${base}/elsewhere`, license: LICENSE}).catch((e: unknown) => e)
+    expect(doc).toBeInstanceOf(AuthError)
+    expect(elsewhere).toEqual([{url: '/api/v1/operator/channel'}])
   })
 
   it('refuses bad base URLs and a missing licence before any request', async () => {

@@ -35,7 +35,7 @@ describe('ImageDigestMirrorSet / ImageTagMirrorSet', () => {
     expect(mirrorSetProblems(bad({source: 'docker.io/wandb/local', mirrors: ['m:5000/Wandb']})).join()).toMatch(/mirrors/)
     expect(mirrorSetProblems(bad({source: 'docker.io/x', mirrorSourcePolicy: 'Sometimes'})).join()).toMatch(/mirrorSourcePolicy/)
     expect(mirrorSetProblems(bad({source: '*.redhat.io', mirrors: ['mirror.local/redhat']}))).toEqual([])
-    expect(mirrorSetProblems(bad({source: 'docker.io/x'}, 'Not_A_Name')).join()).toMatch(/metadata\/name/)
+    expect(mirrorSetProblems(bad({source: 'docker.io/x'}, 'Not_A_Name')).join()).toMatch(/metadata\.name/)
   })
 
   it('a mirror the CRD cannot express is refused with the reason', () => {

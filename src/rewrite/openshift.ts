@@ -6,10 +6,10 @@
  * Both documents are validated against the schema of their CRDs (openshift/api, config/v1: the
  * same `source` and `mirrors` patterns, the `mirrorSourcePolicy` enum) before they are returned.
  */
-import {Ajv, type ValidateFunction} from 'ajv'
 import {UsageError} from '../errors.js'
 import {parseReference} from '../oci/reference.js'
 import type {MirrorMap} from '../mirror/types.js'
+import {formatJsonPath, JsonSchema} from '../validation/json-schema.js'
 
 export type MirrorSourcePolicy = 'NeverContactSource' | 'AllowContactingSource'
 
@@ -63,13 +63,12 @@ const documentSchema = {
   },
 }
 
-let validate: ValidateFunction | undefined
+/** The part of the ImageDigestMirrorSet / ImageTagMirrorSet CRD schemas that airgap's output must fit. */
+export const MIRROR_SET_SCHEMA = new JsonSchema<MirrorSetDocument>('openshift-mirror-set', documentSchema)
 
-/** Check one document against the CRD schema; the problems, each `path: message`. */
+/** Check one document against the CRD schema; the problems, each `$.path message`. */
 export function mirrorSetProblems(doc: unknown): string[] {
-  validate ??= new Ajv({allErrors: true, strict: false}).compile(documentSchema)
-  if (validate(doc)) return []
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`)
+  return MIRROR_SET_SCHEMA.problems(doc).map((p) => `${formatJsonPath(p.path)} ${p.message}`)
 }
 
 /** `registry/repository` of a reference (no tag, no digest). */

@@ -65,7 +65,7 @@ export function decodedPath(url: URL): string {
 
 /** Send a distribution error (no body for HEAD). */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: DistributionError): void {
-  const body = JSON.stringify({errors: [{code: err.code, message: err.message, ...(err.detail !== undefined ? {detail: err.detail} : {})}]})
+  const body = JSON.stringify({errors: [{code: err.code, message: err.message, detail: err.detail}]})
   res.statusCode = err.status
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v)
   res.setHeader('Content-Type', 'application/json; charset=utf-8')

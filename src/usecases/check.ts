@@ -140,11 +140,7 @@ async function repoChartDigest(session: Session, chart: ReceiptChart, opts: Chec
   const url = chart.repoUrl!.replace(/^chartmuseum\+/i, '')
   if (url.startsWith('file:')) return folderChartDigest(fileURLToPath(url), chart)
   const auth = opts.helmAuth
-  const repo = new HelmRepository(url, {
-    http: session.http,
-    ...(auth?.username !== undefined ? {username: auth.username} : {}),
-    ...(auth?.password !== undefined ? {password: auth.password} : {}),
-  })
+  const repo = new HelmRepository(url, {http: session.http, username: auth?.username, password: auth?.password})
   const downloaded = await repo.pullChart(chart.name, chart.version, opts.signal)
   return downloaded.digest
 }

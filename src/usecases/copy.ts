@@ -2,7 +2,7 @@ import {isLocated} from '../content/types.js'
 import {copy, type CopyHooks, type CopyStats} from '../copy/index.js'
 import type {Descriptor, Platform} from '../oci/types.js'
 import {Session, type ConnectionOptions} from './session.js'
-import {openDestination, openSource, parseLocation} from './targets.js'
+import {openDestination, openSource, parseLocation, type Location} from './targets.js'
 
 export interface CopyImageOptions extends ConnectionOptions {
   source: string
@@ -33,20 +33,28 @@ export async function copyImage(opts: CopyImageOptions): Promise<CopyImageResult
   try {
     const src = await openSource(session, srcLocation)
     const dst = await openDestination(session, dstLocation)
-    const dstRef = dst.ref ?? src.display
+    const dstRef = dst.ref ?? defaultDestinationRef(srcLocation, src.ref, src.display)
     const mountFrom = sameRegistryRepository(src.target, dst.target)
     const result = await copy(src.target, src.ref, dst.target, dstRef, {
       platforms: opts.platforms,
-      ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
+      concurrency: opts.concurrency || undefined,
       hooks: opts.hooks,
       signal: opts.signal,
-      ...(mountFrom ? {mountFrom: () => [mountFrom]} : {}),
+      mountFrom: mountFrom ? () => [mountFrom] : undefined,
       image: src.display,
     })
     return summary(src.display, dst.ref ? dst.display : `${dst.display}:${dstRef}`, result.descriptor, result.stats, started)
   } finally {
     await session.close()
   }
+}
+
+/**
+ * The name a destination without REF gives the copy: a layout source's own ref.name (`v1`, not
+ * `oci:DIR:v1`), a registry source's full reference (`docker.io/library/alpine:3`).
+ */
+function defaultDestinationRef(source: Location, ref: string, display: string): string {
+  return source.kind === 'layout' ? ref : display
 }
 
 /** The source repository when both ends are repositories of one registry (blobs can be mounted). */

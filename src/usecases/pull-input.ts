@@ -10,9 +10,10 @@ import {parseRepository} from '../oci/reference.js'
 import {fetchChannel, parseChannelResponse, parseSpec, type ChartSource, type ReleaseSpec} from '../release/index.js'
 import {SPEC_FILE} from '../release/types.js'
 import {parseSource} from '../release/yaml.js'
+import {Session, type ConnectionOptions} from './session.js'
 
 /** Where the release spec comes from. */
-export interface SpecInput {
+export interface SpecInput extends ConnectionOptions {
   /** Path of an airgap.yaml or of a saved channel response (JSON, detected by content). */
   spec?: string
   /** W&B deploy server base URL: fetch the channel live. */
@@ -55,13 +56,13 @@ export function checkSpecInput(input: SpecInput): void {
 export async function loadReleaseSpec(input: SpecInput): Promise<ReleaseSpec> {
   checkSpecInput(input)
   if (input.channelUrl) {
-    const doc = await fetchChannel({
-      url: input.channelUrl,
-      license: input.license ?? '',
-      ...(input.release ? {release: input.release} : {}),
-      signal: input.signal,
-    })
-    return parseChannelResponse(doc.body, doc.origin)
+    const session = new Session(input)
+    try {
+      const doc = await fetchChannel({url: input.channelUrl, license: input.license ?? '', release: input.release || undefined, http: session.http, signal: input.signal})
+      return parseChannelResponse(doc.body, doc.origin)
+    } finally {
+      await session.close()
+    }
   }
   const path = input.spec as string
   const text = await readInputText(path, SPEC_FILE)

@@ -32,14 +32,14 @@ export class Session {
 
   constructor(private readonly options: ConnectionOptions = {}) {
     this.http = createHttpClient({
-      ...(options.caFiles ? {caFiles: options.caFiles} : {}),
-      ...(options.plainHttp ? {plainHttp: options.plainHttp} : {}),
-      ...(options.insecure ? {insecureSkipVerify: options.insecure} : {}),
+      caFiles: options.caFiles,
+      plainHttp: options.plainHttp,
+      insecureSkipVerify: options.insecure,
       userAgent: 'airgap',
     })
     this.credentials = defaultCredentialStore({
-      ...(options.registryConfig ? {file: options.registryConfig} : {}),
-      ...(options.credentials ? {credentials: options.credentials} : {}),
+      file: options.registryConfig,
+      credentials: options.credentials,
     })
   }
 
