@@ -11,21 +11,17 @@ import {createProgress, formatBytes} from '../src/cli/progress.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
-  static override description = `SPEC is an airgap.yaml release spec or a saved W&B channel response (JSON); or fetch the
-channel live with --channel-url and --license. Charts come from Helm repositories, OCI registries
-or disk; every image the charts name (values, annotations, template literals; disabled components
-too unless --only-enabled) is resolved to a digest and stored once per unique blob.
-Images that cannot be found are listed together: one an enabled component needs fails the pull
-(exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded
-in the lock as not carried. Interrupted pulls resume: run the same command again.
-SOURCE_DATE_EPOCH makes the bundle reproducible.
---since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left
-out (manifests are always carried) and listed in the lock; push checks they are in the mirror
-before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs
-and OCI referrers of every image.
---dry-run prints the plan instead: every chart and image with its resolved digest, platforms and
-size, what is missing upstream, the totals and whether the pull would fail; it downloads no blob and
-writes nothing (-o is then optional: given, its folder's free space is checked).
+  static override description = `SPEC is an airgap.yaml release spec or a saved W&B channel response (JSON); or fetch the channel live with --channel-url and --license. Charts come from Helm repositories, OCI registries or disk.
+
+Every image the charts name (values, annotations, template literals) or run when rendered with the release's values (as given, and with disabled components switched on unless --only-enabled; see \`airgap images --help\`) is resolved to a digest and stored once per unique blob. --skip-test-images leaves out images that only \`helm test\` hooks run.
+
+Images that cannot be found are listed together: one an enabled component needs fails the pull (exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded in the lock as not carried.
+
+Interrupted pulls resume: run the same command again. SOURCE_DATE_EPOCH makes the bundle reproducible.
+
+--since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left out (manifests are always carried) and listed in the lock; push checks they are in the mirror before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs and OCI referrers of every image.
+
+--dry-run prints the plan instead: every chart and image with its resolved digest, platforms and size, what is missing upstream, the totals and whether the pull would fail; it downloads no blob and writes nothing (-o is then optional: given, its folder's free space is checked).
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
@@ -95,6 +91,7 @@ ${BaseCommand.exitCodesHelp}`
       registryMirrors: flags['registry-mirror'] ?? [],
       onlyEnabled: flags['only-enabled'],
       skipMissing: flags['skip-missing'],
+      skipTestImages: flags['skip-test-images'],
       force: flags.force,
       since: flags.since,
       withSignatures: flags['with-signatures'],
@@ -147,7 +144,7 @@ ${BaseCommand.exitCodesHelp}`
       }
     } else this.log(`Wrote ${r.path} (${formatBytes(r.size)})${r.signed ? `, signed by key ${r.signer}` : ', unsigned'}`)
     const rows: Array<[string, string]> = [
-      ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}`],
+      ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}${r.testOnlySkipped.length ? `, ${r.testOnlySkipped.length} helm-test-only left out` : ''}`],
       ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
       ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
       ['saved by sharing', formatBytes(r.savedBySharing)],

@@ -37,7 +37,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   release: ['http', 'oci', 'errors'],
   mirror: ['bundle', 'release', 'oci', 'errors'],
   helm: ['http', 'content', 'oci', 'errors'],
-  discover: ['helm', 'oci', 'errors'],
+  // Discovery walks values and renders the charts (render is pure too).
+  discover: ['helm', 'render', 'oci', 'errors'],
   // The W&B v2 operator's server manifest: resolved through any content source, merged, its images listed.
   'server-manifest': ['content', 'release', 'oci', 'errors'],
   // The Helm-compatible renderer: Go text/template + Sprig + Helm's engine over loaded charts.

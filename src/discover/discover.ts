@@ -1,9 +1,10 @@
 /**
- * Image discovery from a loaded Helm chart, without rendering: values (with Helm's merge, aliases,
- * conditions and tags), chart annotations and literal references in templates. Every finding says
- * where it came from. Pure: no I/O.
+ * Image discovery from a loaded Helm chart: values (with Helm's merge, aliases, conditions and
+ * tags), chart annotations and literal references in templates, merged with the container images
+ * of the chart's renders (rendering.ts). Every finding says where it came from. Pure: no I/O.
  */
 import type {LoadedChart} from '../helm/types.js'
+import {parseReference, repositoryName} from '../oci/reference.js'
 import {annotationImages, templateImages} from './literals.js'
 import type {ChartConventions} from './shapes.js'
 import {conventionsOf, imageSites, resolveImage} from './shapes.js'
@@ -11,6 +12,7 @@ import type {ChartNode} from './tree.js'
 import {chartTree} from './tree.js'
 import type {DiscoverOptions, Finding, ImageGroup} from './types.js'
 import {componentSwitch, formatValuesPath, getPath, isMap} from './values.js'
+import {discoverByRendering} from './rendering.js'
 
 /** Every image the chart (and its subcharts) can use; disabled ones marked, or left out with includeDisabled: false. */
 export function discoverImages(chart: LoadedChart, opts: DiscoverOptions): Finding[] {
@@ -23,11 +25,43 @@ export function discoverImages(chart: LoadedChart, opts: DiscoverOptions): Findi
       found.push({reference: a.reference, chart: node.path, source: 'annotation', enabled: node.enabled})
     }
     for (const t of templateImages(node.chart)) {
-      found.push({reference: t.reference, chart: node.path, template: t.where, source: 'template', enabled: node.enabled, shape: 'string'})
+      found.push({reference: t.reference, chart: node.path, template: t.where, source: 'template', enabled: node.enabled, shape: 'string', testHookTemplate: t.testHookFile === true})
     }
+  }
+  if (opts.render !== false) {
+    const rendered = discoverByRendering(chart, opts.values ?? {}, opts.includeDisabled, warn)
+    opts.onRenders?.(rendered.variants)
+    for (const f of found) f.chartFullyRendered = !rendered.incompleteCharts.has(f.chart)
+    correctGuesses(found, rendered.findings)
+    found.push(...rendered.findings)
   }
   const unique = dedupe(found)
   return opts.includeDisabled ? unique : unique.filter((f) => f.enabled)
+}
+
+/**
+ * A values-walk reference no render of its (fully rendered) chart runs, where the chart's renders
+ * run exactly one other tag of the same repository, is a wrong guess of how the template builds
+ * the reference (a `v` prefix, a suffix): the finding takes the rendered reference and keeps the
+ * guess in valuesWalkReference. References with a digest are left alone.
+ */
+function correctGuesses(found: Finding[], rendered: readonly Finding[]): void {
+  const byChart = new Map<string, Set<string>>()
+  for (const r of rendered) {
+    let refs = byChart.get(r.chart)
+    if (!refs) byChart.set(r.chart, (refs = new Set()))
+    refs.add(r.reference)
+  }
+  for (const f of found) {
+    const refs = byChart.get(f.chart)
+    if (f.source !== 'values' || !f.chartFullyRendered || !refs || refs.has(f.reference)) continue
+    const ref = parseReference(f.reference)
+    if (ref.digest !== undefined) continue
+    const sameRepository = [...refs].filter((r) => repositoryName(parseReference(r)) === repositoryName(ref))
+    if (sameRepository.length !== 1) continue
+    f.valuesWalkReference = f.reference
+    f.reference = sameRepository[0]!
+  }
 }
 
 /** Findings for the extra images a spec lists. */
@@ -41,13 +75,33 @@ export function groupFindings(findings: readonly Finding[]): ImageGroup[] {
   for (const f of findings) {
     let g = groups.get(f.reference)
     if (!g) {
-      g = {reference: f.reference, enabled: false, origins: []}
+      g = {reference: f.reference, enabled: false, testOnly: false, origins: []}
       groups.set(f.reference, g)
     }
     g.origins.push(f)
     g.enabled ||= f.enabled
   }
+  for (const g of groups.values()) g.testOnly = onlyTests(g.origins)
   return [...groups.values()].sort((a, b) => compare(a.reference, b.reference))
+}
+
+/**
+ * Only `helm test` hooks run the image: every rendered use is a test hook (there is one, or a
+ * literal in a template that declares only test hooks), and
+ * every other origin is one the renders fully saw (a values path or annotation of a chart whose
+ * templates all rendered, a literal in a template file that rendered as a test hook or declares
+ * only test hooks).
+ */
+function onlyTests(origins: readonly Finding[]): boolean {
+  const rendered = origins.filter((o) => o.source === 'render')
+  if (!rendered.every((o) => o.rendered?.testHook)) return false
+  if (rendered.length === 0 && !origins.some((o) => o.testHookTemplate)) return false
+  const testFiles = new Set(rendered.map((o) => `${o.chart}\u0000${o.template}`))
+  return origins.every((o) => {
+    if (o.source === 'render') return true
+    if (o.source === 'template') return o.testHookTemplate === true || testFiles.has(`${o.chart}\u0000${o.template}`)
+    return o.source !== 'spec' && o.chartFullyRendered === true
+  })
 }
 
 function valueFindings(node: ChartNode, conv: ChartConventions, warn: (m: string) => void): Finding[] {
@@ -122,7 +176,8 @@ function dedupe(findings: Finding[]): Finding[] {
   const seen = new Set<string>()
   const out: Finding[] = []
   for (const f of findings) {
-    const key = [f.reference, f.chart, f.valuesPath ?? '', f.template ?? '', f.source].join('\u0000')
+    const r = f.rendered
+    const key = [f.reference, f.chart, f.valuesPath ?? '', f.template ?? '', f.source, r?.kind ?? '', r?.name ?? '', r?.container ?? ''].join('\u0000')
     if (seen.has(key)) continue
     seen.add(key)
     out.push(f)
@@ -132,8 +187,14 @@ function dedupe(findings: Finding[]): Finding[] {
       compare(a.reference, b.reference) ||
       compare(a.chart, b.chart) ||
       compare(a.valuesPath ?? '', b.valuesPath ?? '') ||
-      compare(a.template ?? '', b.template ?? ''),
+      compare(a.template ?? '', b.template ?? '') ||
+      compare(a.source, b.source) ||
+      compare(objectLabel(a), objectLabel(b)),
   )
+}
+
+function objectLabel(f: Finding): string {
+  return f.rendered ? `${f.rendered.kind}/${f.rendered.name} ${f.rendered.container}` : ''
 }
 
 /** Code-point order, independent of the locale. */

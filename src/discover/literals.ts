@@ -5,7 +5,7 @@
  */
 import {parse} from 'yaml'
 import type {LoadedChart} from '../helm/types.js'
-import {formatReference, parseReference} from '../oci/reference.js'
+import {DEFAULT_TAG, formatReference, parseReference} from '../oci/reference.js'
 
 export const IMAGE_ANNOTATIONS = ['artifacthub.io/images', 'helm.sh/images'] as const
 
@@ -13,6 +13,16 @@ export interface LiteralImage {
   reference: string
   /** Template file, or annotation name. */
   where: string
+  /** The template file declares `helm test` hooks (`helm.sh/hook: test`) and no other hook. */
+  testHookFile?: boolean
+}
+
+const HOOK_ANNOTATION = /["']?helm\.sh\/hook["']?\s*:\s*["']?([\w, -]+)/g
+
+/** Whether a template's text declares only `helm test` hooks (at least one). */
+export function declaresOnlyTestHooks(text: string): boolean {
+  const hooks = [...text.matchAll(HOOK_ANNOTATION)].flatMap((m) => m[1]!.split(',').map((h) => h.trim()).filter((h) => h !== ''))
+  return hooks.length > 0 && hooks.every((h) => h === 'test' || h === 'test-success')
 }
 
 /** Images listed in the chart's annotations (YAML list of `{name, image}`). */
@@ -55,12 +65,13 @@ export function templateImages(chart: LoadedChart): LiteralImage[] {
   const out: LiteralImage[] = []
   for (const [file, text] of [...chart.templates.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (/NOTES\.txt$/.test(file)) continue
+    const testHookFile = declaresOnlyTestHooks(text)
     for (const line of uncommentedLines(text)) {
       const m = IMAGE_LINE.exec(line)
       if (m) {
         const value = m[1]!.replace(/^["']|["']$/g, '')
         const ref = value.includes('{{') ? undefined : normalise(value)
-        if (ref) out.push({reference: ref, where: file})
+        if (ref) out.push(literal(ref, file, testHookFile))
         continue
       }
       if (line.includes('{{')) continue
@@ -69,11 +80,17 @@ export function templateImages(chart: LoadedChart): LiteralImage[] {
         const tag = token.slice(token.lastIndexOf(':') + 1)
         if (!VERSION_TAG.test(tag)) continue
         const ref = normalise(token)
-        if (ref) out.push({reference: ref, where: file})
+        if (ref) out.push(literal(ref, file, testHookFile))
       }
     }
   }
   return out
+}
+
+function literal(reference: string, where: string, testHookFile: boolean): LiteralImage {
+  const image: LiteralImage = {reference, where}
+  if (testHookFile) image.testHookFile = true
+  return image
 }
 
 function* uncommentedLines(text: string): Generator<string> {
@@ -92,9 +109,12 @@ function* uncommentedLines(text: string): Generator<string> {
   }
 }
 
+/** A reference without tag or digest runs `latest`, as the kubelet pulls it. */
 function normalise(text: string): string | undefined {
   try {
-    return formatReference(parseReference(text.trim()))
+    const ref = parseReference(text.trim())
+    if (ref.tag === undefined && ref.digest === undefined) ref.tag = DEFAULT_TAG
+    return formatReference(ref)
   } catch {
     return undefined
   }

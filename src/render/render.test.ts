@@ -87,3 +87,20 @@ describe('parseManifests', () => {
     expect(err.message).toContain('demo/templates/bad.yaml')
   })
 })
+
+describe('onFileError (discovery keeps going past a failing file)', () => {
+  it('leaves out a file that fails to execute or parse, hands its error over, and renders the rest', async () => {
+    const chart = await chartWith({
+      'templates/ok.yaml': 'kind: ConfigMap\nmetadata:\n  name: ok\n',
+      'templates/needs.yaml': 'kind: Secret\nvalue: {{ required "secret is required" .Values.secret }}\n',
+      'templates/bad.yaml': 'kind: X\n{{ if }}\n',
+    })
+    const failed: Array<[string, string, number | undefined]> = []
+    const out = renderChart(chart, {onFileError: (file, err) => failed.push([file, err.template ?? '', err.line])})
+    expect([...out.keys()]).toEqual(['demo/templates/ok.yaml'])
+    expect(failed.map(([file]) => file).sort()).toEqual(['demo/templates/bad.yaml', 'demo/templates/needs.yaml'])
+    expect(failed.find(([file]) => file === 'demo/templates/needs.yaml')?.[2]).toBe(2)
+    // Without it, the first failure fails the render, as in Helm.
+    expect(failure(() => renderChart(chart)).message).toMatch(/bad\.yaml|needs\.yaml/)
+  })
+})

@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit'
 import type {ReadOnlyTarget} from '../content/types.js'
-import {discoverImages, groupFindings, specFindings, type Finding, type ImageGroup} from '../discover/index.js'
+import {discoverImages, groupFindings, specFindings, type Finding, type ImageGroup, type RenderVariantReport} from '../discover/index.js'
 import {AuthError, NotFoundError} from '../errors.js'
 import {parseReference, type Reference} from '../oci/reference.js'
 import type {Descriptor} from '../oci/types.js'
@@ -22,33 +22,75 @@ export interface DiscoverReleaseOptions {
   images: readonly string[]
   /** Globs of references to leave out. */
   exclude: readonly string[]
+  /** Leave out images that only `helm test` hooks run. */
+  skipTestImages?: boolean
   onWarning?: (message: string) => void
 }
 
-/** Every image the charts and the spec lead to, grouped by reference with all origins. */
-export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverReleaseOptions): {groups: ImageGroup[]; excluded: string[]} {
+export interface DiscoveredRelease {
+  /** What the release carries. */
+  groups: ImageGroup[]
+  /** Every image found, excluded and left-out ones included (for --why). */
+  all: ImageGroup[]
+  /** References the spec's exclude globs left out. */
+  excluded: string[]
+  /** References left out because only `helm test` hooks run them (skipTestImages). */
+  testOnlySkipped: string[]
+  /** Each chart's renders: which variants, how many objects, which files failed. */
+  renders: ChartRenders[]
+}
+
+export interface ChartRenders {
+  chart: string
+  version: string
+  variants: RenderVariantReport[]
+}
+
+/**
+ * Every image the charts and the spec lead to, grouped by reference with all origins: the values
+ * walk merged with the charts' renders (as given, and with disabled components on).
+ */
+export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverReleaseOptions): DiscoveredRelease {
   const findings: Finding[] = []
+  const renders: ChartRenders[] = []
   for (const c of charts) {
     const warn = (m: string): void => opts.onWarning?.(m)
-    findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn}))
+    const onRenders = (variants: RenderVariantReport[]): void => {
+      renders.push({chart: c.name, version: c.version, variants})
+    }
+    findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn, onRenders}))
   }
   findings.push(...specFindings(opts.images))
   const isExcluded = excluder(opts.exclude)
   const all = groupFindings(findings)
-  return {groups: all.filter((g) => !isExcluded(g.reference)), excluded: all.filter((g) => isExcluded(g.reference)).map((g) => g.reference)}
+  const skipped = (g: ImageGroup): boolean => opts.skipTestImages === true && g.testOnly
+  return {
+    groups: all.filter((g) => !isExcluded(g.reference) && !skipped(g)),
+    all,
+    excluded: all.filter((g) => isExcluded(g.reference)).map((g) => g.reference),
+    testOnlySkipped: all.filter((g) => !isExcluded(g.reference) && skipped(g)).map((g) => g.reference),
+    renders,
+  }
 }
 
-/** Where an image was found, as recorded in the lock. */
+/**
+ * Where an image was found, as recorded in the lock. Rendered origins are recorded only for an
+ * image nothing else names, as `template` origins (file only): what `rewrite` reads there is
+ * "a template writes it, values cannot redirect it", which is true of such an image, and the
+ * lock format stays the one older readers know.
+ */
 export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
   const seen = new Set<string>()
   const out: LockDiscovery[] = []
+  const renderedOnly = group.origins.every((o) => o.source === 'render')
   for (const o of group.origins) {
+    if (o.source === 'render' && !renderedOnly) continue
     const d: LockDiscovery = {
       chart: o.chart,
       source: o.reference,
       ...(o.valuesPath ? {valuesPath: o.valuesPath} : {}),
       ...(o.template ? {template: o.template} : {}),
-      kind: o.source,
+      kind: o.source === 'render' ? 'template' : o.source,
       ...(o.shape ? {shape: o.shape} : {}),
     }
     const key = JSON.stringify(d)
@@ -59,8 +101,12 @@ export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
   return out
 }
 
-/** One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`. */
+/**
+ * One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`,
+ * `operator-wandb/app templates/deployment.yaml Deployment/release-name-app containers[app]`.
+ */
 export function describeOrigin(o: Finding): string {
+  if (o.rendered) return `${o.chart} ${o.template} ${o.rendered.kind}/${o.rendered.name} ${o.rendered.container}${o.rendered.testHook ? ' (helm test)' : ''}`
   if (o.valuesPath) return `${o.chart} values ${o.valuesPath}`
   if (o.template) return `${o.chart} ${o.template}`
   if (o.source === 'annotation') return `${o.chart} Chart.yaml annotations`

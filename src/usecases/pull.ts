@@ -59,6 +59,8 @@ export interface PullOptions extends ConnectionOptions, SpecInput {
   onlyEnabled?: boolean
   /** Carry on when an enabled component's image is missing (recorded in the lock). */
   skipMissing?: boolean
+  /** Leave out images that only `helm test` hooks run. */
+  skipTestImages?: boolean
   /** Overwrite a finished bundle at `out`. */
   force?: boolean
   /** Split media: write parts of at most this many bytes (`<out>.part-001-of-00N.tar` …). */
@@ -114,6 +116,8 @@ export interface PullResult {
   images: PullImageReport[]
   missing: PullMissingReport[]
   excluded: string[]
+  /** Images left out because only `helm test` hooks run them (skipTestImages). */
+  testOnlySkipped: string[]
   warnings: string[]
   /** Unique bytes of every blob in the bundle. */
   uniqueBytes: number
@@ -157,7 +161,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
     const prepared = await prepareRelease(spec, session, {...opts, mirrors, warn})
-    const {charts, resolved, missing, excluded} = prepared
+    const {charts, resolved, missing, excluded, testOnlySkipped} = prepared
     const enabledMissing = missing.filter((m) => m.group.enabled)
     if (enabledMissing.length > 0 && !opts.skipMissing) {
       throw new NotFoundError(`${enabledMissing.length} image(s) needed by enabled components not found: ${describeMissing(enabledMissing)}`, {
@@ -240,6 +244,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       images: imageReports,
       missing: missing.map(missingReport),
       excluded,
+      testOnlySkipped,
       warnings,
       uniqueBytes: result.lock.blobs.bytes,
       savedBySharing: Math.max(0, imageBytes + chartBytes - result.lock.blobs.bytes),
@@ -271,13 +276,14 @@ export interface Prepared {
   resolved: ResolvedImage[]
   missing: MissingImage[]
   excluded: string[]
+  testOnlySkipped: string[]
 }
 
 /** Charts, discovery and resolution. */
 export async function prepareRelease(
   spec: ReleaseSpec,
   session: Session,
-  opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
+  opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'skipTestImages' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
 ): Promise<Prepared> {
   const hooks = opts.hooks ?? {}
   hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: spec.spec.charts.length, images: spec.spec.images.length})
@@ -285,10 +291,11 @@ export async function prepareRelease(
   for (const c of charts) {
     hooks.onEvent?.({event: 'chart', name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, fetchedDependencies: c.fetchedDependencies})
   }
-  const {groups, excluded} = discoverRelease(charts, {
+  const {groups, excluded, testOnlySkipped} = discoverRelease(charts, {
     includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
     images: spec.spec.images,
     exclude: spec.spec.exclude,
+    skipTestImages: opts.skipTestImages === true,
     onWarning: opts.warn,
   })
   hooks.onEvent?.({event: 'discovered', images: groups.length, enabled: groups.filter((g) => g.enabled).length, excluded: excluded.length})
@@ -300,7 +307,7 @@ export async function prepareRelease(
     onResolved: (r) => hooks.onEvent?.({event: 'resolved', image: r.group.reference, digest: r.descriptor.digest, from: r.fetchedFrom}),
     onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
   })
-  return {charts, groups, resolved, missing, excluded}
+  return {charts, groups, resolved, missing, excluded, testOnlySkipped}
 }
 
 /** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */

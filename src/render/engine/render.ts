@@ -24,6 +24,12 @@ export interface RenderOptions {
   capabilities?: Partial<CapabilitiesOptions>
   /** Seed of the deterministic random functions (randAlphaNum, uuidv4 …). Default 1. */
   seed?: number
+  /**
+   * Keep going past a file that fails (image discovery): the file is left out of the result and
+   * its error handed here with the file's name, instead of the whole render failing as in Helm. A file that does not
+   * parse is left out too (its `define`s with it).
+   */
+  onFileError?: (file: string, error: RenderError) => void
 }
 
 /** Kubernetes group/versions answered by .Capabilities.APIVersions.Has when none are given. */
@@ -213,25 +219,29 @@ export function renderChart(chart: LoadedChart, options: RenderOptions = {}): Ma
   const set: TemplateSet = {trees: new Map(), funcs: functionTable(options.seed ?? 1)}
   for (const f of engineFunctions(set, new Map())) set.funcs.set(f.name, f)
   const order = sortTemplates(templates.keys())
+  const unparsed = new Set<string>()
   for (const filename of order) {
     try {
       addTemplate(set, filename, templates.get(filename)!.text)
     } catch (err) {
-      if (err instanceof ParseFailure) throw wrapParseError(filename, err)
-      throw err
+      if (!(err instanceof ParseFailure)) throw err
+      if (!options.onFileError) throw wrapParseError(filename, err)
+      options.onFileError(filename, wrapParseError(filename, err))
+      unparsed.add(filename)
     }
   }
   const rendered = new Map<string, string>()
   for (const filename of order) {
-    if (filename.split('/').pop()!.startsWith('_')) continue
+    if (filename.split('/').pop()!.startsWith('_') || unparsed.has(filename)) continue
     const r = templates.get(filename)!
     r.vals.Template = valuesObject({Name: filename, BasePath: r.basePath})
     try {
       const text = executeTemplate(set, filename, r.vals).replaceAll('<no value>', '')
       if (!filename.endsWith('NOTES.txt')) rendered.set(filename, text)
     } catch (err) {
-      if (err instanceof ExecFailure) throw wrapExecError(err)
-      throw err
+      if (!(err instanceof ExecFailure)) throw err
+      if (!options.onFileError) throw wrapExecError(err)
+      options.onFileError(filename, wrapExecError(err))
     }
   }
   return rendered
