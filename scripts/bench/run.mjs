@@ -568,6 +568,8 @@ async function scenarioRender() {
   const runs = []
   const parts = []
   const before = loadAverage()
+  const startedAt = new Date().toISOString()
+  const uptimeBefore = uptimeText()
   for (let i = 0; i < RUNS; i++) {
     settle()
     const r = await timed(process.execPath, [RENDER_SCRIPT, RENDER_CHART, RENDER_VALUES, '--child'], {cwd: ROOT, label: 'render.mjs --child'})
@@ -589,7 +591,8 @@ async function scenarioRender() {
     ],
     notes: [
       `medians: load chart ${fmtS(median(parts.map((p) => p.load)))}, render ${fmtS(median(parts.map((p) => p.render)))} (CPU ${fmtS(median(parts.map((p) => p.renderCpu)))}), parse YAML ${fmtS(median(parts.map((p) => p.parse)))}; CPU of all three ${fmtS(median(parts.map((p) => p.totalCpu)))} (wall time above it is time spent waiting for a core on a loaded machine); ${parts[0].files} template files, ${parts[0].objects} objects`,
-      `measured ${new Date().toISOString()}; \`uptime\` before: ${uptimeText()}`,
+      `measured ${startedAt}; \`uptime\` before: ${uptimeBefore}; after: ${uptimeText()}`,
+      'the render step alone (renderChart) is the CPU figure in parentheses above; loading the chart and parsing the output are YAML work in the `yaml` package (Document API), most of the rest',
     ],
     loadAverage: {before, after: loadAverage()},
   }
