@@ -120,7 +120,7 @@ ${BaseCommand.exitCodesHelp}`
     this.log(`  chart    ${r.chart.name} ${r.chart.version} via ${r.chart.source}: ${r.chart.location}`)
     this.log(`  channel  ${r.channelValues.from === 'none' ? 'no channel values' : `values from ${r.channelValues.file}`}`)
     for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
-    this.log(`  proof    ${r.proof.chart} rendered with the CR's values: ${r.proof.objects} objects; all ${r.proof.containers} containers pull from the mirror (through values or the node-level config)${r.proof.rows === undefined ? '; --explain lists them' : ''}`)
+    this.log(`  proof    ${r.proof.chart} rendered with the CR's values: ${r.proof.objects} objects; all ${r.proof.containers} containers proven (mirror through values, node-level config, or --allow-external)${r.proof.rows === undefined ? '; --explain lists them' : ''}`)
     this.log(`  operator the CR needs ${r.operator.needs}${r.operator.bundled !== undefined ? `; the bundle carries ${r.operator.bundled} (${r.operator.from ?? ''})` : ''}`)
     if (r.nodeMirror.length > 0) this.log(`  ${r.nodeMirror.length} hard-coded template image(s) covered by the node-level mirror config`)
     if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
