@@ -67,6 +67,10 @@ describe('proveRendered', () => {
 
   it('refuses imagePullSecrets entries that are not {name} objects, in pods and ServiceAccounts', () => {
     const sa: RenderedObject = {template: 'operator-wandb/charts/reloader/templates/serviceaccount.yaml', kind: 'ServiceAccount', name: 'r', object: {kind: 'ServiceAccount', imagePullSecrets: ['plain']}}
+    expect(proveRendered([deployment('otel', {imagePullSecrets: [{name: ''}], containers: []}), sa], OPTIONS).findings.map((f) => [f.rule, f.object])).toEqual([
+      ['pull-secret-shape', 'Deployment/otel'],
+      ['pull-secret-shape', 'ServiceAccount/r'],
+    ])
     expect(errors([deployment('otel', {imagePullSecrets: ['plain', {name: 'ok'}], containers: []}), sa])).toEqual([
       'Deployment/otel (operator-wandb/charts/otel/templates/deployment.yaml): imagePullSecrets[0] is "plain", not an object with a name ({name: …}); Kubernetes refuses the object',
       'ServiceAccount/r (operator-wandb/charts/reloader/templates/serviceaccount.yaml): imagePullSecrets[0] is "plain", not an object with a name ({name: …}); Kubernetes refuses the object',

@@ -71,8 +71,12 @@ export interface ProofRow {
   hook?: string
 }
 
+/** Which rule a finding breaks. */
+export type ProofRule = 'image-not-mirrored' | 'needs-node-mirror' | 'pull-secret-shape' | 'pull-secret-missing' | 'digest-dropped' | 'latest-tag'
+
 export interface ProofFinding {
   severity: 'error' | 'warning'
+  rule: ProofRule
   /** `Deployment/wandb-app`, or a list of objects for a warning about one image. */
   object: string
   template: string
@@ -178,8 +182,8 @@ class ProofContext {
 
   /** How `image` is redirected; records an error when it is not. */
   private proveImage(o: RenderedObject, object: string, container: string, image: string): Redirection[] {
-    const error = (message: string): Redirection[] => {
-      this.findings.push({severity: 'error', object, template: o.template, image, message: `${object} (${o.template}) container ${container}: ${message}`})
+    const error = (message: string, rule: ProofRule = 'image-not-mirrored'): Redirection[] => {
+      this.findings.push({severity: 'error', rule, object, template: o.template, image, message: `${object} (${o.template}) container ${container}: ${message}`})
       return ['none']
     }
     const ref = tryParse(image)
@@ -200,7 +204,7 @@ class ProofContext {
       const nodes = this.nodeRedirections(ref)
       if (nodes.length > 0) return nodes
       if (this.options.allowExternal?.(ref)) return ['allowed external']
-      return error(`${image} is mirrored (as ${lookup.target.image.mirror}) but the rendered object pulls it from its source, and no node-level mirror config is written; pass --containerd-hosts DIR or --registries-conf FILE`)
+      return error(`${image} is mirrored (as ${lookup.target.image.mirror}) but the rendered object pulls it from its source, and no node-level mirror config is written; pass --containerd-hosts DIR or --registries-conf FILE`, 'needs-node-mirror')
     }
     if (this.options.allowExternal?.(ref)) return ['allowed external']
     return error(`${image} is not in the mirror (${lookup.kind === 'unresolved' ? lookup.reason : 'unknown'})`)
@@ -220,13 +224,14 @@ class ProofContext {
     if (secrets === undefined || secrets === null) return
     const object = `${o.kind}/${o.name}`
     if (!Array.isArray(secrets)) {
-      this.findings.push({severity: 'error', object, template: o.template, message: `${object} (${o.template}): imagePullSecrets is ${JSON.stringify(secrets)}, not a list of {name: …}; Kubernetes refuses the object`})
+      this.findings.push({severity: 'error', rule: 'pull-secret-shape', object, template: o.template, message: `${object} (${o.template}): imagePullSecrets is ${JSON.stringify(secrets)}, not a list of {name: …}; Kubernetes refuses the object`})
       return
     }
     secrets.forEach((entry, i) => {
       if (isPlainObject(entry) && typeof entry['name'] === 'string' && entry['name'] !== '') return
       this.findings.push({
         severity: 'error',
+        rule: 'pull-secret-shape',
         object,
         template: o.template,
         message: `${object} (${o.template}): imagePullSecrets[${i}] is ${JSON.stringify(entry)}, not an object with a name ({name: …}); Kubernetes refuses the object`,
@@ -242,6 +247,7 @@ class ProofContext {
     if (names.some((n) => wanted.includes(n))) return
     this.findings.push({
       severity: 'error',
+      rule: 'pull-secret-missing',
       object,
       template: o.template,
       image,
@@ -251,10 +257,10 @@ class ProofContext {
 
   summariseWarnings(): void {
     for (const [image, objects] of this.latest) {
-      this.findings.push({severity: 'warning', object: [...objects].join(', '), template: '', image, message: `${image} uses the tag "latest" (${listSome([...objects])}): what it runs changes whenever the tag moves; pin a version in the channel or site values`})
+      this.findings.push({severity: 'warning', rule: 'latest-tag', object: [...objects].join(', '), template: '', image, message: `${image} uses the tag "latest" (${listSome([...objects])}): what it runs changes whenever the tag moves; pin a version in the channel or site values`})
     }
     for (const [image, objects] of this.digestDropped) {
-      this.findings.push({severity: 'warning', object: [...objects].join(', '), template: '', image, message: `--pin-digests: ${image} is pulled by tag, not digest: the template renders repository:tag only (${listSome([...objects])})`})
+      this.findings.push({severity: 'warning', rule: 'digest-dropped', object: [...objects].join(', '), template: '', image, message: `--pin-digests: ${image} is pulled by tag, not digest: the template renders repository:tag only (${listSome([...objects])})`})
     }
   }
 }

@@ -10,7 +10,7 @@ import {parse as parseYaml} from 'yaml'
 import {AirgapError, ExitCode} from '../errors.js'
 import {loadChartArchive} from '../helm/index.js'
 import type {ChartPackage} from '../helm/publish.js'
-import {parseReference} from '../oci/reference.js'
+import {parseReference, type Reference} from '../oci/reference.js'
 import {parseManifests, RenderError, renderChart} from '../render/index.js'
 import {
   allowMatcher,
@@ -136,18 +136,18 @@ function crIdentity(operatorYaml: string): {name: string; namespace: string} {
   return {name: String(cr.metadata?.name ?? 'wandb'), namespace: String(cr.metadata?.namespace ?? 'default')}
 }
 
-function allowAny(patterns: readonly string[]): ((ref: Parameters<ReturnType<typeof allowMatcher>>[0]) => boolean) | undefined {
+function allowAny(patterns: readonly string[]): ((ref: Reference) => boolean) | undefined {
   if (patterns.length === 0) return undefined
   const matchers = patterns.map(allowMatcher)
   return (ref) => matchers.some((m) => m(ref))
 }
 
 function hintFor(errors: readonly ProofFinding[]): string {
-  const kinds = new Set(errors.map((e) => (/imagePullSecrets\[|imagePullSecrets is/.test(e.message) ? 'secret-shape' : /without a pull secret/.test(e.message) ? 'secret-missing' : /node-level mirror/.test(e.message) ? 'node' : 'image')))
+  const rules = new Set(errors.map((e) => e.rule))
   const hints: string[] = []
-  if (kinds.has('image')) hints.push('pull and push the images named (add them to the spec) or fix the site values that build them; --allow-external REF lets one stay outside')
-  if (kinds.has('node')) hints.push('pass --containerd-hosts DIR or --registries-conf FILE for images the templates hard-code')
-  if (kinds.has('secret-shape')) hints.push('write pull secrets as {name: …} in the values that set them')
-  if (kinds.has('secret-missing')) hints.push('set the pull secret in the values key the named chart reads (or on its ServiceAccount)')
+  if (rules.has('image-not-mirrored')) hints.push('pull and push the images named (add them to the spec) or fix the site values that build them; --allow-external REF lets one stay outside')
+  if (rules.has('needs-node-mirror')) hints.push('pass --containerd-hosts DIR or --registries-conf FILE for images the templates hard-code')
+  if (rules.has('pull-secret-shape')) hints.push('write pull secrets as {name: …} in the values that set them')
+  if (rules.has('pull-secret-missing')) hints.push('set the pull secret in the values key the named chart reads (or on its ServiceAccount)')
   return `${hints.join('; ')}; \`airgap rewrite --explain\` lists every container; nothing was written (objects: ${listSome([...new Set(errors.map((e) => e.object))])})`
 }
