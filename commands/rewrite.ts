@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult} from '../src/usecases/rewrite.js'
 import {BaseCommand} from '../src/cli/base.js'
+import {explainTable} from '../src/cli/rewrite-explain.js'
 
 export default class Rewrite extends BaseCommand<typeof Rewrite> {
   static override summary = 'Write operator.yaml and operator values that install W&B from the mirror; rewrite image references in YAML files'
@@ -27,6 +28,14 @@ insecure = true in node configs without --plain-http (given, --plain-http replac
 list; each disagreement is stated). Names shortened by push --max-nested-paths / --flatten are
 mapped per repository in registries.conf and --idms; containerd's hosts.toml cannot rename a
 repository, so such an image hard-coded in a template is refused with only --containerd-hosts.
+
+The proof: the operator-wandb chart carried in the bundle is rendered with exactly the values the
+operator will use for operator.yaml, and every container of every Pod, Deployment, StatefulSet,
+DaemonSet, Job and CronJob (hooks, init and ephemeral containers included) must pull from the mirror
+or through the node-level config, with imagePullSecrets as {name: …} and, with --pull-secret, one of
+those secrets on every pod that pulls from the mirror (exit 3, naming object and template). Warnings:
+digests a template drops with --pin-digests, "latest" tags. --explain prints every container.
+--chart-source oci needs operator 1.22.0 or later: checked against the operator in the bundle.
 A literal license in --values is kept in operator.yaml but never printed.
 
 ${BaseCommand.exitCodesHelp}`
@@ -71,6 +80,7 @@ ${BaseCommand.exitCodesHelp}`
     namespace: Flags.string({description: 'namespace of the WeightsAndBiases resource', default: 'default'}),
     'operator-namespace': Flags.string({description: 'namespace of the operator, for the charts ConfigMap (default: --namespace)'}),
     'out-dir': Flags.string({description: 'write rewritten FILEs here instead of in place', helpValue: 'DIR'}),
+    explain: Flags.boolean({description: 'print every rendered container: component, object, container, image, how it is redirected', default: false}),
   }
 
   async run(): Promise<RewriteReleaseResult> {
@@ -102,9 +112,11 @@ ${BaseCommand.exitCodesHelp}`
       ...(flags['operator-namespace'] ? {operatorNamespace: flags['operator-namespace']} : {}),
       files,
       ...(flags['out-dir'] ? {outDir: flags['out-dir']} : {}),
+      explain: flags.explain,
       hooks: {onWarning: (m) => this.warn(m)},
     })
     if (!flags.quiet) this.printSummary(result)
+    if (flags.explain) for (const line of explainTable(result.proof.rows ?? [])) this.log(line)
     return result
   }
 
@@ -115,6 +127,8 @@ ${BaseCommand.exitCodesHelp}`
     this.log(`  chart    ${r.chart.name} ${r.chart.version} via ${r.chart.source}: ${r.chart.location}`)
     this.log(`  channel  ${r.channelValues.from === 'none' ? 'no channel values' : `values from ${r.channelValues.file}`}`)
     for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
+    this.log(`  proof    ${r.proof.chart} rendered with the CR's values: ${r.proof.objects} objects; all ${r.proof.containers} containers proven (mirror through values, node-level config, or --allow-external)${r.proof.rows === undefined ? '; --explain lists them' : ''}`)
+    this.log(`  operator the CR needs ${r.operator.needs}${r.operator.bundled !== undefined ? `; the bundle carries ${r.operator.bundled} (${r.operator.from ?? ''})` : ''}`)
     if (r.nodeMirror.length > 0) this.log(`  ${r.nodeMirror.length} hard-coded template image(s) covered by the node-level mirror config`)
     if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
   }

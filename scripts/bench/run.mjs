@@ -15,6 +15,11 @@
  *   verify  `airgap verify B.tar --key K` vs `openssl dgst -sha256 B.tar`
  *   scale   200 small images: pull vs skopeo, per image
  *   large   (opt-in, --large) single 1 GiB vs 4 GiB layer: airgap peak RSS must stay flat
+ *   render  all of operator-wandb 0.43.8 (every component on) rendered by src/render in a fresh
+ *           process (scripts/bench/render.mjs --child): seconds and peak RSS, goal < 2 s and < 200 MB;
+ *           skipped when the shared chart fixtures (../shared) are absent
+ * `--merge` measures only what --only names and merges it into docs/benchmarks.json (the last full
+ * run), so one scenario can be measured again without rerunning the others.
  * A scenario whose command is not built yet (dist/commands/<cmd>.js missing) is reported as skipped.
  *
  * Output: the tables on stdout, docs/BENCHMARKS.md, bench-out/results-<date>.json and a copy in
@@ -39,7 +44,8 @@ const rig = await import(join(ROOT, 'scripts', 'rig.mjs'))
 
 const {values: args} = parseArgs({
   options: {
-    only: {type: 'string', default: 'pull,push,verify,scale'},
+    only: {type: 'string', default: 'pull,push,verify,scale,render'},
+    merge: {type: 'boolean', default: false},
     runs: {type: 'string', default: '3'},
     large: {type: 'boolean', default: false},
     profile: {type: 'boolean', default: false},
@@ -547,6 +553,55 @@ async function profiles() {
 
 // ------------------------------------------------------------------------------------------------
 
+const RENDER_SCRIPT = join(ROOT, 'scripts', 'bench', 'render.mjs')
+const RENDER_CHART = join(ROOT, '..', 'shared', 'fixtures', 'charts', 'operator-wandb-0.43.8.tgz')
+const RENDER_VALUES = join(ROOT, 'test', 'render', 'everything-on.yaml')
+const RENDER_SECONDS_GOAL = 2
+const RENDER_RSS_GOAL_BYTES = 200 * 2 ** 20
+
+/** src/render on the real operator-wandb chart, every component on; one fresh process per run. */
+async function scenarioRender() {
+  const title = 'render: all of operator-wandb 0.43.8, every component on'
+  if (!existsSync(RENDER_CHART)) return {title, status: 'skipped', reason: `${RENDER_CHART} is absent (the shared chart fixtures are not mounted)`}
+  if (!existsSync(dist('src/render/index.js'))) return {title, status: 'skipped', reason: 'dist/src/render is not built'}
+  const description = '`node scripts/bench/render.mjs CHART test/render/everything-on.yaml --child` in a fresh process per run: load the chart archive (src/helm: operator-wandb with wandb-base under 25+ aliases, the Bitnami-derived subcharts, prometheus 24.5.0 and its dependencies, reloader), render every template (src/render, as `helm template`), parse the output into Kubernetes objects. The time is load + render + parse inside the process (first render: every template parsed, JIT cold); peak RSS is the whole process (GNU `time -v`).'
+  const runs = []
+  const parts = []
+  const before = loadAverage()
+  const startedAt = new Date().toISOString()
+  const uptimeBefore = uptimeText()
+  for (let i = 0; i < RUNS; i++) {
+    settle()
+    const r = await timed(process.execPath, [RENDER_SCRIPT, RENDER_CHART, RENDER_VALUES, '--child'], {cwd: ROOT, label: 'render.mjs --child'})
+    const m = JSON.parse(r.stdout)
+    parts.push(m)
+    runs.push({seconds: m.load + m.render + m.parse, rssKiB: r.rssKiB ?? m.maxRssMB * 1024, diskBytes: 0})
+    log(`  render run ${i + 1}/${RUNS}: load ${fmtS(m.load)}, render ${fmtS(m.render)}, parse ${fmtS(m.parse)} (${m.files} files, ${m.objects} objects), ${fmtRss(r.rssKiB ?? m.maxRssMB * 1024)}`)
+  }
+  const A = summarize(runs)
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  return {
+    title, description, status: 'done',
+    approaches: [{label: 'render operator-wandb (load + render + parse)', summary: A}],
+    breakdown: {load: median(parts.map((p) => p.load)), render: median(parts.map((p) => p.render)), renderCpu: median(parts.map((p) => p.renderCpu)), parse: median(parts.map((p) => p.parse)), cpu: median(parts.map((p) => p.totalCpu)), files: parts[0].files, objects: parts[0].objects},
+    checks: [
+      {text: `load + render + parse take ${fmtS(A.median)} wall (goal < ${RENDER_SECONDS_GOAL} s)`, pass: A.median < RENDER_SECONDS_GOAL},
+      {text: `of which CPU ${fmtS(median(parts.map((p) => p.totalCpu)))} (< ${RENDER_SECONDS_GOAL} s would meet the goal on an idle core)`, pass: median(parts.map((p) => p.totalCpu)) < RENDER_SECONDS_GOAL},
+      {text: `peak RSS ${fmtRss(A.peakRssKiB)} (goal < 200 MB)`, pass: A.peakRssKiB * 1024 < RENDER_RSS_GOAL_BYTES},
+    ],
+    notes: [
+      `medians: load chart ${fmtS(median(parts.map((p) => p.load)))}, render ${fmtS(median(parts.map((p) => p.render)))} (CPU ${fmtS(median(parts.map((p) => p.renderCpu)))}), parse YAML ${fmtS(median(parts.map((p) => p.parse)))}; CPU of all three ${fmtS(median(parts.map((p) => p.totalCpu)))} (wall time above it is time spent waiting for a core on a loaded machine); ${parts[0].files} template files, ${parts[0].objects} objects`,
+      `measured ${startedAt}; \`uptime\` before: ${uptimeBefore}; after: ${uptimeText()}`,
+      'the render step alone (renderChart) is the CPU figure in parentheses above; loading the chart and parsing the output are YAML work in the `yaml` package (Document API), most of the rest',
+    ],
+    loadAverage: {before, after: loadAverage()},
+  }
+}
+
+function uptimeText() {
+  return spawnSync('uptime', [], {encoding: 'utf8'}).stdout.trim() || `load average ${loadAverage().join(', ')}`
+}
+
 function goalsOf(s) {
   const g = []
   const check = (goal, result, pass) => g.push({goal, result, pass})
@@ -563,6 +618,7 @@ function goalsOf(s) {
     .filter((r) => r.status === 'done')
     .flatMap((r) => r.approaches.filter((a) => a.label.startsWith('airgap') && a.summary?.peakRssKiB !== undefined).map((a) => a.summary.peakRssKiB))
   if (rss.length) check('airgap peak RSS <= 150 MB in every scenario', fmtRss(Math.max(...rss)), Math.max(...rss) * 1024 <= RSS_LIMIT_BYTES)
+  if (s.render?.status === 'done') check('render all of operator-wandb < 2 s and < 200 MB', `${fmtS(s.render.approaches[0].summary.median)}, ${fmtRss(s.render.approaches[0].summary.peakRssKiB)}`, s.render.checks.every((c) => c.pass))
   if (s.large?.status === 'done') check('4 GiB layer without memory growth', s.large.checks.map((c) => c.text.split(':')[0] + (c.pass ? ' flat' : ' grows')).join(', '), s.large.checks.every((c) => c.pass))
   return g
 }
@@ -593,7 +649,8 @@ function startupSeconds() {
 async function main() {
   if (args.render) return render(args.render)
   if (!existsSync(dist('commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does it)')
-  const missing = ['docker-registry', 'skopeo', 'openssl', 'nginx', 'tar', 'curl'].filter((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0)
+  const needsTools = [...ONLY].some((k) => k !== 'render')
+  const missing = (needsTools ? ['docker-registry', 'skopeo', 'openssl', 'nginx', 'tar', 'curl'] : []).filter((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0)
   if (missing.length) throw new Error(`missing tools: ${missing.join(', ')} (apt-get install docker-registry skopeo openssl nginx curl)`)
   if (!ensureGnuTime(log)) log('GNU time is missing (/usr/bin/time): peak RSS will read n/a')
   await mkdir(WORK, {recursive: true})
@@ -603,7 +660,7 @@ async function main() {
   const startup = startupSeconds()
   log(`airgap bench: ${machine.cpu}, ${machine.cores} cores, load ${loadStart.join(' ')}; scenarios ${[...ONLY].join(', ')}; ${RUNS} runs`)
   const scenarios = {}
-  const table = {pull: scenarioPull, push: scenarioPush, verify: scenarioVerify, scale: scenarioScale, large: scenarioLarge}
+  const table = {pull: scenarioPull, push: scenarioPush, verify: scenarioVerify, scale: scenarioScale, large: scenarioLarge, render: scenarioRender}
   for (const [key, fn] of Object.entries(table)) {
     if (!ONLY.has(key)) continue
     log(`scenario ${key} …`)
@@ -626,7 +683,7 @@ async function main() {
   }
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: ROOT, encoding: 'utf8'}).stdout.trim() || undefined
   const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {cwd: ROOT, encoding: 'utf8'}).stdout.trim() !== ''
-  const results = {
+  const measured = {
     date: started.toISOString(),
     argv: process.argv.slice(2),
     commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : undefined,
@@ -639,6 +696,7 @@ async function main() {
     goals: goalsOf(scenarios),
     profiles: profs.map(({dir, ...p}) => p),
   }
+  const results = args.merge ? await mergedResults(measured) : measured
   const doc = documentMarkdown(results, {profiles: results.profiles})
   process.stdout.write(`\n${doc.split('## Results')[1] ? `## Results${doc.split('## Results')[1].split('## How to run')[0]}` : ''}`)
   const file = join(OUT, `results-${started.toISOString().replace(/[:.]/g, '-')}.json`)
@@ -649,6 +707,14 @@ async function main() {
     await copyFile(file, join(ROOT, 'docs', 'benchmarks.json'))
     log('wrote docs/BENCHMARKS.md and docs/benchmarks.json')
   }
+}
+
+/** --merge: the scenarios measured now replace theirs in docs/benchmarks.json (the last full run); the rest is kept and the merge recorded. */
+async function mergedResults(measured) {
+  const saved = JSON.parse(await readFile(join(ROOT, 'docs', 'benchmarks.json'), 'utf8'))
+  const scenarios = {...saved.scenarios, ...measured.scenarios}
+  const merge = {date: measured.date, argv: measured.argv, commit: measured.commit, scenarios: Object.keys(measured.scenarios), load: measured.load}
+  return {...saved, scenarios, goals: goalsOf(scenarios), merged: [...(saved.merged ?? []), merge]}
 }
 
 async function stopAll() {

@@ -5,8 +5,9 @@
  * `chart` is polymorphic; like the v1 operator (`pkg/wandb/spec/charts/charts.go`) the first type
  * that validates wins: LocalRelease `{path}` → OCIRelease `{url: oci://…, version}` (tag may be in
  * the URL) → RepoRelease `{url: http(s)://…, name, version?, username?, password?}`.
- * The channel `values` become the chart's inline values. The operator's own chart and its
- * controller image are added unless the caller opts out (the enclave needs them to run the release).
+ * The channel `values` become the chart's inline values. The operator's own chart is added unless
+ * the caller opts out (the enclave needs it to run the release); its controller image is found in
+ * that chart's values like every other image, and added here only when a controller tag is asked.
  */
 import {Checker} from './check.js'
 import {chartName, chartVersion, imageReference, ociUrl, repoUrl} from './fields.js'
@@ -23,7 +24,7 @@ export interface ChannelOptions {
   includeOperator?: boolean
   /** Version of the `operator` chart; default: latest in the repository. */
   operatorVersion?: string
-  /** Tag of `wandb/controller`; default `latest` (the operator chart's default). */
+  /** Tag of `wandb/controller` to carry besides the one the operator chart's values name. */
   controllerTag?: string
   /** Release name for metadata.name (default "wandb"). */
   name?: string
@@ -53,10 +54,13 @@ export function parseChannelResponse(json: string | unknown, origin: string, opt
   if (options.includeOperator !== false) {
     const operator = operatorChartBeside(chart, options.operatorVersion)
     if (operator) charts.push(operator)
-    const tag = options.controllerTag ?? 'latest'
-    const image = imageReference(c, `${CONTROLLER_IMAGE}:${tag}`, ['controllerTag'])
-    c.throwIfAny('channel options')
-    images.push(image!)
+    // The controller image comes from the operator chart's values (discovery finds `image` there);
+    // only a tag asked for explicitly adds one, so a pull never carries a `latest` the chart does not name.
+    if (options.controllerTag !== undefined) {
+      const image = imageReference(c, `${CONTROLLER_IMAGE}:${options.controllerTag}`, ['controllerTag'])
+      c.throwIfAny('channel options')
+      images.push(image!)
+    }
   }
 
   const meta: ReleaseSpec['metadata'] = {name: options.name ?? 'wandb'}

@@ -104,3 +104,10 @@ describe('onFileError (discovery keeps going past a failing file)', () => {
     expect(failure(() => renderChart(chart)).message).toMatch(/bad\.yaml|needs\.yaml/)
   })
 })
+
+describe('fromYaml results are each caller\'s own', () => {
+  it('a map changed with set does not change what the next fromYaml of the same text returns (results are cached per text)', async () => {
+    const chart = await chartWith({'templates/cm.yaml': '{{- $a := fromYaml "x: 1\\nk: {z: 3}" }}{{- $_ := set $a "x" 2 }}{{- $_ := set $a.k "z" 4 }}a: {{ $a.x }}\nb: {{ (fromYaml "x: 1\\nk: {z: 3}").x }}\nc: {{ (fromYaml "x: 1\\nk: {z: 3}").k.z }}\n'})
+    expect(renderChart(chart).get('demo/templates/cm.yaml')).toBe('a: 2\nb: 1\nc: 3\n')
+  })
+})

@@ -156,7 +156,8 @@ function templateImages(map: MirrorMap): NodeMirrorImage[] {
   return out
 }
 
-function allowMatcher(pattern: string): (ref: Reference) => boolean {
+/** A matcher for one `--allow-external` entry: a reference, a repository, or a glob with `*`. */
+export function allowMatcher(pattern: string): (ref: Reference) => boolean {
   if (pattern.includes('*')) {
     const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
     return (ref) => re.test(repositoryName(ref)) || re.test(formatReference(ref))

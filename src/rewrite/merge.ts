@@ -105,3 +105,30 @@ function stableJson(v: unknown): string {
   if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`).join(',')}}`
   return JSON.stringify(v) ?? 'null'
 }
+
+/**
+ * Every `imagePullSecrets` list anywhere under `root`, with plain-string entries turned into
+ * `{name: …}`: several subcharts copy the list verbatim into pod specs, where Kubernetes accepts
+ * only objects (Bitnami and wandb-base read both forms). Returns the paths changed.
+ */
+export function pullSecretsAsObjects(doc: Document, root: YAMLMap, path: Key[] = []): string[] {
+  const changed: string[] = []
+  for (const pair of root.items) {
+    const key = keyOf(pair)
+    const value = pair.value as Node | null
+    if (key === 'imagePullSecrets' && isSeq(value)) {
+      let touched = false
+      value.items = value.items.map((item) => {
+        if (!isScalar(item) || typeof item.value !== 'string') return item
+        touched = true
+        const node = doc.createNode({name: item.value}) as YAMLMap
+        node.commentBefore = item.commentBefore
+        const name = node.items[0]?.value
+        if (isScalar(name)) name.comment = item.comment // stays on the entry's line
+        return node
+      })
+      if (touched) changed.push([...path, key].join('.'))
+    } else if (isMap(value)) changed.push(...pullSecretsAsObjects(doc, value, [...path, key]))
+  }
+  return changed
+}

@@ -12,7 +12,7 @@
 import {Document, isMap, parseDocument} from 'yaml'
 import type {YAMLMap} from 'yaml'
 import {SpecError, UsageError} from '../errors.js'
-import {dedupeSeqsAt, mergeUnder, setOver} from './merge.js'
+import {dedupeSeqsAt, mergeUnder, pullSecretsAsObjects, setOver} from './merge.js'
 import {isPlainObject, mergeInto, planImageOverrides} from './overrides.js'
 import type {MirroredChart, MirrorMap} from '../mirror/types.js'
 
@@ -30,6 +30,10 @@ export const DEDUPED_LISTS = [
 ]
 
 export type ChartSource = 'repo' | 'oci' | 'configmap'
+
+/** The operator's default keys of a chart `credentialSecret` (PR #95), written out explicitly. */
+export const CREDENTIAL_USERNAME_KEY = 'HELM_USERNAME'
+export const CREDENTIAL_PASSWORD_KEY = 'HELM_PASSWORD'
 
 export interface OperatorCrOptions {
   map: MirrorMap
@@ -85,7 +89,10 @@ export function buildOperatorCr(options: OperatorCrOptions): OperatorCr {
   const overrides = mergeInto({}, plan.values)
   if (options.pullSecrets?.length) mergeInto(overrides, {global: {imagePullSecrets: options.pullSecrets.map((n) => ({name: n}))}})
   setOver(doc, values, overrides)
+  const stringSecrets = pullSecretsAsObjects(doc, values)
+  if (stringSecrets.length > 0) warnings.push(`pull secrets written as plain names at ${stringSecrets.join(', ')} are written as {name: …}: several subcharts copy them into pod specs, where Kubernetes accepts only objects`)
   dedupeSeqsAt(values, DEDUPED_LISTS)
+  setOver(doc, values, ownPullSecrets(values.toJSON() as Record<string, unknown>))
   spec.set('values', values)
 
   const operatorYaml = doc.toString({lineWidth: 0})
@@ -105,9 +112,35 @@ function findChart(map: MirrorMap, chartName: string): MirroredChart {
   return chart
 }
 
+/**
+ * Charts of operator-wandb 0.43.8 that read only their own `imagePullSecrets`, never
+ * `global.imagePullSecrets` (prometheus-community 24.5.0: the server's deploy.yaml / sts.yaml, the
+ * alertmanager and pushgateway subcharts): they get the global list, so that with an authenticated
+ * mirror their pods can pull.
+ */
+export const OWN_PULL_SECRET_PATHS = [
+  ['prometheus', 'instance', 'imagePullSecrets'],
+  ['prometheus', 'instance', 'alertmanager', 'imagePullSecrets'],
+  ['prometheus', 'instance', 'prometheus-pushgateway', 'imagePullSecrets'],
+]
+
+function ownPullSecrets(values: Record<string, unknown>): Record<string, unknown> {
+  const global = isPlainObject(values['global']) ? values['global'] : {}
+  const secrets = Array.isArray(global['imagePullSecrets']) ? global['imagePullSecrets'].filter((s) => isPlainObject(s) && typeof s['name'] === 'string') : []
+  const out: Record<string, unknown> = {}
+  if (secrets.length === 0) return out
+  for (const path of OWN_PULL_SECRET_PATHS) {
+    let node = out
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>
+    node[path[path.length - 1]!] = secrets.map((s) => ({name: (s as Record<string, unknown>)['name']}))
+  }
+  return out
+}
+
 /** `spec.chart` for the chosen route (the operator tries local path, then OCI, then repo). */
 export function chartSpec(chart: MirroredChart, options: Pick<OperatorCrOptions, 'chartSource' | 'ociPlainHttp' | 'chartCredentialSecret'>): Record<string, unknown> {
-  const credentials = options.chartCredentialSecret !== undefined ? {credentialSecret: {name: options.chartCredentialSecret}} : {}
+  // keys written out: the operator fills in missing ones, and then sees a changed spec on every reconcile
+  const credentials = options.chartCredentialSecret !== undefined ? {credentialSecret: {name: options.chartCredentialSecret, usernameKey: CREDENTIAL_USERNAME_KEY, passwordKey: CREDENTIAL_PASSWORD_KEY}} : {}
   switch (options.chartSource) {
     case 'repo':
       if (chart.repoUrl === undefined) throw missingRoute(chart, 'repo', 'Helm repository URL')

@@ -6,7 +6,10 @@ import {Document} from 'yaml'
 import {UsageError} from '../errors.js'
 import {parseReference, repositoryName} from '../oci/reference.js'
 import {mirrorTarget} from './relocate.js'
-import type {MirrorMap} from '../mirror/types.js'
+import type {MirroredImage, MirrorMap} from '../mirror/types.js'
+
+/** The operator's own chart (wandb/helm-charts charts/operator). */
+export const OPERATOR_CHART = 'operator'
 
 /** The v1 controller image as pulled from Docker Hub. */
 export const CONTROLLER_REPOSITORY = 'docker.io/wandb/controller'
@@ -20,22 +23,34 @@ export interface OperatorValuesOptions {
   caCertsConfigMap?: string
   /** Secret names for pulling the controller image (`image.pullSecrets`). */
   pullSecrets?: string[]
-  /** Also set `image.digest` (the chart renders repo@digest when it is set). */
+  /** Kept for callers; the controller is always pinned by digest (the chart renders repo@digest). */
   pinDigests?: boolean
   /** Source repository of the controller (default docker.io/wandb/controller). */
   controllerRepository?: string
 }
 
-/** YAML values for the operator chart: mirrored controller image, air-gapped mode, CAs, pull secrets. */
-export function buildOperatorValues(options: OperatorValuesOptions): string {
-  const wanted = repositoryName(parseReference(options.controllerRepository ?? CONTROLLER_REPOSITORY))
-  const image = options.map.images.find((i) => repositoryName(parseReference(i.source)) === wanted)
+/**
+ * The controller image to install: the one the operator chart's values name (`image` of chart
+ * `operator`, as discovery found it), else one the spec lists, else any mirrored
+ * wandb/controller. Throws UsageError when none is mirrored.
+ */
+export function controllerImage(map: MirrorMap, controllerRepository: string = CONTROLLER_REPOSITORY): MirroredImage {
+  const wanted = repositoryName(parseReference(controllerRepository))
+  const candidates = map.images.filter((i) => repositoryName(parseReference(i.source)) === wanted)
+  const fromChart = candidates.find((i) => i.origins.some((o) => o.source === 'values' && o.valuesPath === 'image' && o.chart.split('/')[0] === OPERATOR_CHART))
+  const fromSpec = candidates.find((i) => i.origins.some((o) => o.source === 'spec'))
+  const image = fromChart ?? fromSpec ?? candidates[0]
   if (image === undefined) {
     throw new UsageError(`the operator controller image ${wanted} is not in the mirror map`, {
       hint: 'add the operator chart (wandb/controller) to the spec, pull and push again',
     })
   }
-  const target = mirrorTarget(image)
+  return image
+}
+
+/** YAML values for the operator chart: mirrored controller image pinned by digest, air-gapped mode, CAs, pull secrets. */
+export function buildOperatorValues(options: OperatorValuesOptions): string {
+  const target = mirrorTarget(controllerImage(options.map, options.controllerRepository))
   const pem = (options.customCACerts ?? []).map((c) => c.trim()).filter((c) => c !== '')
   for (const [i, cert] of pem.entries()) {
     if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----$/.test(cert)) {
@@ -48,7 +63,9 @@ export function buildOperatorValues(options: OperatorValuesOptions): string {
     image: {
       repository: target.repository,
       ...(target.tag !== undefined ? {tag: target.tag} : {}),
-      ...(options.pinDigests || target.tag === undefined ? {digest: target.digest} : {}),
+      // always by digest: the chart's default tag is latest with pullPolicy Always, so a tag alone
+      // would run whatever the mirror's tag points at after the next push
+      digest: target.digest,
       // the chart writes `- name: {{ . }}` for each entry, so entries are plain names
       pullSecrets: [...new Set(options.pullSecrets ?? [])],
     },

@@ -51,6 +51,7 @@ export function planImageOverrides(map: MirrorMap, options: OverrideOptions = {}
   const paths: string[] = []
   const setBy = new Map<string, string>()
   const bitnamiRegistries = new Set<string>()
+  const nameTag: Array<{keys: string[]; target: MirrorTarget}> = []
   let anyRepository = false
 
   for (const image of map.images) {
@@ -72,6 +73,7 @@ export function planImageOverrides(map: MirrorMap, options: OverrideOptions = {}
       const shape = origin.shape ?? 'repository-tag'
       if (shape === 'bitnami') bitnamiRegistries.add(target.bitnami.registry)
       else if (shape === 'repository-tag') anyRepository = true
+      else if (shape === 'name-tag') nameTag.push({keys, target})
       setPath(values, keys, shapeValue(shape, target, pin))
       paths.push(origin.valuesPath)
     }
@@ -85,6 +87,9 @@ export function planImageOverrides(map: MirrorMap, options: OverrideOptions = {}
     warnings.push(`Bitnami images live under ${bitnamiRegistries.size} mirror registries (${[...bitnamiRegistries].join(', ')}); global.imageRegistry is cleared, so Bitnami side images without a values path (os-shell, kubectl) need a node-level mirror`)
   }
   if (Object.keys(global).length > 0) mergeInto(values, {global})
+  if (typeof global['imageRegistry'] === 'string' && global['imageRegistry'] !== '') {
+    for (const {keys, target} of nameTag) setPath(values, keys, registryBaseValue(global['imageRegistry'], target, pin))
+  }
   return {values, warnings, paths}
 }
 
@@ -102,6 +107,20 @@ export function shapeValue(shape: ImageValueShape, t: MirrorTarget, pin: boolean
     case 'name-tag':
       return {name: t.repository, ...tag, ...digest}
   }
+}
+
+/**
+ * stakater reloader renders `global.imageRegistry/image.base:image.tag` whenever
+ * `global.imageRegistry` is set (its `name` and `digest` are then ignored): `base` is the mirror
+ * repository below that registry, and a pinned digest rides in the tag (`v1.3.0@sha256:…`, a
+ * valid reference; reloader reads its tag nowhere else). Nothing when the mirror repository is not
+ * below the registry: the proof then names the image.
+ */
+function registryBaseValue(imageRegistry: string, t: MirrorTarget, pin: boolean): Record<string, unknown> {
+  if (!t.repository.startsWith(`${imageRegistry}/`)) return {}
+  const value: Record<string, unknown> = {base: t.repository.slice(imageRegistry.length + 1)}
+  if (t.tag !== undefined) value['tag'] = pin ? `${t.tag}@${t.digest}` : t.tag
+  return value
 }
 
 /** `a.b-c.image` -> ['a', 'b-c', 'image']; undefined when the path goes through a list index. */

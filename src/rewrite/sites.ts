@@ -149,8 +149,9 @@ function addMapSite(ctx: Ctx, map: YAMLMap, path: NodePath, repoKey: 'repository
   if (repository === undefined || repository === '' || repository.includes('{{')) return
   const bitnami = repoKey === 'repository' && map.has('registry')
   const registry = bitnami ? sourceText(ctx, map.get('registry', true)) ?? '' : ''
-  const tag = sourceText(ctx, map.get('tag', true)) ?? ''
-  const digest = sourceText(ctx, map.get('digest', true)) ?? ''
+  // a tag carrying its digest (`v1.3.0@sha256:…`, as rewrite writes it for reloader's base:tag) counts as both
+  const [tag = '', tagDigest = ''] = (sourceText(ctx, map.get('tag', true)) ?? '').split('@', 2)
+  const digest = sourceText(ctx, map.get('digest', true)) || tagDigest
   if ([registry, tag, digest].some((v) => v.includes('{{'))) return
   const base = registry !== '' ? `${registry}/${repository}` : repository
   const written = `${base}${tag !== '' ? `:${tag}` : ''}${digest !== '' ? `@${digest}` : ''}`

@@ -160,7 +160,10 @@ describe('operator-wandb CR from the real chart values', () => {
     expect(getIn(values, 'weave-trace.install')).toBe(true)
     expect(getIn(values, 'console.image.tag')).toBe('2.13.1')
     expect(getIn(values, 'global.host')).toBe('https://wandb.corp.example')
-    expect(getIn(values, 'global.imagePullSecrets')).toEqual(['regcred', 'corp-pull', {name: 'mirror-pull'}])
+    // plain names are written as objects: several subcharts copy the list verbatim into pod specs (issue 16)
+    expect(getIn(values, 'global.imagePullSecrets')).toEqual([{name: 'regcred'}, {name: 'corp-pull'}, {name: 'mirror-pull'}])
+    // the prometheus-community server reads only its own key
+    expect(getIn(values, 'prometheus.instance.imagePullSecrets')).toEqual([{name: 'regcred'}, {name: 'corp-pull'}, {name: 'mirror-pull'}])
     expect(getIn(values, 'global.customCACerts')).toHaveLength(1)
     // the literal license is kept but never echoed
     expect(getIn(values, 'global.license')).toBe('eyJhbGciOiJSUzI1NiJ9.literal-test-license')
@@ -237,9 +240,11 @@ describe('operator-wandb CR from the real chart values', () => {
     const values = parse(text) as Record<string, unknown>
     const fixture = parse(readFileSync(`${FIXTURES}/operator-values.yaml`, 'utf8')) as Record<string, unknown>
     for (const key of Object.keys(values)) expect(fixture, `key ${key} exists in the operator chart`).toHaveProperty(key)
-    for (const key of Object.keys(values['image'] as object)) expect(fixture['image'], `image.${key}`).toHaveProperty(key)
+    // image.digest is not in values.yaml, but templates/deployment.yaml renders repository@digest when it is set
+    for (const key of Object.keys(values['image'] as object).filter((k) => k !== 'digest')) expect(fixture['image'], `image.${key}`).toHaveProperty(key)
     expect(values).toEqual({
-      image: {repository: `${MIRROR}/wandb/controller`, tag: '1.22.0', pullSecrets: ['mirror-pull']},
+      // always pinned by digest (issue 16)
+      image: {repository: `${MIRROR}/wandb/controller`, tag: '1.22.0', digest: digestOf(new TextEncoder().encode('docker.io/wandb/controller:1.22.0')), pullSecrets: ['mirror-pull']},
       airgapped: true,
       customCACerts: [`${PEM}\n`],
       caCertsConfigMap: 'corp-ca',

@@ -45,13 +45,14 @@ describe('pull inputs', () => {
     expect(() => checkSpecInput({channelUrl: 'https://deploy.example', license: 'L'})).not.toThrow()
   })
 
-  it('loads a saved channel response (with the operator chart and controller) and an airgap.yaml', async () => {
+  it('loads a saved channel response (with the operator chart, whose values name the controller) and an airgap.yaml', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pull-input-'))
     const channel = join(dir, 'channel.json')
     await writeFile(channel, JSON.stringify({chart: {url: 'https://charts.example', name: 'operator-wandb', version: '0.43.8'}, values: {app: {image: {tag: '1'}}}}))
     const fromChannel = await loadReleaseSpec({spec: channel})
     expect(fromChannel.spec.charts.map((c) => (c.type === 'repo' ? c.name : c.type))).toEqual(['operator-wandb', 'operator'])
-    expect(fromChannel.spec.images).toEqual(['docker.io/wandb/controller:latest'])
+    // no extra controller:latest: the controller image is the one the operator chart's values name (issue 16)
+    expect(fromChannel.spec.images).toEqual([])
     const bad = join(dir, 'bad.yaml')
     await writeFile(bad, 'apiVersion: airgap.dev/v1alpha1\nkind: ReleaseSpec\nmetadata: {name: x}\nspec:\n  charts:\n    - {name: x}\n')
     const err = await loadReleaseSpec({spec: bad}).catch((e: unknown) => e)

@@ -14,6 +14,7 @@ import {readInputText, type InputFileKind} from '../files/input-file.js'
 import type {PushReceipt} from '../mirror/receipt.js'
 import type {MirrorMap} from '../mirror/types.js'
 import {MAX_SPEC_BYTES, parseChannelResponse} from '../release/index.js'
+import type {ChartPackage} from '../helm/publish.js'
 import {chartPackage} from './push/charts.js'
 
 /** The chart the CR installs. */
@@ -147,22 +148,28 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Configmap route: the chart's .tgz from the bundle (verified against its digests). */
 export async function attachChartPackage(map: MirrorMap, bundle: LazyBundle): Promise<void> {
-  const reader = await bundle.open()
-  if (reader instanceof Error) {
-    if (reader instanceof AirgapError) throw reader
-    throw new NotFoundError(`the configmap chart source needs the ${PLATFORM_CHART} chart package from bundle ${bundle.path}, which cannot be read (${reader.message.split('\n')[0]})`, {
-      hint: 'pass the pushed bundle with --bundle, or choose --chart-source repo or oci',
-    })
-  }
-  const lock = bundle.openedLock!
-  const entry: LockChart | undefined = lock.charts.find((c) => c.name === PLATFORM_CHART)
-  if (entry === undefined) {
-    throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart (charts: ${lock.charts.map((c) => c.name).join(', ') || 'none'})`, {
+  const pkg = await bundledChart(bundle, PLATFORM_CHART, 'the configmap chart source', 'pass the pushed bundle with --bundle, or choose --chart-source repo or oci')
+  if (pkg === undefined) {
+    throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart (charts: ${bundle.openedLock!.charts.map((c) => c.name).join(', ') || 'none'})`, {
       hint: `pull a spec with the ${PLATFORM_CHART} chart`,
     })
   }
-  const pkg = await chartPackage(reader, entry)
-  const known = map.charts.find((c) => c.name === entry.name && c.version === entry.version)
+  const known = map.charts.find((c) => c.name === pkg.name && c.version === pkg.version)
   if (known) known.tgz = pkg.tgz
-  else map.charts.push({name: entry.name, version: entry.version, tgz: pkg.tgz})
+  else map.charts.push({name: pkg.name, version: pkg.version, tgz: pkg.tgz})
+}
+
+/**
+ * The package of chart `name` in the bundle (read through the lock, so its digests are checked),
+ * or undefined when the bundle holds no such chart. `purpose` and `hint` word the error when the
+ * bundle cannot be read at all.
+ */
+export async function bundledChart(bundle: LazyBundle, name: string, purpose: string, hint: string): Promise<ChartPackage | undefined> {
+  const reader = await bundle.open()
+  if (reader instanceof Error) {
+    if (reader instanceof AirgapError) throw reader
+    throw new NotFoundError(`${purpose} needs the ${name} chart package from bundle ${bundle.path}, which cannot be read (${reader.message.split('\n')[0]})`, {hint})
+  }
+  const entry: LockChart | undefined = bundle.openedLock!.charts.find((c) => c.name === name)
+  return entry === undefined ? undefined : chartPackage(reader, entry)
 }

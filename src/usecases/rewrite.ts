@@ -14,8 +14,12 @@
  *     of every output must point into the mirror (or be named by allowExternal). Images that only
  *     appear as literals in chart templates are covered by the node-level mirror config; without it
  *     they fail too. Failures: SpecError (CR invalid) and ExternalImagesError (exit 3);
- *  5. writes the files.
- * rewrite-bundle.ts reads the bundle (step 2, and the chart package of step 3), rewrite-checks.ts
+ *  5. the proof (rewrite-proof.ts): the operator-wandb chart carried in the bundle is rendered with
+ *     the values the operator will use for the CR, and every container of every pod-bearing object
+ *     is checked (src/rewrite/proof.ts); the chart route is checked against the bundled operator's
+ *     version. Failure: ProofError (exit 3), naming the object and template;
+ *  6. writes the files.
+ * rewrite-bundle.ts reads the bundle (step 2, and the chart packages of steps 3 and 5), rewrite-checks.ts
  * makes the checks of step 4.
  *
  * Secrets: a literal license in the site values stays in operator.yaml (the user chose it) and is
@@ -23,22 +27,24 @@
  */
 import {mkdir} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
-import {UsageError} from '../errors.js'
+import {NotFoundError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../files/atomic-write.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseReference} from '../oci/reference.js'
 import {receiptToMirrorMap, readReceipt, type PushReceipt} from '../mirror/receipt.js'
 import {buildMirrorSets, type MirrorSourcePolicy} from '../rewrite/openshift.js'
 import {stringify as stringifyYaml} from 'yaml'
-import {buildOperatorCr, buildOperatorValues, containerdHostsTree, planImageOverrides, registriesConf, rewriteYamlDocuments, writeFileTree, type Change, type ChartSource, type NodeMirrorImage} from '../rewrite/index.js'
+import {buildOperatorCr, buildOperatorValues, containerdHostsTree, controllerImage, OPERATOR_CHART, planImageOverrides, registriesConf, rewriteYamlDocuments, writeFileTree, type Change, type ChartSource, type NodeMirrorImage, type OperatorRequirement, type ProofRow} from '../rewrite/index.js'
 import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
-import {attachChartPackage, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
+import {attachChartPackage, bundledChart, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
 import {checkCr, checkImages, checkRenamedNodeImages} from './rewrite-checks.js'
 import {reachMirror} from './receipt-connection.js'
+import {checkOperatorRoute, proveOperatorCr, renderForOperator, type ProofReport} from './rewrite-proof.js'
 
 export {PLATFORM_CHART} from './rewrite-bundle.js'
 export {ExternalImagesError} from './rewrite-checks.js'
+export {ProofError} from './rewrite-proof.js'
 
 /** Default file names (relative to the working folder). */
 export const DEFAULT_OPERATOR_YAML = 'operator.yaml'
@@ -98,6 +104,8 @@ export interface RewriteReleaseOptions {
   files?: string[]
   /** Write rewritten FILEs here (same base name) instead of in place. */
   outDir?: string
+  /** Return every rendered container with its image and how it is redirected (`--explain`). */
+  explain?: boolean
   hooks?: RewriteHooks
 }
 
@@ -121,6 +129,10 @@ export interface RewriteReleaseResult {
   rewritten: Array<{file: string; output: string; changes: Change[]}>
   /** Template-literal images: not redirectable through values; covered by the node-level mirror config. */
   nodeMirror: NodeMirrorImage[]
+  /** The proof: the chart rendered with the CR's values; `rows` (every container and how its image is redirected) only with `explain`. */
+  proof: {chart: string; objects: number; containers: number; rows?: ProofRow[]}
+  /** Which operator the CR needs for its chart route, and the one the bundle carries. */
+  operator: OperatorRequirement
   warnings: string[]
 }
 
@@ -200,6 +212,12 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     checkCr(cr.operatorYaml, operatorYamlPath)
     const nodeMirror = checkImages(outputs, map, opts.allowExternal ?? [], hostsTree !== undefined || opts.registriesConf !== undefined || opts.idms !== undefined, warn)
     checkRenamedNodeImages(nodeMirror, map, {containerd: hostsTree !== undefined, byRepository: opts.registriesConf !== undefined || opts.idms !== undefined}, warn)
+    const controller = controllerImage(map)
+    if (parseReference(controller.source).tag === 'latest') warn(`operator-values.yaml installs the controller ${controller.source}, pinned by its digest ${controller.digest}: "latest" does not say which operator version that is`)
+    const operator = checkOperatorRoute(chartSource, map, await bundledChart(bundle, OPERATOR_CHART, 'the operator version check', BUNDLE_HINT))
+    if (operator.warning !== undefined) warn(operator.warning)
+    const proof = await proveRelease(opts, bundle, map, cr.operatorYaml, operatorYamlPath)
+    proof.warnings.forEach(warn)
 
     const files: WrittenFile[] = []
     for (const o of outputs) {
@@ -222,11 +240,37 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       images: {redirected: redirected.size, valuesPaths: plan.paths.length, controller: controllerMirror(map)},
       rewritten,
       nodeMirror,
+      proof: {chart: proof.chart, objects: proof.objects, containers: proof.rows.length, rows: opts.explain ? proof.rows : undefined},
+      operator,
       warnings,
     }
   } finally {
     await bundle.close()
   }
+}
+
+const BUNDLE_HINT = 'pass the pushed bundle with --bundle: rewrite renders the chart it carries to prove the result'
+
+/** Render the bundle's operator-wandb with the CR's values and prove the objects (rewrite-proof.ts). */
+async function proveRelease(opts: RewriteReleaseOptions, bundle: LazyBundle, map: MirrorMap, operatorYaml: string, operatorYamlPath: string): Promise<ProofReport> {
+  const chart = await bundledChart(bundle, PLATFORM_CHART, 'the proof of the rendered release', BUNDLE_HINT)
+  if (chart === undefined) throw new NotFoundError(`bundle ${bundle.path} holds no ${PLATFORM_CHART} chart, so the rendered release cannot be proven`, {hint: BUNDLE_HINT})
+  const operatorNamespace = opts.operatorNamespace ?? opts.namespace ?? 'default'
+  const objects = await renderForOperator({operatorYaml, operatorYamlPath, chart, operatorNamespace})
+  return proveOperatorCr(
+    {
+      operatorYaml,
+      operatorYamlPath,
+      chart,
+      map,
+      pinDigests: opts.pinDigests ?? false,
+      nodeMirrors: {containerd: opts.containerdHosts !== undefined, crio: opts.registriesConf !== undefined, openshift: opts.idms !== undefined},
+      allowExternal: opts.allowExternal ?? [],
+      mirrorPullSecrets: opts.pullSecrets ?? [],
+      operatorNamespace,
+    },
+    objects,
+  )
 }
 
 function notPushed(receipt: PushReceipt): string {

@@ -1,24 +1,26 @@
 /**
- * `airgap rewrite` end to end on a W&B-shaped channel against the REAL services, every step the
- * spawned CLI: pull (operator-wandb built around the real fixture values + the operator chart, from
- * the real nginx Helm repo; one tiny image per discovered reference in the real plain registry,
+ * `airgap rewrite` end to end on a W&B channel against the REAL services, every step the spawned
+ * CLI (needs ../shared): pull (the REAL operator-wandb 0.43.8 and operator 1.4.8 charts as published,
+ * from the real nginx Helm repo; one tiny image per discovered reference in the real plain registry,
  * reached with --registry-mirror) → push (plain registry under a path prefix, charts into nginx with
- * WebDAV PUT) → rewrite (channel values read from the bundle). Then every image reference anywhere
+ * WebDAV PUT) → rewrite (channel values read from the bundle; the chart the bundle carries rendered
+ * with the CR's values and proven, issue 16). Then every image reference anywhere
  * in operator.yaml, operator-values.yaml and the rewritten user files is resolved against the
  * mirror with skopeo, the CR is checked against the real CRD schema, and containerd (private
  * socket) pulls every source reference of the bundle by its ORIGINAL name through the generated
  * hosts.toml folder (override_path under the prefix, plain HTTP).
  */
 import {execFile} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import pLimit from 'p-limit'
-import {afterAll, beforeAll, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, parseAllDocuments} from 'yaml'
 import {discoverImages, groupFindings} from '../../src/discover/index.js'
-import {buildChartArchive, indexEntryFor, mergeIndex} from '../../src/helm/index.js'
+import {indexEntryFor, loadChartArchive, mergeIndex} from '../../src/helm/index.js'
 import {digestOf} from '../../src/oci/digest.js'
 import {parseReference} from '../../src/oci/reference.js'
 import type {PushReceipt} from '../../src/mirror/receipt.js'
@@ -28,12 +30,15 @@ import type {RewriteReleaseResult} from '../../src/usecases/rewrite.js'
 import {jsonOf, runCli} from '../support/cli.js'
 import {loadInto, makeImage, makeIndex, makeLayer} from '../support/images.js'
 import {basicAuth, describeWithServices, services, startContainerd} from '../support/services.js'
-import {chartArchiveFiles, operatorChart, operatorWandb} from '../support/wandb-chart.js'
 import {clientFor} from './registry-support.js'
 
 const run = promisify(execFile)
 const LICENSE = 'lic-e2e-SECRET-7d1f'
-const MIRROR_OF: Record<string, string> = {'docker.io': 'dockerhub', 'quay.io': 'quay', 'ghcr.io': 'ghcr', 'us-docker.pkg.dev': 'gar'}
+const MIRROR_OF: Record<string, string> = {'docker.io': 'dockerhub', 'quay.io': 'quay', 'ghcr.io': 'ghcr', 'us-docker.pkg.dev': 'gar', 'registry.k8s.io': 'k8s'}
+const SHARED = join(import.meta.dirname, '../../../shared/fixtures/charts')
+const CHARTS = ['operator-wandb-0.43.8.tgz', 'operator-1.4.8.tgz'].map((f) => join(SHARED, f))
+const noShared = CHARTS.every((f) => existsSync(f)) ? undefined : `${SHARED} is absent (the shared fixtures are not mounted)`
+if (noShared) process.stderr.write(`[rewrite wandb] skipped: ${noShared}\n`)
 const CHANNEL_VALUES = {global: {extraEnv: {CHANNEL_MARK: 'from-channel'}}, console: {image: {tag: '2.13.1'}}}
 const SITE = `# Site settings for wandb.corp: this comment must survive into operator.yaml
 global:
@@ -91,7 +96,8 @@ function imageRefs(node: unknown, where: string, out: Walked[] = []): Walked[] {
   return out
 }
 
-describeWithServices('airgap rewrite after pull and push (real registry, nginx Helm repo, skopeo, containerd)', () => {
+const describeShared = noShared === undefined ? describeWithServices : describe.skip
+describeShared('airgap rewrite after pull and push of the real W&B charts (needs ../shared; real registry, nginx Helm repo, skopeo, containerd)', () => {
   let dir: string
   let prefix: string
   let mirror: string
@@ -116,17 +122,21 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
 
     // Upstream: charts in nginx, one tiny image per reference in the plain registry.
     const srcRepo = `${s.nginx.url}/${prefix}-upstream`
-    const full = operatorWandb()
     const entries = []
-    for (const c of [full, operatorChart()]) {
-      const tgz = await buildChartArchive(chartArchiveFiles(c), c.metadata.name)
+    const found: string[] = []
+    for (const path of CHARTS) {
+      const tgz = readFileSync(path)
+      const c = await loadChartArchive(tgz, path)
       const file = `${c.metadata.name}-${c.metadata.version}.tgz`
       await put(`${srcRepo}/${file}`, tgz)
       entries.push(indexEntryFor(c.metadata, tgz, file, '2024-01-01T00:00:00Z'))
+      const values = c.metadata.name === 'operator-wandb' ? CHANNEL_VALUES : {}
+      found.push(...groupFindings(discoverImages(c, {values, includeDisabled: true})).map((g) => g.reference))
     }
     await put(`${srcRepo}/index.yaml`, Buffer.from(mergeIndex(undefined, entries, '2024-01-01T00:00:00Z')))
-    const found = groupFindings(discoverImages(full, {values: CHANNEL_VALUES, includeDisabled: true})).map((g) => g.reference)
-    sources = [...new Set([...found, 'docker.io/wandb/controller:latest'])].sort()
+    // the controller comes from the operator chart's values (wandb/controller:latest), not added by the channel pull
+    expect(found).toContain('docker.io/wandb/controller:latest')
+    sources = [...new Set(found)].sort()
     const client = clientFor(plain)
     try {
       const base = await makeLayer({seed: 'rw-base', files: 1, fileSize: 1024})
@@ -183,6 +193,11 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
     expect(origins.find((d) => d.valuesPath === 'app.image')).toEqual(expect.objectContaining({kind: 'values', shape: 'repository-tag'}))
     expect(origins.find((d) => d.template === 'templates/tests/test-connection.yaml')).toEqual(expect.objectContaining({kind: 'template'}))
     expect(rewriteJson.channelValues.from).toBe('bundle')
+    // the proof rendered the chart the bundle carries with the CR's values
+    expect(rewriteJson.proof).toEqual(expect.objectContaining({chart: 'operator-wandb 0.43.8'}))
+    expect(rewriteJson.proof.objects).toBeGreaterThan(30)
+    expect(rewriteJson.proof.containers).toBeGreaterThan(10)
+    expect(rewriteJson.operator.needs).toBe('any v1 operator (1.x)')
     expect(rewriteJson.chart).toEqual(expect.objectContaining({name: 'operator-wandb', version: '0.43.8', source: 'repo', location: `${services().nginx.url}/${prefix}-mirror`}))
     expect(rewriteJson.files.map((f) => f.kind).sort()).toEqual(expect.arrayContaining(['operator-cr', 'operator-values', 'registries-conf', 'rewritten', 'containerd-hosts']))
     const text = await readFile(out('operator.yaml'), 'utf8')
@@ -234,7 +249,8 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
           limit(async () => {
             if (!r.ref.startsWith(`${mirror}/`)) return `${r.where}: ${r.ref} is not in the mirror`
             try {
-              await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${r.ref}`])
+              // skopeo takes a tag or a digest, not both (the controller is pinned by digest next to its tag)
+              await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${r.ref.replace(/:[^/@]+@/, '@')}`])
               return undefined
             } catch (err) {
               return `${r.where}: ${r.ref}: ${(err as {stderr?: string}).stderr?.trim() ?? String(err)}`
@@ -301,6 +317,22 @@ describeWithServices('airgap rewrite after pull and push (real registry, nginx H
     const tgz = Buffer.from(cm.data['operator-wandb']!, 'base64')
     expect(digestOf(tgz)).toBe(receipt.charts.find((c) => c.name === 'operator-wandb')!.tgzDigest)
   })
+
+  it('--explain prints every rendered container and how it reaches the node; a failed proof names the object and template and writes nothing', async () => {
+    const explained = await runCli(['rewrite', '--receipt', receiptFile, '--containerd-hosts', out('e/certs.d'), '-o', out('e/operator.yaml'), '--operator-values', out('e/operator-values.yaml'), '--pull-secret', 'mirror-pull', '--explain'])
+    expect(explained.code, explained.stderr).toBe(0)
+    expect(explained.stdout).toMatch(/COMPONENT\s+OBJECT\s+CONTAINER\s+IMAGE\s+REDIRECTED BY/)
+    expect(explained.stdout).toContain(`${mirror}/wandb/local:latest`)
+    expect(explained.stdout).toMatch(/^app\s+Deployment\/wandb-app\S*\s+app\s+\S+\/wandb\/local:latest\s+values \(points at the mirror\)$/m)
+    expect(explained.stdout).toMatch(/^prometheus\/instance\s+Deployment\/wandb-prometheus-server\s+prometheus-server\s+\S+\/prometheus\/prometheus:v2\.47\.0\s+values/m)
+    expect(explained.stdout).toMatch(/Pod\/wandb-operator-wandb-test-connection \[hook test\]\s+wandb-verify\s+us-docker\.pkg\.dev\/wandb-production\/public\/python:3\.12\s+containerd hosts\.toml/)
+    // a stale digest in the site values: the rendered prometheus server would pull what the mirror does not hold
+    await writeFile(out('stale.yaml'), `prometheus:\n  instance:\n    server:\n      image:\n        digest: sha256:${'f'.repeat(64)}\n`)
+    const refused = await runCli(['rewrite', '--receipt', receiptFile, '--values', out('stale.yaml'), '--containerd-hosts', out('f/certs.d'), '-o', out('f/operator.yaml'), '--operator-values', out('f/operator-values.yaml')])
+    expect(refused.code, refused.stderr).toBe(3)
+    expect(refused.stderr).toMatch(/Deployment\/wandb-prometheus-server \(operator-wandb\/charts\/prometheus\/charts\/instance\/templates\/deploy\.yaml\) container prometheus-server: \S+@sha256:f{64} points into the mirror, but the receipt holds only v2\.47\.0 there/)
+    for (const f of ['f/operator.yaml', 'f/operator-values.yaml', 'f/certs.d']) expect(existsSync(out(f)), f).toBe(false)
+  }, 60_000)
 
   it('refuses, writing nothing, when a user file names an image that is not mirrored, unless --allow-external names it', async () => {
     await writeFile(out('extra.yaml'), 'image: docker.io/acme/unknown:1.0\n')

@@ -17,8 +17,39 @@ const HELM_YAML_11 = {
   customTags: (tags: Tags) => tags.filter((t) => typeof t === 'string' || (t.tag !== 'tag:yaml.org,2002:timestamp' && t.format !== 'TIME')),
 } as const
 
+/**
+ * Charts parse the same text many times (wandb-base's helpers run `fromYaml (include …)` for each
+ * of its 25+ aliases): results are kept per text, and each caller gets its own copy (templates
+ * may change the maps they get with set / unset / merge). Bounded: a full cache is cleared.
+ */
+const UNMARSHAL_CACHE = new Map<string, {value: unknown} | {error: string}>()
+const UNMARSHAL_CACHE_ENTRIES = 4096
+const UNMARSHAL_CACHE_MAX_TEXT = 64 * 1024
+
 /** sigs.k8s.io/yaml.Unmarshal into interface{}: the first document, or an error message. */
 export function sigsYamlUnmarshal(text: string): {value: unknown} | {error: string} {
+  if (text.length > UNMARSHAL_CACHE_MAX_TEXT) return unmarshalUncached(text)
+  let result = UNMARSHAL_CACHE.get(text)
+  if (result === undefined) {
+    result = unmarshalUncached(text)
+    if (UNMARSHAL_CACHE.size >= UNMARSHAL_CACHE_ENTRIES) UNMARSHAL_CACHE.clear()
+    UNMARSHAL_CACHE.set(text, result)
+  }
+  return 'error' in result ? result : {value: copyJson(result.value)}
+}
+
+/** A copy of a value made of plain objects, arrays and scalars (what jsonClean returns). */
+function copyJson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyJson)
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {}
+    for (const k in v) out[k] = copyJson((v as Record<string, unknown>)[k])
+    return out
+  }
+  return v
+}
+
+function unmarshalUncached(text: string): {value: unknown} | {error: string} {
   const docs = parseAllDocuments(text, {...HELM_YAML_11, uniqueKeys: false})
   const list = Array.isArray(docs) ? docs : [docs]
   const doc = list[0]
