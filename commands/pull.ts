@@ -3,7 +3,7 @@ import type {PullEvent, PullResult} from '../src/usecases/pull.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags, platformFlag, pullTime, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
-import {specFlags} from '../src/cli/spec-flags.js'
+import {registryMirrorFlag, specFlags, wandbFlags, wandbInput} from '../src/cli/spec-flags.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
@@ -16,6 +16,10 @@ Images that cannot be found are listed together: one an enabled component needs 
 (exit 7) unless --skip-missing; one only disabled components need is a warning. Both are recorded
 in the lock as not carried. Interrupted pulls resume: run the same command again.
 SOURCE_DATE_EPOCH makes the bundle reproducible.
+--wandb-version VERSION carries a W&B release for the v2 operator: the server manifest
+(--manifest-repository, tag = VERSION; carried unchanged, pinned by digest), every image it names
+(a missing one fails the pull naming its manifest key) and the operator chart that satisfies the
+manifest's requiredOperatorVersion (--operator-chart to choose one), with its dependency charts.
 --since RECEIPT|BUNDLE|LOCK|INVENTORY writes a delta: the blobs the mirror already holds are left
 out (manifests are always carried) and listed in the lock; push checks they are in the mirror
 before it writes anything. --with-signatures also carries cosign signatures, attestations, SBOMs
@@ -27,6 +31,7 @@ ${BaseCommand.exitCodesHelp}`
     '<%= config.bin %> pull --channel-url https://deploy.wandb.ai --license "$WANDB_LICENSE" -o wandb.tar',
     '<%= config.bin %> pull airgap.yaml -o update.tar --since wandb.tar.receipt.json --with-signatures',
     '<%= config.bin %> pull channel.json -o wandb.tar --registry-mirror docker.io=artifactory.corp:443/dockerhub --platform linux/amd64',
+    '<%= config.bin %> pull --wandb-version 0.99.0 --with-cert-manager -o wandb-v2.tar --sign-key cosign.key',
   ]
   static override args = {
     spec: Args.string({description: 'release spec: airgap.yaml or a saved W&B channel response', required: false}),
@@ -41,14 +46,8 @@ ${BaseCommand.exitCodesHelp}`
       multiple: true,
       multipleNonGreedy: true,
     }),
-    'registry-mirror': Flags.string({
-      description: 'fetch images of SOURCE (a registry, optionally with a path) through MIRROR, keeping the original reference; repeatable',
-      multiple: true,
-      multipleNonGreedy: true,
-      env: 'AIRGAP_REGISTRY_MIRROR',
-      delimiter: ',',
-      helpValue: 'SOURCE=MIRROR',
-    }),
+    'registry-mirror': registryMirrorFlag,
+    ...wandbFlags,
     'skip-missing': Flags.boolean({description: 'carry on when an image of an enabled component is missing (recorded in the lock)', default: false}),
     force: Flags.boolean({description: 'overwrite an existing bundle file', default: false}),
     'max-part-size': sizeFlag({
@@ -84,6 +83,7 @@ ${BaseCommand.exitCodesHelp}`
         ...(flags['channel-url'] ? {channelUrl: flags['channel-url']} : {}),
         ...(flags.release ? {release: flags.release} : {}),
         ...(flags.license ? {license: flags.license} : {}),
+        wandb: wandbInput(flags),
         out: flags.output,
         platforms: flags.platform ?? [],
         registryMirrors: flags['registry-mirror'] ?? [],

@@ -1,6 +1,7 @@
 /** Image discovery results: every image found, with where it came from. */
 
-export type FindingSource = 'values' | 'annotation' | 'template' | 'spec'
+/** `manifest`: a key of the W&B v2 server manifest (chart = `<manifest repository>:<version>`, valuesPath = the key). */
+export type FindingSource = 'values' | 'annotation' | 'template' | 'spec' | 'manifest'
 /**
  * How the image is written at its values path: `{repository, tag?, digest?}`, Bitnami
  * `{registry, repository, tag, digest}`, `{name, tag?, digest?}` (stakater reloader: `name` is the

@@ -22,6 +22,8 @@ export interface DiscoverReleaseOptions {
   images: readonly string[]
   /** Globs of references to leave out. */
   exclude: readonly string[]
+  /** Findings from elsewhere: the W&B v2 server manifest's images with their keys. */
+  findings?: readonly Finding[]
   onWarning?: (message: string) => void
 }
 
@@ -32,7 +34,7 @@ export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverRe
     const warn = (m: string): void => opts.onWarning?.(m)
     findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn}))
   }
-  findings.push(...specFindings(opts.images))
+  findings.push(...specFindings(opts.images), ...(opts.findings ?? []))
   const isExcluded = excluder(opts.exclude)
   const all = groupFindings(findings)
   return {groups: all.filter((g) => !isExcluded(g.reference)), excluded: all.filter((g) => isExcluded(g.reference)).map((g) => g.reference)}
@@ -59,8 +61,9 @@ export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
   return out
 }
 
-/** One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`. */
+/** One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`, `HOST/wandb/server-manifest:0.99.0 key kafka.images.etcd`. */
 export function describeOrigin(o: Finding): string {
+  if (o.source === 'manifest') return `${o.chart} key ${o.valuesPath ?? ''}`
   if (o.valuesPath) return `${o.chart} values ${o.valuesPath}`
   if (o.template) return `${o.chart} ${o.template}`
   if (o.source === 'annotation') return `${o.chart} Chart.yaml annotations`

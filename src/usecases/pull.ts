@@ -30,6 +30,8 @@ import {expandFrom, loadHaveList} from '../delta/sources.js'
 import {mirroredReference} from './pull-input.js'
 import {pullSignatures} from './signatures.js'
 import type {UpstreamVerdict} from './upstream.js'
+import {checkWandbOperator, loadWandbInputs, type WandbInputs} from './pull-wandb.js'
+import type {OperatorVersionCheck} from '../server-manifest/index.js'
 
 /** Progress of a pull beyond blob transfers (one JSON line each with --json). */
 export type PullEvent =
@@ -42,6 +44,7 @@ export type PullEvent =
   | {event: 'since'; file: string; digests: number}
   | {event: 'signatures'; images: number; found: number}
   | {event: 'upstream'; image: string; digest: string; rule: string; verified: boolean}
+  | {event: 'server-manifest'; source: string; digest: string; images: number; fetchedFrom: string}
 
 export interface PullHooks extends BundleHooks {
   onEvent?(event: PullEvent): void
@@ -132,6 +135,19 @@ export interface PullResult {
   split?: SplitResult
   /** --verify-upstream: the verdict on each image's upstream signatures (also in the lock). */
   upstreamVerification?: UpstreamVerdict[]
+  /** The W&B v2 server manifest carried (--wandb-version or the spec's wandb block). */
+  serverManifest?: ServerManifestReport
+}
+
+export interface ServerManifestReport {
+  source: string
+  version: string
+  digest: string
+  /** Images it names (each carried, with its key as origin). */
+  images: number
+  requiredOperatorVersion?: string
+  /** `2.0.0-beta.3 satisfies ^2.0.0`. */
+  operatorCheck?: string
 }
 
 /** Pull a release into a bundle; see the module comment. */
@@ -154,6 +170,11 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   // The policy is checked before any network call; the Sigstore code is loaded only when asked for.
   const upstreamCheck = opts.verifyUpstream === undefined ? undefined : await (await import('./upstream.js')).loadUpstreamCheck(opts.verifyUpstream)
   const spec = await loadReleaseSpec(opts)
+  if (spec.spec.wandb !== undefined && (opts.since !== undefined || opts.maxPartSize !== undefined)) {
+    throw new UsageError(`${opts.since !== undefined ? '--since' : '--max-part-size'} cannot be combined with a W&B v2 release (--wandb-version or spec.wandb) yet`, {
+      hint: 'pull the v2 release as one whole bundle',
+    })
+  }
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
     const prepared = await prepareRelease(spec, session, {...opts, mirrors, warn})
@@ -191,6 +212,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       ...(signatures.length ? {signatures} : {}),
       createdBy: 'airgap',
       upstreamVerification: upstream?.lock,
+      serverManifest: prepared.wandb?.bundleInput,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       signal: opts.signal,
       ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
@@ -258,6 +280,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
         : {}),
       ...(result.split ? {split: result.split} : {}),
       upstreamVerification: upstream?.verdicts,
+      serverManifest: serverManifestReport(prepared, result.lock.serverManifest?.digest),
       ...(result.lock.signatures ? {signatures: result.lock.signatures.map((s) => ({subject: s.subject, ref: s.ref, kind: s.kind, digest: s.digest}))} : {}),
     }
   } finally {
@@ -271,6 +294,21 @@ interface Prepared {
   resolved: ResolvedImage[]
   missing: MissingImage[]
   excluded: string[]
+  wandb?: WandbInputs
+  operatorCheck?: OperatorVersionCheck
+}
+
+function serverManifestReport(prepared: Prepared, digest: string | undefined): ServerManifestReport | undefined {
+  const wandb = prepared.wandb
+  if (wandb === undefined) return undefined
+  return {
+    source: wandb.source,
+    version: wandb.release.version,
+    digest: digest ?? wandb.manifest.artifact.root.digest,
+    images: wandb.manifest.images.length,
+    requiredOperatorVersion: wandb.manifest.requiredOperatorVersion,
+    operatorCheck: prepared.operatorCheck?.note,
+  }
 }
 
 /** Charts, discovery and resolution. */
@@ -280,8 +318,14 @@ async function prepareRelease(
   opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
 ): Promise<Prepared> {
   const hooks = opts.hooks ?? {}
-  hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: spec.spec.charts.length, images: spec.spec.images.length})
-  const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
+  const wandb = spec.spec.wandb === undefined ? undefined : await loadWandbInputs(spec.spec.wandb, {session, mirrors: opts.mirrors, signal: opts.signal, warn: opts.warn})
+  const chartSources = [...spec.spec.charts, ...(wandb?.charts ?? [])]
+  hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: chartSources.length, images: spec.spec.images.length})
+  if (wandb !== undefined) {
+    hooks.onEvent?.({event: 'server-manifest', source: wandb.source, digest: wandb.manifest.artifact.root.digest, images: wandb.manifest.images.length, fetchedFrom: wandb.fetchedFrom})
+  }
+  const charts = await fetchCharts(chartSources, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
+  const operatorCheck = wandb === undefined ? undefined : checkWandbOperator(wandb, charts)
   for (const c of charts) {
     hooks.onEvent?.({event: 'chart', name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, fetchedDependencies: c.fetchedDependencies})
   }
@@ -289,6 +333,7 @@ async function prepareRelease(
     includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
     images: spec.spec.images,
     exclude: spec.spec.exclude,
+    findings: wandb?.findings,
     onWarning: opts.warn,
   })
   hooks.onEvent?.({event: 'discovered', images: groups.length, enabled: groups.filter((g) => g.enabled).length, excluded: excluded.length})
@@ -300,7 +345,7 @@ async function prepareRelease(
     onResolved: (r) => hooks.onEvent?.({event: 'resolved', image: r.group.reference, digest: r.descriptor.digest, from: r.fetchedFrom}),
     onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
   })
-  return {charts, groups, resolved, missing, excluded}
+  return {charts, groups, resolved, missing, excluded, wandb, operatorCheck}
 }
 
 /** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */
