@@ -35,6 +35,9 @@ import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
 import {attachChartPackage, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
 import {checkCr, checkImages} from './rewrite-checks.js'
+import {planRewriteV2, withV1Conversion, type RenderingProof, type RewriteV2Plan} from './rewrite-v2.js'
+import type {ManifestRoute} from '../rewrite/index.js'
+import type {ReceiptServerManifest} from '../mirror/receipt.js'
 
 export {PLATFORM_CHART} from './rewrite-bundle.js'
 export {ExternalImagesError} from './rewrite-checks.js'
@@ -95,6 +98,14 @@ export interface RewriteReleaseOptions {
   chartCredentialSecret?: string
   /** Extra YAML files (Helm values, Kubernetes manifests) to rewrite. */
   files?: string[]
+  /** Which operator to write for (default: v2 when the bundle carries a W&B v2 server manifest, else v1). */
+  operator?: 'v1' | 'v2'
+  /** v2: public URL of W&B (spec.wandb.hostname; default global.host of --values). */
+  hostname?: string
+  /** v2: how the operator reads the server manifest (oci, default; file: a ConfigMap, for a plain-HTTP mirror). */
+  manifestRoute?: ManifestRoute
+  /** v2, file route: where to write the manifest ConfigMap (default wandb-server-manifest.yaml beside operator.yaml). */
+  manifestConfigMap?: string
   /** Write rewritten FILEs here (same base name) instead of in place. */
   outDir?: string
   hooks?: RewriteHooks
@@ -102,10 +113,26 @@ export interface RewriteReleaseOptions {
 
 export interface WrittenFile {
   path: string
-  kind: 'operator-cr' | 'charts-configmap' | 'operator-values' | 'containerd-hosts' | 'registries-conf' | 'openshift-mirror-sets' | 'rewritten'
+  kind: 'operator-cr' | 'charts-configmap' | 'operator-values' | 'containerd-hosts' | 'registries-conf' | 'openshift-mirror-sets' | 'rewritten' | 'server-manifest-configmap'
+}
+
+/** What `airgap rewrite` did for the v2 operator. */
+export interface RewriteV2Result {
+  operator: 'v2'
+  receipt: string
+  /** spec.global.imageRegistry. */
+  registry: string
+  files: WrittenFile[]
+  serverManifest: RewriteV2Plan['serverManifest']
+  operatorImage: string
+  rendering: RenderingProof
+  /** Image references changed in each extra FILE. */
+  rewritten: Array<{file: string; output: string; changes: Change[]}>
+  warnings: string[]
 }
 
 export interface RewriteReleaseResult {
+  operator: 'v1'
   receipt: string
   registry: string
   files: WrittenFile[]
@@ -128,13 +155,29 @@ interface Output {
 }
 
 /** Build every output, check it, then write it; see the module comment. */
-export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<RewriteReleaseResult> {
+export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<RewriteReleaseResult | RewriteV2Result> {
   const warnings: string[] = []
   const warn = (m: string): void => {
     warnings.push(m)
     opts.hooks?.onWarning?.(m)
   }
   const receipt = await readReceipt(opts.receipt)
+  const serverManifest = receipt.serverManifest
+  const operator = opts.operator ?? (serverManifest !== undefined ? 'v2' : 'v1')
+  if (operator === 'v2') {
+    if (serverManifest === undefined) {
+      throw new UsageError(`${opts.receipt} records no W&B v2 server manifest: --operator v2 needs a bundle pulled with --wandb-version (or spec.wandb)`, {hint: 'drop --operator v2 to write the v1 resource'})
+    }
+    return rewriteForV2(opts, {...receipt, serverManifest}, warnings, warn)
+  }
+  if (opts.manifestRoute !== undefined || opts.hostname !== undefined) {
+    throw new UsageError('--manifest-route and --hostname apply to the v2 operator only', {hint: 'drop them, or pass --operator v2 for a bundle with a W&B v2 server manifest'})
+  }
+  if (serverManifest !== undefined && !receipt.charts.some((c) => c.name === PLATFORM_CHART)) {
+    throw new UsageError(`the bundle of ${opts.receipt} carries no ${PLATFORM_CHART} chart, so there is no v1 resource to write`, {
+      hint: 'drop --operator v1 to write the v2 resource, or pull a v1 release (SPEC or --channel-url) together with --wandb-version',
+    })
+  }
   const map = receiptToMirrorMap(receipt)
   if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
   const bundle = new LazyBundle(opts.bundle ?? receipt.bundle.path, receipt)
@@ -164,6 +207,8 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       ...(opts.chartCredentialSecret ? {chartCredentialSecret: opts.chartCredentialSecret} : {}),
     })
     cr.warnings.forEach(warn)
+    // A mirror that also holds the v2 server manifest: what the v1-to-v2 conversion reads.
+    if (serverManifest !== undefined) cr.operatorYaml = withV1Conversion(cr.operatorYaml, serverManifest, warn)
     const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readInputText(f, CUSTOM_CA_FILE)))
     const operatorValues = buildOperatorValues({
       map,
@@ -205,6 +250,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     const redirected = new Set(map.images.filter((i) => i.origins.some((o) => o.source === 'values' && o.valuesPath !== undefined && plan.paths.includes(o.valuesPath))).map((i) => i.source))
     const crChart = map.charts.find((c) => c.name === PLATFORM_CHART)!
     return {
+      operator: 'v1',
       receipt: resolve(opts.receipt),
       registry: map.registry,
       files,
@@ -217,6 +263,70 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     }
   } finally {
     await bundle.close()
+  }
+}
+
+/** The v2 outputs (rewrite-v2.ts), checked, then written; node configs and --channel/--chart-source are v1 only. */
+async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, warnings: string[], warn: (m: string) => void): Promise<RewriteV2Result> {
+  const v1Only = (
+    [
+      ['--channel', opts.channel],
+      ['--chart-source', opts.chartSource],
+      ['--charts-configmap', opts.chartsConfigMap],
+      ['--chart-credential-secret', opts.chartCredentialSecret],
+      ['--containerd-hosts', opts.containerdHosts],
+      ['--registries-conf', opts.registriesConf],
+      ['--idms', opts.idms],
+    ] as const
+  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]))
+  if (v1Only.length > 0) {
+    throw new UsageError(`${v1Only.join(', ')} apply to the v1 operator; this bundle carries W&B ${receipt.serverManifest.version} for the v2 operator`, {
+      hint: 'drop them (the v2 operator pulls every manifest image from spec.global.imageRegistry), or pass --operator v1 when the bundle also carries a v1 release',
+    })
+  }
+  if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
+  const plan = await planRewriteV2(
+    {
+      receipt: opts.receipt,
+      bundle: opts.bundle,
+      hostname: opts.hostname,
+      values: opts.values,
+      operatorYaml: opts.operatorYaml ?? DEFAULT_OPERATOR_YAML,
+      operatorValues: opts.operatorValues ?? DEFAULT_OPERATOR_VALUES,
+      manifestRoute: opts.manifestRoute,
+      manifestConfigMap: opts.manifestConfigMap,
+      plainHttp: opts.plainHttp ?? [],
+      pullSecrets: opts.pullSecrets ?? [],
+      customCa: opts.customCa ?? [],
+      caConfigMap: opts.caConfigMap,
+      pinDigests: opts.pinDigests ?? false,
+      allowExternal: opts.allowExternal ?? [],
+      name: opts.name ?? 'wandb',
+      namespace: opts.namespace ?? 'default',
+      operatorNamespace: opts.operatorNamespace,
+    },
+    receipt,
+    warn,
+  )
+  const outputs: Output[] = [...plan.outputs]
+  const map = receiptToMirrorMap(receipt)
+  const rewritten = await rewriteFiles(opts, map, outputs)
+  refuseDuplicateOutputs(outputs)
+  const files: WrittenFile[] = []
+  for (const o of outputs) {
+    await writeAtomic(o.path, o.text)
+    files.push({path: o.path, kind: o.kind})
+  }
+  return {
+    operator: 'v2',
+    receipt: resolve(opts.receipt),
+    registry: plan.imageRegistry,
+    files,
+    serverManifest: plan.serverManifest,
+    operatorImage: plan.operatorImage,
+    rendering: plan.rendering,
+    rewritten,
+    warnings,
   }
 }
 

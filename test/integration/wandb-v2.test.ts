@@ -13,11 +13,13 @@ import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
+import {parse} from 'yaml'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import type {BundleLock} from '../../src/bundle/lock.js'
 import type {PushReceipt} from '../../src/mirror/receipt.js'
 import {formatReference, parseReference} from '../../src/oci/reference.js'
 import type {RegistryClient} from '../../src/registry/index.js'
+import {validateWandbV2} from '../../src/rewrite/wandb-v2-cr.js'
 import {operatorImage} from '../../src/server-manifest/index.js'
 import {jsonOf, runCli} from '../support/cli.js'
 import {loadInto} from '../support/images.js'
@@ -186,4 +188,52 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('needs an operator ^2.0.0, but the operator chart is 1.9.0')
   }, 120_000)
+
+  it('rewrite writes the v2 WeightsAndBiases and the operator chart values at the mirror, both valid', async () => {
+    expect(receipt).toBeDefined()
+    const receiptFile = `${out('v2.tar')}.receipt.json`
+    const mirror = `${host}/${mirrorPrefix}`
+    const r = await runCli(['rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '--pull-secret', 'mirror-pull', '-o', out('v2/operator.yaml'), '--operator-values', out('v2/operator-values.yaml'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const result = jsonOf<{operator: string; registry: string; files: Array<{kind: string}>; rendering: {checked: boolean}}>(r)
+    expect(result).toMatchObject({operator: 'v2', registry: mirror, rendering: {checked: false}})
+    const cr = parse(await readFile(out('v2/operator.yaml'), 'utf8')) as {apiVersion: string; spec: {wandb: Record<string, unknown>; global: Record<string, unknown>}}
+    expect(validateWandbV2(cr)).toEqual([])
+    expect(cr.apiVersion).toBe('apps.wandb.com/v2')
+    expect(cr.spec.wandb).toMatchObject({version: VERSION, manifestRepository: `oci://${mirror}/wandb/server-manifest`, hostname: 'https://wandb.corp.example'})
+    expect(cr.spec.global).toEqual({imageRegistry: mirror, imagePullSecrets: [{name: 'mirror-pull'}]})
+    const values = parse(await readFile(out('v2/operator-values.yaml'), 'utf8')) as Record<string, Record<string, unknown>>
+    expect(values['wandb']).toEqual({install: false})
+    expect(values['wandb-operator']!['image']).toEqual({repository: `${mirror}/wandb-production/public/wandb/operator`, tag: 'v2.0.0-beta.3'})
+    expect(values['moco']!['image']).toEqual({repository: `${mirror}/cybozu-go/moco`, tag: '0.26.0'})
+    // every image the values name resolves in the mirror
+    for (const image of [values['wandb-operator']!['image'], values['moco']!['image']] as Array<{repository: string; tag: string}>) {
+      await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${image.repository}:${image.tag}`])
+    }
+  }, 120_000)
+
+  it('rewrite refuses a plain-HTTP mirror for the oci:// manifest route with the reason; --manifest-route file writes the ConfigMap route', async () => {
+    const receiptFile = `${out('v2.tar')}.receipt.json`
+    const base = ['rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '--plain-http', host]
+    const refused = await runCli([...base, '-o', out('plain/operator.yaml'), '--operator-values', out('plain/operator-values.yaml')])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('never pulls the server manifest over plain HTTP')
+    expect(refused.stderr).toContain('file:// route')
+    const r = await runCli([...base, '--manifest-route', 'file', '-o', out('file/operator.yaml'), '--operator-values', out('file/operator-values.yaml'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const cr = parse(await readFile(out('file/operator.yaml'), 'utf8')) as {spec: {wandb: {manifestRepository: string}}}
+    expect(validateWandbV2(cr)).toEqual([])
+    expect(cr.spec.wandb.manifestRepository).toBe('file:///etc/wandb/server-manifest')
+    const cm = parse(await readFile(out('file/wandb-server-manifest.yaml'), 'utf8')) as {kind: string; data: Record<string, string>}
+    expect(cm.kind).toBe('ConfigMap')
+    expect(Object.keys(cm.data)).toEqual(['manifest.yaml', 'sizing.yaml', 'zz-patch.yaml'])
+    const values = parse(await readFile(out('file/operator-values.yaml'), 'utf8')) as {'wandb-operator': {volumes: Array<{name: string}>}}
+    expect(values['wandb-operator'].volumes.map((v) => v.name)).toContain('wandb-server-manifest')
+  }, 120_000)
+
+  it('rewrite --operator v1 on a bundle without a v1 release is refused with what to do', async () => {
+    const r = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--operator', 'v1', '-o', out('v1/operator.yaml')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('carries no operator-wandb chart')
+  }, 60_000)
 })
