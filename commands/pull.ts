@@ -130,6 +130,9 @@ ${BaseCommand.exitCodesHelp}`
     const rows: Array<[string, string]> = [
       ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}`],
       ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
+      ...(r.serverManifest
+        ? [['server manifest', `${r.serverManifest.source} (${r.serverManifest.digest}), ${r.serverManifest.images} image entries${r.serverManifest.operatorCheck ? `; operator ${r.serverManifest.operatorCheck}` : ''}`] as [string, string]]
+        : []),
       ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
       ['saved by sharing', formatBytes(r.savedBySharing)],
       ...(r.delta ? [['left out (delta)', `${formatBytes(r.delta.expectedBytes)} in ${r.delta.expectedBlobs} blobs the mirror holds (per ${r.delta.since})`] as [string, string]] : []),

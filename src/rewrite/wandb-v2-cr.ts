@@ -93,7 +93,7 @@ export function buildWandbV2Cr(options: WandbV2CrOptions): WandbV2Cr {
   const warnings: string[] = []
   if (route === 'oci' && options.plainHttp) {
     throw new UsageError(`the mirror ${options.imageRegistry} speaks plain HTTP, and the v2 operator never pulls the server manifest over plain HTTP (it sets no PlainHTTP on the pull)`, {
-      hint: 'serve the mirror over HTTPS (give the operator the CA with wandb-operator.caCerts), or choose the file:// route for the manifest',
+      hint: 'serve the mirror over HTTPS (give the operator the CA with wandb-operator.caCerts), or write the file:// route for the manifest (airgap rewrite --manifest-route file)',
     })
   }
   if (options.plainHttp) {

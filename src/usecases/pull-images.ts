@@ -61,9 +61,9 @@ export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
   return out
 }
 
-/** One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`, `HOST/wandb/server-manifest:0.99.0 key kafka.images.etcd`. */
+/** One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`, `server manifest 0.99.0 key kafka.images.etcd`. */
 export function describeOrigin(o: Finding): string {
-  if (o.source === 'manifest') return `${o.chart} key ${o.valuesPath ?? ''}`
+  if (o.source === 'manifest') return `server manifest ${o.chart.slice(o.chart.lastIndexOf(':') + 1)} key ${o.valuesPath ?? ''}`
   if (o.valuesPath) return `${o.chart} values ${o.valuesPath}`
   if (o.template) return `${o.chart} ${o.template}`
   if (o.source === 'annotation') return `${o.chart} Chart.yaml annotations`

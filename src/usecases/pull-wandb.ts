@@ -92,7 +92,13 @@ function sameChartSource(a: ChartSource, b: ChartSource): boolean {
 /** The operator chart as a chart source: a local .tgz, an exact OCI version, or the newest satisfying the manifest. */
 async function operatorChartSource(release: WandbRelease, manifest: ServerManifest, opts: LoadWandbOptions): Promise<ChartSource> {
   if (!release.operatorChart.startsWith('oci://')) return {type: 'path', path: release.operatorChart, values: [], set: {}}
-  const {oci, version} = splitOperatorChart(release.operatorChart)
+  const split = splitOperatorChart(release.operatorChart)
+  const version = split.version
+  // A --registry-mirror covering the chart's registry is used for the chart too (it is stored under the mirror's name).
+  const [registry = '', ...path] = split.oci.slice('oci://'.length).split('/')
+  const via = mirroredReference({registry, repository: path.join('/')}, opts.mirrors)
+  const oci = via.mirror === undefined ? split.oci : `oci://${via.registry}/${via.repository}`
+  if (via.mirror !== undefined) opts.warn(`the operator chart ${split.oci} is read through the mirror ${via.mirror.mirror} and stored in the bundle as ${oci}`)
   if (version !== undefined) return {type: 'oci', oci, version, values: [], set: {}}
   const {repository} = opts.session.repository(oci.slice('oci://'.length), 'source')
   const versions = (await listOciChartVersions(repository, oci, opts.signal)).filter((v) => semver.valid(v) !== null)

@@ -99,7 +99,7 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     // the human listing names the key too
     const text = await runCli(['images', ...v2Flags('index')])
     expect(text.code, text.stderr).toBe(0)
-    expect(text.stdout).toContain(`wandb/server-manifest:${VERSION} key kafka.images.etcd`)
+    expect(text.stdout).toContain(`server manifest ${VERSION} key kafka.images.etcd`)
   }, 120_000)
 
   it('pull --wandb-version carries the manifest (multi-layer form) unchanged under its full name, pinned in the lock; verify passes', async () => {
@@ -178,7 +178,7 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const r = await runCli(['pull', ...v2Flags('single', upMissing), '-o', out('missing.tar')])
     expect(r.code).toBe(7)
     expect(r.stderr).toContain(MISSING)
-    expect(r.stderr).toContain(`wandb/server-manifest:${VERSION} key kafka.images.etcd`)
+    expect(r.stderr).toContain(`server manifest ${VERSION} key kafka.images.etcd`)
   }, 120_000)
 
   it('an operator chart that does not satisfy requiredOperatorVersion is refused, naming both', async () => {
