@@ -121,6 +121,25 @@ export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt
   }
 }
 
+/** Options that only the v1 resource uses, refused for the v2 one (UsageError naming them). */
+export function refuseV1Options(opts: {channel?: string; chartSource?: string; chartsConfigMap?: string; chartCredentialSecret?: string; containerdHosts?: string; registriesConf?: string; idms?: string}, version: string): void {
+  const given = (
+    [
+      ['--channel', opts.channel],
+      ['--chart-source', opts.chartSource],
+      ['--charts-configmap', opts.chartsConfigMap],
+      ['--chart-credential-secret', opts.chartCredentialSecret],
+      ['--containerd-hosts', opts.containerdHosts],
+      ['--registries-conf', opts.registriesConf],
+      ['--idms', opts.idms],
+    ] as const
+  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]))
+  if (given.length === 0) return
+  throw new UsageError(`${given.join(', ')} apply to the v1 operator; this bundle carries W&B ${version} for the v2 operator`, {
+    hint: 'drop them (the v2 operator pulls every manifest image from spec.global.imageRegistry), or pass --operator v1 when the bundle also carries a v1 release',
+  })
+}
+
 /** Whether the operator chart's rendering was proven to pull every image from the mirror. */
 export interface RenderingProof {
   checked: boolean

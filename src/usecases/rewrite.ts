@@ -35,7 +35,7 @@ import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
 import {attachChartPackage, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
 import {checkCr, checkImages} from './rewrite-checks.js'
-import {planRewriteV2, withV1Conversion, type RenderingProof, type RewriteV2Plan} from './rewrite-v2.js'
+import {planRewriteV2, refuseV1Options, withV1Conversion, type RenderingProof, type RewriteV2Plan} from './rewrite-v2.js'
 import type {ManifestRoute} from '../rewrite/index.js'
 import type {ReceiptServerManifest} from '../mirror/receipt.js'
 
@@ -268,22 +268,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
 
 /** The v2 outputs (rewrite-v2.ts), checked, then written; node configs and --channel/--chart-source are v1 only. */
 async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, warnings: string[], warn: (m: string) => void): Promise<RewriteV2Result> {
-  const v1Only = (
-    [
-      ['--channel', opts.channel],
-      ['--chart-source', opts.chartSource],
-      ['--charts-configmap', opts.chartsConfigMap],
-      ['--chart-credential-secret', opts.chartCredentialSecret],
-      ['--containerd-hosts', opts.containerdHosts],
-      ['--registries-conf', opts.registriesConf],
-      ['--idms', opts.idms],
-    ] as const
-  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]))
-  if (v1Only.length > 0) {
-    throw new UsageError(`${v1Only.join(', ')} apply to the v1 operator; this bundle carries W&B ${receipt.serverManifest.version} for the v2 operator`, {
-      hint: 'drop them (the v2 operator pulls every manifest image from spec.global.imageRegistry), or pass --operator v1 when the bundle also carries a v1 release',
-    })
-  }
+  refuseV1Options(opts, receipt.serverManifest.version)
   if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
   const plan = await planRewriteV2(
     {

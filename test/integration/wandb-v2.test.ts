@@ -235,5 +235,8 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const r = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--operator', 'v1', '-o', out('v1/operator.yaml')])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('carries no operator-wandb chart')
+    const nodes = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--hostname', 'https://w.example', '--containerd-hosts', out('certs.d'), '-o', out('v1/operator.yaml')])
+    expect(nodes.code).toBe(2)
+    expect(nodes.stderr).toContain('--containerd-hosts apply to the v1 operator; this bundle carries W&B 0.99.0 for the v2 operator')
   }, 60_000)
 })
