@@ -9,7 +9,7 @@
  * schema, and containerd pulls every manifest image through the mirror.
  */
 import {execFile} from 'node:child_process'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -23,7 +23,7 @@ import {validateWandbV2} from '../../src/rewrite/wandb-v2-cr.js'
 import {operatorImage} from '../../src/server-manifest/index.js'
 import {jsonOf, runCli} from '../support/cli.js'
 import {loadInto} from '../support/images.js'
-import {imageSources, makeServerManifest, MANIFEST_VARIANTS, OPERATOR_V2_IMAGES, pushOperatorV2Charts, seedUpstreamImages, upstreamRepository, type ServerManifestArtifact} from '../support/server-manifest.js'
+import {imageSources, makeServerManifest, MANIFEST_VARIANTS, OPERATOR_V2_IMAGES, operatorV2ChartTgz, pushOperatorV2Charts, seedUpstreamImages, upstreamRepository, type ServerManifestArtifact} from '../support/server-manifest.js'
 import {describeWithServices, services, startContainerd} from '../support/services.js'
 import {clientFor, repoName} from './registry-support.js'
 
@@ -187,6 +187,14 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const r = await runCli(['images', ...args])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('needs an operator ^2.0.0, but the operator chart is 1.9.0')
+    // a local .tgz is checked the same way, and one that satisfies it is carried
+    const {tgz} = await operatorV2ChartTgz('2.1.0')
+    await writeFile(out('operator-2.1.0.tgz'), tgz)
+    args[args.indexOf('--operator-chart') + 1] = out('operator-2.1.0.tgz')
+    const local = await runCli(['images', ...args, '--json'])
+    expect(local.code, local.stderr).toBe(0)
+    expect(jsonOf<ImagesJson>(local).charts.map((c) => `${c.name}@${c.version}`)).toEqual(['operator@2.1.0'])
+    expect(jsonOf<ImagesJson>(local).serverManifest.operatorCheck).toBe('2.1.0 satisfies ^2.0.0')
   }, 120_000)
 
   it('rewrite writes the v2 WeightsAndBiases and the operator chart values at the mirror, both valid', async () => {
