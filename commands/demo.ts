@@ -10,25 +10,29 @@ export default class Demo extends BaseCommand<typeof Demo> {
 generated W&B-shaped images and charts, and a W&B release channel naming them), then does what you
 would do for a real air-gapped install: pull the release into one signed bundle, verify it, push it
 into a second, empty registry (the enclave's mirror), check the mirror, and write the operator.yaml
-the cluster needs. Prints each step in plain words, the operator.yaml and the time each step took.
+the cluster needs. With --v2, the same for W&B on the v2 operator: a server manifest release
+(pull --wandb-version), pushed in the v2 operator's mirror layout, and the v2 WeightsAndBiases.
+Prints each step in plain words, the operator.yaml and the time each step took.
 Needs no network, no Docker and no credentials. Everything is deleted at the end (also on Ctrl-C)
 unless --keep names a folder to keep it in.
 
 ${BaseCommand.exitCodesHelp}`
-  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --keep ./demo-out', '<%= config.bin %> demo --json']
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --keep ./demo-out', '<%= config.bin %> demo --json', '<%= config.bin %> demo --v2']
   static override flags = {
     keep: Flags.string({description: 'keep the bundle, keys, receipt, operator.yaml and both registries in this new or empty folder', helpValue: 'DIR'}),
+    v2: Flags.boolean({description: 'W&B on the v2 operator: carry a server-manifest release (pull --wandb-version) and write the v2 WeightsAndBiases', default: false}),
   }
 
   async run(): Promise<DemoResult> {
     const {flags} = await this.parse(Demo)
     const text = !this.jsonEnabled() && !flags.quiet
     const interrupt = listenForInterrupt()
-    if (text) this.log('airgap demo: the whole air-gap flow on this machine, offline, on made-up W&B images.\n')
+    if (text) this.log(`airgap demo${flags.v2 ? ' --v2' : ''}: the whole air-gap flow${flags.v2 ? ' for the W&B v2 operator' : ''} on this machine, offline, on made-up W&B images.\n`)
     let n = 0
     try {
       const result = await runDemo({
         keep: flags.keep || undefined,
+        v2: flags.v2,
         signal: interrupt.signal,
         hooks: {
           onStepStart: (_id, title) => {

@@ -4,11 +4,11 @@ import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags} from '../src/cli/flags.js'
 import {imageListLines, whyLines} from '../src/cli/images-text.js'
-import {specFlags} from '../src/cli/spec-flags.js'
+import {registryMirrorFlag, specFlags, wandbFlags, wandbInput} from '../src/cli/spec-flags.js'
 
 export default class Images extends BaseCommand<typeof Images> {
   static override summary = 'List every chart and image a release spec leads to, with where each was found'
-  static override description = `Fetches the charts of SPEC (an airgap.yaml or a saved W&B channel response; or the live channel with --channel-url) and lists every image they can run, for enabled and disabled components (disabled ones marked). No image is pulled or resolved.
+  static override description = `Fetches the charts of SPEC (an airgap.yaml or a saved W&B channel response; or the live channel with --channel-url) and lists every image they can run, for enabled and disabled components (disabled ones marked). No image is pulled or resolved. With --wandb-version (W&B for the v2 operator) the server manifest is read and every image it names is listed with its manifest key, next to the operator chart's.
 
 Two ways of finding images, merged:
   - the values walk: image-shaped values, chart annotations, references written in templates;
@@ -21,6 +21,7 @@ ${BaseCommand.exitCodesHelp}`
     '<%= config.bin %> images airgap.yaml',
     '<%= config.bin %> images channel.json --only-enabled --json',
     '<%= config.bin %> images airgap.yaml --why bitnami/redis-exporter',
+    '<%= config.bin %> images --wandb-version 0.99.0',
   ]
   static override args = {
     spec: Args.string({description: 'release spec: airgap.yaml or a saved W&B channel response', required: false}),
@@ -28,6 +29,8 @@ ${BaseCommand.exitCodesHelp}`
   static override flags = {
     ...connectionFlags,
     ...specFlags,
+    'registry-mirror': registryMirrorFlag,
+    ...wandbFlags,
     why: Flags.string({description: 'explain one image: every place it was found and which render found it (REF without a tag matches every tag, without a registry every registry)', helpValue: 'REF'}),
   }
 
@@ -39,6 +42,8 @@ ${BaseCommand.exitCodesHelp}`
       ...(flags['channel-url'] ? {channelUrl: flags['channel-url']} : {}),
       ...(flags.release ? {release: flags.release} : {}),
       ...(flags.license ? {license: flags.license} : {}),
+      wandb: wandbInput(flags),
+      registryMirrors: flags['registry-mirror'] ?? [],
       onlyEnabled: flags['only-enabled'],
       skipTestImages: flags['skip-test-images'],
       why: flags.why,

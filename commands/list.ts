@@ -26,6 +26,12 @@ ${BaseCommand.exitCodesHelp}`
     }
     this.log(`CHARTS (${c.charts.length})`)
     for (const ch of c.charts) this.log(`  ${ch.name} ${ch.version}  ${ch.digest}  from ${ch.source}`)
+    const m = c.serverManifest
+    if (m) {
+      this.log(`SERVER MANIFEST (W&B ${m.version} for the v2 operator)`)
+      this.log(`  ${m.source}`)
+      this.log(`    ${m.digest}${m.requiredOperatorVersion ? `  requiredOperatorVersion ${m.requiredOperatorVersion}` : ''}${m.operatorChartVersion ? `, operator chart ${m.operatorChartVersion}` : ''}`)
+    }
     if (c.upstreamVerification) for (const line of upstreamLines(c.upstreamVerification)) this.log(line)
     this.log(`${c.blobs.count} blobs, ${formatBytes(c.blobs.bytes)}${c.spec ? '; spec included' : ''}`)
     return c

@@ -6,7 +6,7 @@ import {pullPlanLines} from '../src/cli/plan-text.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags, platformFlag, pullTime, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
-import {specFlags} from '../src/cli/spec-flags.js'
+import {registryMirrorFlag, specFlags, wandbFlags, wandbInput} from '../src/cli/spec-flags.js'
 import {createProgress, formatBytes} from '../src/cli/progress.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
@@ -23,6 +23,8 @@ Interrupted pulls resume: run the same command again. SOURCE_DATE_EPOCH makes th
 
 --dry-run prints the plan instead: every chart and image with its resolved digest, platforms and size, what is missing upstream, the totals and whether the pull would fail; it downloads no blob and writes nothing (-o is then optional: given, its folder's free space is checked).
 
+--wandb-version VERSION carries a W&B release for the v2 operator: the server manifest (--manifest-repository, tag = VERSION; carried unchanged, pinned by digest), every image it names (a missing one fails the pull naming its manifest key) and the operator chart that satisfies the manifest's requiredOperatorVersion (--operator-chart to choose one), with its dependency charts.
+
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
     '<%= config.bin %> pull airgap.yaml -o wandb.tar --sign-key cosign.key',
@@ -30,6 +32,7 @@ ${BaseCommand.exitCodesHelp}`
     '<%= config.bin %> pull airgap.yaml -o update.tar --since wandb.tar.receipt.json --with-signatures',
     '<%= config.bin %> pull channel.json -o wandb.tar --registry-mirror docker.io=artifactory.corp:443/dockerhub --platform linux/amd64',
     '<%= config.bin %> pull airgap.yaml --dry-run',
+    '<%= config.bin %> pull --wandb-version 0.99.0 --with-cert-manager -o wandb-v2.tar --sign-key cosign.key',
   ]
   static override args = {
     spec: Args.string({description: 'release spec: airgap.yaml or a saved W&B channel response', required: false}),
@@ -45,14 +48,8 @@ ${BaseCommand.exitCodesHelp}`
       multiple: true,
       multipleNonGreedy: true,
     }),
-    'registry-mirror': Flags.string({
-      description: 'fetch images of SOURCE (a registry, optionally with a path) through MIRROR, keeping the original reference; repeatable',
-      multiple: true,
-      multipleNonGreedy: true,
-      env: 'AIRGAP_REGISTRY_MIRROR',
-      delimiter: ',',
-      helpValue: 'SOURCE=MIRROR',
-    }),
+    'registry-mirror': registryMirrorFlag,
+    ...wandbFlags,
     'skip-missing': Flags.boolean({description: 'carry on when an image of an enabled component is missing (recorded in the lock)', default: false}),
     force: Flags.boolean({description: 'overwrite an existing bundle file', default: false}),
     'max-part-size': sizeFlag({
@@ -87,6 +84,7 @@ ${BaseCommand.exitCodesHelp}`
       channelUrl: flags['channel-url'],
       release: flags.release,
       license: flags.license,
+      wandb: wandbInput(flags),
       platforms: flags.platform ?? [],
       registryMirrors: flags['registry-mirror'] ?? [],
       onlyEnabled: flags['only-enabled'],
@@ -146,6 +144,9 @@ ${BaseCommand.exitCodesHelp}`
     const rows: Array<[string, string]> = [
       ['images', `${r.images.length} carried${r.missing.length ? `, ${r.missing.length} missing (not carried)` : ''}${r.excluded.length ? `, ${r.excluded.length} excluded` : ''}${r.testOnlySkipped.length ? `, ${r.testOnlySkipped.length} helm-test-only left out` : ''}`],
       ['charts', r.charts.map((c) => `${c.name}@${c.version}`).join(', ') || '(none)'],
+      ...(r.serverManifest
+        ? [['server manifest', `${r.serverManifest.source} (${r.serverManifest.digest}), ${r.serverManifest.images} image entries${r.serverManifest.operatorCheck ? `; operator ${r.serverManifest.operatorCheck}` : ''}`] as [string, string]]
+        : []),
       ['unique bytes', `${formatBytes(r.uniqueBytes)} in ${r.blobs} blobs`],
       ['saved by sharing', formatBytes(r.savedBySharing)],
       ...(r.delta ? [['left out (delta)', `${formatBytes(r.delta.expectedBytes)} in ${r.delta.expectedBlobs} blobs the mirror holds (per ${r.delta.since})`] as [string, string]] : []),

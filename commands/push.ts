@@ -121,6 +121,11 @@ ${BaseCommand.exitCodesHelp}`
     if (r.authenticity !== 'verified') this.log('  authenticity NOT checked (--allow-unsigned)')
     if (r.delta) this.log(`  delta: ${r.delta.expected} blob(s) left out of the bundle; ${r.delta.present} found in place, ${r.delta.mounted} mounted from other repositories`)
     if (r.signatures) this.log(`  signatures: ${r.signatures.filter((x) => x.status === 'pushed').length}/${r.signatures.length} pushed`)
+    const v2 = r.receipt.serverManifest
+    if (v2) {
+      this.log(`  W&B ${v2.version} for the v2 operator: server manifest at ${v2.mirror} (${v2.digest}, as upstream); ${v2.images.length} manifest image(s) at ${v2.imageRegistry}/<registry/repository> as the operator reads them`)
+      this.log(`  next: airgap rewrite --receipt ${r.receiptPath} --hostname https://<W&B URL>  (spec.global.imageRegistry ${v2.imageRegistry})`)
+    }
     this.log(`  receipt: ${r.receiptPath}`)
     if (r.split) {
       const s = r.split

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult} from '../src/usecases/rewrite.js'
+import {DEFAULT_OPERATOR_VALUES, DEFAULT_OPERATOR_YAML, rewriteRelease, type RewriteReleaseResult, type RewriteV2Result} from '../src/usecases/rewrite.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {explainTable} from '../src/cli/rewrite-explain.js'
 
@@ -38,11 +38,25 @@ digests a template drops with --pin-digests, "latest" tags. --explain prints eve
 --chart-source oci needs operator 1.22.0 or later: checked against the operator in the bundle.
 A literal license in --values is kept in operator.yaml but never printed.
 
+W&B for the v2 operator (a bundle pulled with --wandb-version; --operator v1|v2 chooses when the
+bundle also carries a v1 release):
+  operator.yaml          the WeightsAndBiases resource (apps.wandb.com/v2): spec.wandb.version and
+                         manifestRepository at the mirror, spec.global.imageRegistry = the mirror
+                         (the operator prepends it to every manifest image), pull secrets, CAs;
+                         validated against the schema of the v2 types; needs --hostname
+  operator-values.yaml   values for the v2 operator chart: every dependency image from the mirror,
+                         wandb-operator.caCerts from --custom-ca, wandb.install: false
+The v2 operator never pulls the manifest over plain HTTP: with --plain-http naming the mirror the
+oci route is refused; --manifest-route file writes the manifest into a ConfigMap
+(wandb-server-manifest.yaml) mounted into the operator instead. A v1 resource written for a mirror
+that holds a v2 manifest gets global.imageRegistry, which the v1-to-v2 conversion reads.
+
 ${BaseCommand.exitCodesHelp}`
   static override examples = [
     '<%= config.bin %> rewrite --receipt bundle.tar.receipt.json --values site.yaml',
     '<%= config.bin %> rewrite --receipt r.json --values site.yaml --chart-source oci --pin-digests --containerd-hosts ./certs.d',
     '<%= config.bin %> rewrite --receipt r.json my-values.yaml manifests/job.yaml --out-dir rewritten/',
+    '<%= config.bin %> rewrite --receipt wandb-v2.tar.receipt.json --hostname https://wandb.corp --custom-ca corp-ca.pem',
   ]
   static override strict = false
   static override args = {
@@ -81,9 +95,16 @@ ${BaseCommand.exitCodesHelp}`
     'operator-namespace': Flags.string({description: 'namespace of the operator, for the charts ConfigMap (default: --namespace)'}),
     'out-dir': Flags.string({description: 'write rewritten FILEs here instead of in place', helpValue: 'DIR'}),
     explain: Flags.boolean({description: 'print every rendered container: component, object, container, image, how it is redirected', default: false}),
+    operator: Flags.string({description: 'write for the v1 or the v2 operator (default: v2 when the bundle carries a W&B v2 server manifest, else v1)', options: ['v1', 'v2']}),
+    hostname: Flags.string({description: 'v2: public URL of W&B, spec.wandb.hostname (default: global.host of --values)', helpValue: 'URL'}),
+    'manifest-route': Flags.string({
+      description: 'v2: how the operator reads the server manifest: oci (from the mirror, HTTPS only) or file (a ConfigMap mounted into the operator; for a plain-HTTP mirror)',
+      options: ['oci', 'file'],
+    }),
+    'manifest-configmap': Flags.string({description: 'v2, file route: where to write the server-manifest ConfigMap (default beside -o)', helpValue: 'FILE'}),
   }
 
-  async run(): Promise<RewriteReleaseResult> {
+  async run(): Promise<RewriteReleaseResult | RewriteV2Result> {
     const {argv, flags} = await this.parse(Rewrite)
     const files = (argv as string[]).filter((f) => f !== '')
     const result = await rewriteRelease({
@@ -113,14 +134,19 @@ ${BaseCommand.exitCodesHelp}`
       files,
       ...(flags['out-dir'] ? {outDir: flags['out-dir']} : {}),
       explain: flags.explain,
+      operator: flags.operator as 'v1' | 'v2' | undefined,
+      hostname: flags.hostname,
+      manifestRoute: flags['manifest-route'] as 'oci' | 'file' | undefined,
+      manifestConfigMap: flags['manifest-configmap'],
       hooks: {onWarning: (m) => this.warn(m)},
     })
     if (!flags.quiet) this.printSummary(result)
-    if (flags.explain) for (const line of explainTable(result.proof.rows ?? [])) this.log(line)
+    if (flags.explain && result.operator === 'v1') for (const line of explainTable(result.proof.rows ?? [])) this.log(line)
     return result
   }
 
-  private printSummary(r: RewriteReleaseResult): void {
+  private printSummary(r: RewriteReleaseResult | RewriteV2Result): void {
+    if (r.operator === 'v2') return this.printV2Summary(r)
     this.log(`Rewrote for the mirror ${r.registry} (receipt ${r.receipt})${r.plainHttp.mirror ? `, plain HTTP (${r.plainHttp.from === 'receipt' ? 'as the push reached it, per the receipt' : '--plain-http'})` : ''}`)
     for (const f of r.files) this.log(`  wrote ${f.kind.padEnd(16)} ${f.path}`)
     this.log(`  images   ${r.images.redirected} redirected at ${r.images.valuesPaths} values path(s); operator controller ${r.images.controller}`)
@@ -128,8 +154,19 @@ ${BaseCommand.exitCodesHelp}`
     this.log(`  channel  ${r.channelValues.from === 'none' ? 'no channel values' : `values from ${r.channelValues.file}`}`)
     for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
     this.log(`  proof    ${r.proof.chart} rendered with the CR's values: ${r.proof.objects} objects; all ${r.proof.containers} containers proven (mirror through values, node-level config, or --allow-external)${r.proof.rows === undefined ? '; --explain lists them' : ''}`)
-    this.log(`  operator the CR needs ${r.operator.needs}${r.operator.bundled !== undefined ? `; the bundle carries ${r.operator.bundled} (${r.operator.from ?? ''})` : ''}`)
+    this.log(`  operator the CR needs ${r.operatorRequirement.needs}${r.operatorRequirement.bundled !== undefined ? `; the bundle carries ${r.operatorRequirement.bundled} (${r.operatorRequirement.from ?? ''})` : ''}`)
     if (r.nodeMirror.length > 0) this.log(`  ${r.nodeMirror.length} hard-coded template image(s) covered by the node-level mirror config`)
+    if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
+  }
+
+  private printV2Summary(r: RewriteV2Result): void {
+    this.log(`Rewrote W&B ${r.serverManifest.version} for the v2 operator and the mirror ${r.registry} (receipt ${r.receipt})`)
+    for (const f of r.files) this.log(`  wrote ${f.kind.padEnd(25)} ${f.path}`)
+    this.log(`  manifest  ${r.serverManifest.manifestRepository}${r.serverManifest.route === 'oci' ? `:${r.serverManifest.version}` : ''} (${r.serverManifest.digest})`)
+    this.log(`  images    spec.global.imageRegistry ${r.registry}; operator ${r.operatorImage}`)
+    if (r.rendering.checked) this.log(`  proof     the operator chart rendered with the operator values: ${r.rendering.objects ?? 0} objects; all ${r.rendering.containers ?? 0} containers pull from the mirror`)
+    else this.log(`  rendering not proven: ${r.rendering.reason ?? ''}`)
+    for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
     if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
   }
 }

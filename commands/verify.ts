@@ -37,7 +37,7 @@ ${BaseCommand.exitCodesHelp}`
   private printSummary(r: VerifyReport): void {
     const mbps = r.bytesPerSecond / 1e6
     this.log(`Verified ${r.path} (bundle format ${r.formatVersion}, created ${r.created} by ${r.createdBy})`)
-    this.log(`  ${r.images.length} image(s), ${r.charts.length} chart(s), ${r.blobs} blobs, ${formatBytes(r.bytes)}; every digest matches`)
+    this.log(`  ${r.images.length} image(s), ${r.charts.length} chart(s)${r.serverManifest ? `, the W&B ${r.serverManifest.version} server manifest` : ''}, ${r.blobs} blobs, ${formatBytes(r.bytes)}; every digest matches`)
     if (r.split) {
       const elsewhere = r.split.blobs.filter((b) => b.part !== r.split!.part).length
       this.log(`  part ${r.split.part} of ${r.split.parts} of set ${r.split.setId}: ${elsewhere} blob(s) of the set are in the other parts (not required here)`)

@@ -7,7 +7,7 @@
  */
 import {sortedUpstreamVerification, type LockUpstreamVerification} from './lock-upstream.js'
 import {digestOf} from '../oci/digest.js'
-import {LOCK_API_VERSION, LOCK_FORMAT_VERSION, LOCK_KIND, LOCK_SPEC_FILE, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockMissing, type LockSignature, type LockSplit} from './lock-model.js'
+import {LOCK_API_VERSION, LOCK_FORMAT_VERSION, LOCK_KIND, LOCK_SPEC_FILE, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockMissing, type LockServerManifest, type LockSignature, type LockSplit} from './lock-model.js'
 import {parseLock} from './lock-parse.js'
 
 export interface LockInput {
@@ -26,6 +26,7 @@ export interface LockInput {
   signatures?: readonly LockSignature[]
   split?: LockSplit
   upstreamVerification?: LockUpstreamVerification | undefined
+  serverManifest?: LockServerManifest | undefined
 }
 
 /** Build a lock from its parts (sorted; `created` from the epoch; index and spec digests computed). */
@@ -51,6 +52,7 @@ export function createLock(input: LockInput): BundleLock {
   if (input.signatures?.length) lock.signatures = [...input.signatures].sort((a, b) => compare(a.ref, b.ref))
   if (input.split) lock.split = sortedSplit(input.split)
   if (input.upstreamVerification) lock.upstreamVerification = sortedUpstreamVerification(input.upstreamVerification)
+  if (input.serverManifest) lock.serverManifest = {...input.serverManifest}
   // Round-trip through the validator so that we never write a lock we would refuse to read.
   return parseLock(serializeLock(lock), 'the new lock')
 }

@@ -32,11 +32,11 @@ const list = (items: object): object => ({type: 'array', maxItems: MAX_LOCK_ENTR
 /** A JSON object with exactly these fields, `required` among them. */
 const record = (properties: Record<string, object>, required: readonly string[]): object => ({type: 'object', additionalProperties: false, required, properties})
 
-/** How an image was found: a values key, a Chart.yaml annotation, a template literal, the spec's image list. */
-export type LockDiscoveryKind = 'values' | 'annotation' | 'template' | 'spec'
+/** How an image was found: a values key, a Chart.yaml annotation, a template literal, the spec's image list, a key of the W&B v2 server manifest. */
+export type LockDiscoveryKind = 'values' | 'annotation' | 'template' | 'spec' | 'manifest'
 /** The values shape at valuesPath: `{repository, tag}`, Bitnami `{registry, repository, tag}`, `{name, tag}` (stakater reloader), or a reference string. */
 export type LockImageShape = 'repository-tag' | 'bitnami' | 'name-tag' | 'string'
-export const LOCK_DISCOVERY_KINDS: readonly LockDiscoveryKind[] = ['values', 'annotation', 'template', 'spec']
+export const LOCK_DISCOVERY_KINDS: readonly LockDiscoveryKind[] = ['values', 'annotation', 'template', 'spec', 'manifest']
 export const LOCK_IMAGE_SHAPES: readonly LockImageShape[] = ['repository-tag', 'bitnami', 'name-tag', 'string']
 
 export interface LockDiscovery {
@@ -174,6 +174,30 @@ export interface LockChart {
 
 const CHART_SCHEMA = record({name: TEXT, version: TEXT, source: TEXT, digest: DIGEST, tgzDigest: DIGEST}, ['name', 'version', 'source', 'digest', 'tgzDigest'])
 
+/**
+ * The W&B v2 server manifest a bundle carries (issue 17): an OCI artifact stored unchanged under
+ * its full source name (`source`, also its ref.name in index.json), pinned by digest. Push puts it
+ * at MIRROR/wandb/server-manifest:<version> at this digest. Absent in bundles without one.
+ */
+export interface LockServerManifest {
+  /** Full source reference, `HOST/PATH/wandb/server-manifest:<version>`. */
+  source: string
+  /** The W&B server version (the manifest's tag). */
+  version: string
+  /** Digest of the root (an index or a manifest) as published. */
+  digest: string
+  mediaType: string
+  size: number
+  /** requiredOperatorVersion of the manifest, and the operator chart version it was checked against. */
+  requiredOperatorVersion?: string
+  operatorChartVersion?: string
+}
+
+const SERVER_MANIFEST_SCHEMA = record(
+  {source: TEXT, version: TEXT, digest: DIGEST, mediaType: TEXT, size: SIZE, requiredOperatorVersion: TEXT, operatorChartVersion: TEXT},
+  ['source', 'version', 'digest', 'mediaType', 'size'],
+)
+
 export interface BundleLock {
   apiVersion: typeof LOCK_API_VERSION
   kind: typeof LOCK_KIND
@@ -199,6 +223,8 @@ export interface BundleLock {
   split?: LockSplit
   /** `pull --verify-upstream`: the verdict on each image's upstream signatures (lock-upstream.ts). */
   upstreamVerification?: LockUpstreamVerification
+  /** The W&B v2 server manifest carried (absent when none). */
+  serverManifest?: LockServerManifest
 }
 
 const UPSTREAM_VERIFICATION_SCHEMA = record(
@@ -240,6 +266,7 @@ export const LOCK_SCHEMA = new JsonSchema<BundleLock>(
       signatures: list(SIGNATURE_SCHEMA),
       split: SPLIT_SCHEMA,
       upstreamVerification: UPSTREAM_VERIFICATION_SCHEMA,
+      serverManifest: SERVER_MANIFEST_SCHEMA,
     },
     ['apiVersion', 'kind', 'formatVersion', 'createdBy', 'created', 'index', 'images', 'charts', 'blobs'],
   ),

@@ -122,3 +122,23 @@ describe('bundle lock', () => {
     expectLockError(JSON.stringify({...raw, missing: [{source: 'docker.io/library/redis:7', reason: 'x'}]}), IntegrityError, /also carried in \$\.images/)
   })
 })
+
+describe('lock serverManifest (W&B v2)', () => {
+  const manifest = {source: 'reg.example/wandb/server-manifest:0.99.0', version: '0.99.0', digest: D('e'), mediaType: 'application/vnd.oci.image.index.v1+json', size: 700, requiredOperatorVersion: '^2.0.0', operatorChartVersion: '2.0.0-beta.3'}
+
+  it('round-trips, and a lock without it (older bundles) stays valid', () => {
+    const lock = createLock({...input(), serverManifest: manifest})
+    expect(lock.serverManifest).toEqual(manifest)
+    expect(parseLock(serializeLock(lock), 'x').serverManifest).toEqual(manifest)
+    expect(createLock(input()).serverManifest).toBeUndefined()
+  })
+
+  it('refuses a damaged entry naming the field', () => {
+    const lock = JSON.parse(serializeLock(createLock({...input(), serverManifest: manifest})).toString()) as Record<string, Record<string, unknown>>
+    lock['serverManifest']!['digest'] = 'sha256:nope'
+    expectLockError(JSON.stringify(lock), IntegrityError, /serverManifest\.digest/)
+    delete lock['serverManifest']!['digest']
+    lock['serverManifest']!['extra'] = 1
+    expectLockError(JSON.stringify(lock), IntegrityError, /serverManifest/)
+  })
+})

@@ -5,7 +5,10 @@ import type {ImageExplanation, ImageOrigin, ListImagesResult, ListedImage} from 
 const RENDERED_SHOWN = 2
 
 export function imageListLines(r: ListImagesResult): string[] {
-  const lines = [`Charts (${r.charts.length}):`]
+  const lines: string[] = []
+  const m = r.serverManifest
+  if (m) lines.push(`Server manifest ${m.source} (${m.digest}): ${m.images} image(s)${m.operatorCheck ? `; operator ${m.operatorCheck}` : ''}`)
+  lines.push(`Charts (${r.charts.length}):`)
   for (const c of r.charts) lines.push(`  ${c.name}@${c.version}  ${c.source}  -> ${c.bundleName}`)
   if (r.renders.length) lines.push('Renders (each chart like helm template; the warnings name the files that failed):')
   for (const c of r.renders) {

@@ -61,13 +61,13 @@ export function pseudoRandom(seed: string, size: number): Buffer {
   return out
 }
 
-function blobOf(bytes: Buffer, mediaType: string, extra: Partial<Descriptor> = {}): DemoBlob {
+export function blobOf(bytes: Buffer, mediaType: string, extra: Partial<Descriptor> = {}): DemoBlob {
   return {descriptor: {mediaType, digest: digestOf(bytes), size: bytes.length, ...extra}, bytes}
 }
 
-const jsonBlob = (value: unknown, mediaType: string, extra: Partial<Descriptor> = {}): DemoBlob => blobOf(Buffer.from(JSON.stringify(value)), mediaType, extra)
+export const jsonBlob = (value: unknown, mediaType: string, extra: Partial<Descriptor> = {}): DemoBlob => blobOf(Buffer.from(JSON.stringify(value)), mediaType, extra)
 
-async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
+export async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
   const pack = tar.pack()
   const chunks: Buffer[] = []
   pack.on('data', (c: unknown) => {
@@ -87,7 +87,7 @@ async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-interface Layer {
+export interface Layer {
   blob: DemoBlob
   diffId: string
 }
@@ -285,8 +285,13 @@ export async function seedUpstream(store: Storage & Tagger, signal?: AbortSignal
   const base = await baseLayer()
   const images = await Promise.all(DEMO_IMAGES.map((s) => buildImage(s, base)))
   const charts = await Promise.all([operatorWandbChart(), operatorChart()].map(buildChart))
+  return {images, charts, ...(await storeArtifacts(store, [...images, ...charts], signal))}
+}
+
+/** Push every blob of `artifacts` into `store` (children first, each once) and name each root. */
+export async function storeArtifacts(store: Storage & Tagger, artifacts: readonly DemoArtifact[], signal?: AbortSignal): Promise<{blobs: number; bytes: number}> {
   const seen = new Map<string, number>()
-  for (const art of [...images, ...charts]) {
+  for (const art of artifacts) {
     for (const b of art.blobs) {
       if (!seen.has(b.descriptor.digest) && !(await store.exists(b.descriptor, signal))) {
         await store.push(b.descriptor, Readable.from([b.bytes]), signal)
@@ -295,5 +300,5 @@ export async function seedUpstream(store: Storage & Tagger, signal?: AbortSignal
     }
     await store.tag(art.root, art.name, signal)
   }
-  return {images, charts, blobs: seen.size, bytes: [...seen.values()].reduce((a, b) => a + b, 0)}
+  return {blobs: seen.size, bytes: [...seen.values()].reduce((a, b) => a + b, 0)}
 }

@@ -4,9 +4,10 @@ import type {RenderVariantReport} from './rendering.js'
 /**
  * `values`: an image-shaped value; `annotation`: a Chart.yaml annotation; `template`: a reference
  * written literally in a template; `render`: a container image of an object the chart renders;
- * `spec`: the spec's own image list.
+ * `spec`: the spec's own image list; `manifest`: a key of the W&B v2 server manifest
+ * (chart = `<manifest repository>:<version>`, valuesPath = the key).
  */
-export type FindingSource = 'values' | 'annotation' | 'template' | 'render' | 'spec'
+export type FindingSource = 'values' | 'annotation' | 'template' | 'render' | 'spec' | 'manifest'
 /**
  * How the image is written at its values path: `{repository, tag?, digest?}`, Bitnami
  * `{registry, repository, tag, digest}`, `{name, tag?, digest?}` (stakater reloader: `name` is the

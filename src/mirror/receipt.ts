@@ -65,6 +65,28 @@ export interface ReceiptConnection {
   caFiles: string[]
 }
 
+/**
+ * The W&B v2 server manifest of the bundle and the v2 layout it was pushed in (issue 17): each
+ * manifest image at `imageRegistry/<its literal registry/repository>` (the operator prepends
+ * imageRegistry), the manifest at `mirror`, the same digest as upstream.
+ */
+export interface ReceiptServerManifest {
+  source: string
+  version: string
+  digest: string
+  /** `HOST/PREFIX/wandb/server-manifest:<version>`. */
+  mirror: string
+  layout: 'operator-v2'
+  /** `spec.global.imageRegistry` of the v2 WeightsAndBiases: `HOST[:PORT][/PREFIX]`. */
+  imageRegistry: string
+  /** `spec.wandb.manifestRepository`: `oci://HOST[:PORT][/PREFIX]/wandb/server-manifest`. */
+  manifestRepository: string
+  /** Every manifest image: its keys and where it went. */
+  images: Array<{keys: string[]; source: string; mirror: string}>
+  /** Whether the manifest itself made it. */
+  status?: ItemStatus
+}
+
 export interface PushReceipt {
   apiVersion: typeof RECEIPT_API_VERSION
   kind: typeof RECEIPT_KIND
@@ -93,6 +115,8 @@ export interface PushReceipt {
   started: string
   finished: string
   seconds: number
+  /** A bundle with a W&B v2 server manifest: the v2 layout (absent otherwise). */
+  serverManifest?: ReceiptServerManifest
 }
 
 const TEXT = {type: 'string', minLength: 1, expected: 'a non-empty string'}
@@ -141,6 +165,21 @@ export const RECEIPT_SCHEMA = new JsonSchema<PushReceipt>('push-receipt', {
     started: {type: 'string'},
     finished: {type: 'string'},
     seconds: {type: 'number', minimum: 0},
+    serverManifest: {
+      type: 'object',
+      required: ['source', 'version', 'digest', 'mirror', 'layout', 'imageRegistry', 'manifestRepository', 'images'],
+      properties: {
+        source: TEXT,
+        version: TEXT,
+        digest: TEXT,
+        mirror: TEXT,
+        layout: {const: 'operator-v2'},
+        imageRegistry: TEXT,
+        manifestRepository: TEXT,
+        images: {type: 'array', items: {type: 'object', required: ['keys', 'source', 'mirror'], properties: {keys: STRINGS, source: TEXT, mirror: TEXT}}},
+        status: STATUS,
+      },
+    },
   },
 })
 

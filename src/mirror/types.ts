@@ -11,7 +11,8 @@ export interface ImageOrigin {
   chart: string
   valuesPath?: string
   template?: string
-  source: 'values' | 'annotation' | 'template' | 'spec'
+  /** `manifest`: a key (valuesPath) of the W&B v2 server manifest. */
+  source: 'values' | 'annotation' | 'template' | 'spec' | 'manifest'
   /** How the image is written at valuesPath (discovery's ImageShape; absent = repository-tag). */
   shape?: ImageValueShape
 }

@@ -15,6 +15,7 @@
  *     - {path: ./charts/my-chart}
  *   images: [busybox:1.36]
  *   exclude: ["docker.io/library/mysql:*"]
+ *   wandb: {version: 0.99.0}   # a W&B release for the v2 operator: server manifest + operator chart (release/wandb.ts)
  * ```
  *
  * `version` (exact or a SemVer range) may be left out of `repo` and `oci` charts: pull then takes the
@@ -31,6 +32,7 @@ import {SPEC_DOCUMENT_SCHEMA, type OciChartEntry, type PathChartEntry, type Repo
 import type {ChartAuth, ChartSource, ReleaseSpec} from './types.js'
 import {SPEC_API_VERSION, SPEC_FILE, SPEC_KIND} from './types.js'
 import {globToRegExp} from './exclude.js'
+import {checkWandbRelease} from './wandb.js'
 import type {FieldPath} from './yaml.js'
 import {parseSource} from './yaml.js'
 
@@ -65,7 +67,13 @@ export function parseSpec(text: string, file: string): ReleaseSpec {
     images: listOf(c, body.images, ['spec', 'images'], imageReference),
     exclude: listOf(c, body.exclude, ['spec', 'exclude'], excludeGlob),
   }
-  if (body.charts === undefined && body.images === undefined) c.fail(['spec'], 'nothing to carry: give spec.charts and/or spec.images')
+  if (body.wandb !== undefined) {
+    const wandb = body.wandb
+    const {release, problems} = checkWandbRelease({...wandb, version: String(wandb.version)}, base)
+    for (const p of problems) c.fail(['spec', 'wandb', p.field], p.message)
+    if (release !== undefined) spec.wandb = release
+  }
+  if (body.charts === undefined && body.images === undefined && body.wandb === undefined) c.fail(['spec'], 'nothing to carry: give spec.charts, spec.images and/or spec.wandb')
   c.throwIfAny('spec')
   return {apiVersion: SPEC_API_VERSION, kind: SPEC_KIND, metadata: metadataOf(doc.metadata), spec, origin: file}
 }

@@ -79,6 +79,7 @@ export function specForBundle(spec: ReleaseSpec): string {
   if (spec.spec.charts.length > 0) body.charts = spec.spec.charts.map(chartForBundle)
   if (spec.spec.images.length > 0) body.images = spec.spec.images
   if (spec.spec.exclude.length > 0) body.exclude = spec.spec.exclude
+  if (spec.spec.wandb !== undefined) body.wandb = {...spec.spec.wandb}
   const plain = {apiVersion: spec.apiVersion, kind: spec.kind, metadata: spec.metadata, spec: body}
   return redactSpec(stringify(plain, {aliasDuplicateObjects: false}))
 }

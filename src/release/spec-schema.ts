@@ -44,7 +44,15 @@ export interface SpecDocument {
   apiVersion: string
   kind: string
   metadata: {name: string; version?: Scalar; annotations?: Record<string, Scalar | boolean>}
-  spec: {platforms?: string[]; includeDisabled?: boolean; charts?: Array<RepoChartEntry | OciChartEntry | PathChartEntry>; images?: string[]; exclude?: string[]}
+  spec: {platforms?: string[]; includeDisabled?: boolean; charts?: Array<RepoChartEntry | OciChartEntry | PathChartEntry>; images?: string[]; exclude?: string[]; wandb?: WandbEntry}
+}
+
+/** `spec.wandb`: a W&B release for the v2 operator. */
+export interface WandbEntry {
+  version: Scalar
+  manifestRepository?: string
+  operatorChart?: string
+  withCertManager?: boolean
 }
 
 /** A non-empty string (not only spaces), described as `expected`. */
@@ -105,6 +113,15 @@ export const SPEC_DOCUMENT_SCHEMA = new JsonSchema<SpecDocument>(
         charts: listOf(CHART_ENTRY),
         images: listOf(text('an image reference')),
         exclude: listOf(text('a glob on image references, e.g. "docker.io/library/mysql:*"')),
+        wandb: map(
+          {
+            version: VERSION,
+            manifestRepository: text('an oci://host/path reference of the server manifest'),
+            operatorChart: text('an oci://host/path/operator[:version] reference or a chart .tgz path'),
+            withCertManager: {type: 'boolean', expected: 'true or false'},
+          },
+          ['version'],
+        ),
       }),
     },
     ['apiVersion', 'kind', 'metadata', 'spec'],

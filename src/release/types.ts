@@ -106,7 +106,32 @@ export interface ReleaseSpec {
     images: string[]
     /** Globs on normalised references to leave out. */
     exclude: string[]
+    /** A W&B release for the v2 operator: its server manifest and operator chart (issue 17). */
+    wandb?: WandbRelease
   }
   /** Where the spec came from, for messages ("airgap.yaml", "https://deploy.wandb.ai/…"). */
   origin: string
+}
+
+/** The default repository of the W&B v2 server manifest (the operator's DefaultManifestRepository). */
+export const DEFAULT_WANDB_MANIFEST_REPOSITORY = 'oci://us-docker.pkg.dev/wandb-production/public/wandb/server-manifest'
+/** Where the W&B v2 operator chart is published. */
+export const DEFAULT_WANDB_OPERATOR_CHART = 'oci://us-docker.pkg.dev/wandb-production/public/wandb/charts/operator'
+
+/**
+ * A W&B server release for the v2 operator: the server manifest `manifestRepository:version` (an
+ * OCI artifact listing every image) and the operator chart that runs it.
+ */
+export interface WandbRelease {
+  /** The W&B server version: the manifest's tag. */
+  version: string
+  /** `oci://HOST/PATH` of the server manifest (default DEFAULT_WANDB_MANIFEST_REPOSITORY). */
+  manifestRepository: string
+  /**
+   * The operator chart: `oci://HOST/PATH/operator[:VERSION]` (no version: the newest that satisfies
+   * the manifest's requiredOperatorVersion) or an absolute path to a chart `.tgz`.
+   */
+  operatorChart: string
+  /** Also carry cert-manager (the operator chart needs it). */
+  withCertManager: boolean
 }

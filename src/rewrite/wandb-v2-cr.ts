@@ -93,10 +93,13 @@ export function buildWandbV2Cr(options: WandbV2CrOptions): WandbV2Cr {
   const warnings: string[] = []
   if (route === 'oci' && options.plainHttp) {
     throw new UsageError(`the mirror ${options.imageRegistry} speaks plain HTTP, and the v2 operator never pulls the server manifest over plain HTTP (it sets no PlainHTTP on the pull)`, {
-      hint: 'serve the mirror over HTTPS (give the operator the CA with wandb-operator.caCerts), or choose the file:// route for the manifest',
+      hint: 'serve the mirror over HTTPS (give the operator the CA with wandb-operator.caCerts), or write the file:// route for the manifest (airgap rewrite --manifest-route file)',
     })
   }
-  if (options.plainHttp) warnings.push(`nodes pull images from ${options.imageRegistry} over plain HTTP only if their container runtime is configured for it (airgap rewrite --containerd-hosts)`)
+  if (options.plainHttp) {
+    const host = options.imageRegistry.split('/')[0]!
+    warnings.push(`nodes pull images from ${options.imageRegistry} over plain HTTP only if their container runtime is configured for it (containerd: /etc/containerd/certs.d/${host}/hosts.toml with server = "http://${host}")`)
+  }
   const namespace = options.namespace ?? 'wandb'
   const manifestRepository = route === 'oci' ? options.manifestRepository : `file://${MANIFEST_MOUNT_ROOT}`
   const global: Record<string, unknown> = {imageRegistry: options.imageRegistry}

@@ -13,7 +13,7 @@ import {IntegrityError, NetworkError, UsageError} from '../errors.js'
 import {isIndexMediaType, isManifestMediaType, parseManifest} from '../oci/manifest.js'
 import {formatPlatform, normalizePlatform} from '../oci/platform.js'
 import {MediaType, type Descriptor, type Platform} from '../oci/types.js'
-import type {LockChart, LockDiscovery, LockExpectedBlob, LockImage, LockSignature} from '../bundle/lock.js'
+import type {LockChart, LockDiscovery, LockExpectedBlob, LockImage, LockServerManifest, LockSignature} from '../bundle/lock.js'
 
 /** One image (or any OCI artifact) to carry. */
 export interface BundleImageInput {
@@ -36,6 +36,14 @@ export interface BundleSignatureInput extends BundleImageInput {
   signature: Pick<LockSignature, 'subject' | 'kind'>
 }
 
+/**
+ * The W&B v2 server manifest (an OCI artifact): carried unchanged, every platform of an index kept
+ * whatever `platforms` says, under its full source name; listed in the lock's `serverManifest`.
+ */
+export interface BundleServerManifestInput extends BundleImageInput {
+  serverManifest: Pick<LockServerManifest, 'version' | 'requiredOperatorVersion' | 'operatorChartVersion'>
+}
+
 /** What the mirror already holds (`airgap pull --since`): see src/delta. */
 export interface BundleHaveList {
   has(digest: string): boolean
@@ -48,6 +56,7 @@ export interface ContentsInput {
   images: readonly BundleImageInput[]
   charts?: readonly BundleChartInput[]
   signatures?: readonly BundleSignatureInput[]
+  serverManifest?: BundleServerManifestInput
   /** Keep only these platforms of multi-platform images (default all). */
   platforms?: readonly Platform[]
   have?: BundleHaveList
@@ -58,6 +67,7 @@ export interface PlannedItem {
   input: BundleImageInput
   chart?: BundleChartInput['chart']
   signature?: BundleSignatureInput['signature']
+  serverManifest?: BundleServerManifestInput['serverManifest']
   plan: CopyPlan
   /** Platforms kept (`os/arch[/variant]`), as the lock lists them. */
   platforms: string[]
@@ -87,6 +97,7 @@ export async function planContents(input: ContentsInput, tracker: CopyTracker, s
     ...input.images.map((i) => ({input: i})),
     ...(input.charts ?? []).map((c) => ({input: c as BundleImageInput, chart: c.chart})),
     ...(input.signatures ?? []).map((s) => ({input: s as BundleImageInput, signature: s.signature})),
+    ...[input.serverManifest].flatMap((m) => (m === undefined ? [] : [{input: m as BundleImageInput, serverManifest: m.serverManifest}])),
   ]
   checkNames(items.map((i) => i.input.name))
   const planned = await Promise.all(items.map((item) => planItem(item, input.platforms, tracker, signal)))
@@ -95,7 +106,20 @@ export async function planContents(input: ContentsInput, tracker: CopyTracker, s
 
 /** The images of `items` (not charts, not signatures), as the lock lists them. */
 export function lockImages(items: readonly PlannedItem[]): LockImage[] {
-  return items.filter((p) => !p.chart && !p.signature).map(lockImage)
+  return items.filter((p) => !p.chart && !p.signature && !p.serverManifest).map(lockImage)
+}
+
+/** The server manifest of `items`, as the lock lists it (undefined when none). */
+export function lockServerManifest(items: readonly PlannedItem[]): LockServerManifest | undefined {
+  const item = items.find((p) => p.serverManifest !== undefined)
+  if (item?.serverManifest === undefined) return undefined
+  const {root} = item.plan
+  return {source: item.input.name, ...item.serverManifest, digest: root.digest, mediaType: root.mediaType, size: root.size}
+}
+
+/** The platforms to keep for one item: every platform of the server manifest, the asked ones of the rest. */
+export function itemPlatforms(item: Pick<PlannedItem, 'serverManifest'>, platforms: readonly Platform[] | undefined): readonly Platform[] | undefined {
+  return item.serverManifest === undefined ? platforms : undefined
 }
 
 /** The charts of `items`, as the lock lists them. */
@@ -138,15 +162,15 @@ function checkNames(names: string[]): void {
 }
 
 async function planItem(
-  item: {input: BundleImageInput; chart?: BundleChartInput['chart']; signature?: BundleSignatureInput['signature']},
+  item: {input: BundleImageInput; chart?: BundleChartInput['chart']; signature?: BundleSignatureInput['signature']; serverManifest?: BundleServerManifestInput['serverManifest']},
   platforms: readonly Platform[] | undefined,
   tracker: CopyTracker,
   signal: AbortSignal | undefined,
 ): Promise<PlannedItem> {
   const {input} = item
-  const plan = await planCopy(input.source, input.ref, {platforms, tracker, signal, image: input.name})
+  const plan = await planCopy(input.source, input.ref, {platforms: itemPlatforms(item, platforms), tracker, signal, image: input.name})
   const kept = plan.platforms.length > 0 ? plan.platforms : await manifestPlatform(input, plan, tracker, signal)
-  return {input, plan, platforms: kept, chart: item.chart, signature: item.signature}
+  return {input, plan, platforms: kept, chart: item.chart, signature: item.signature, serverManifest: item.serverManifest}
 }
 
 /** The platform of a single image (from its config), or [] for artifacts such as Helm charts. */
@@ -183,12 +207,13 @@ async function fetchSmallWithRetry(fetchOnce: () => Promise<Buffer>, signal: Abo
 /**
  * The blobs to store, and (for a delta) the blobs left out because the mirror holds them:
  * manifests and indexes are always stored, and so is everything a chart needs (push may publish
- * it to a classic Helm repository, which needs the .tgz bytes).
+ * it to a classic Helm repository, which needs the .tgz bytes) and the server manifest (rewrite's
+ * file:// route reads its files from the bundle).
  */
 function splitDelta(planned: readonly PlannedItem[], have: BundleHaveList | undefined): {blobs: Descriptor[]; expected: LockExpectedBlob[]} {
   const all = uniqueNodes(planned.flatMap((p) => p.plan.nodes))
   if (!have) return {blobs: all, expected: []}
-  const chartNodes = new Set(planned.filter((p) => p.chart).flatMap((p) => p.plan.nodes.map((n) => n.digest)))
+  const chartNodes = new Set(planned.filter((p) => p.chart || p.serverManifest).flatMap((p) => p.plan.nodes.map((n) => n.digest)))
   const leaveOut = (d: Descriptor): boolean => !isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType) && !chartNodes.has(d.digest) && have.has(d.digest)
   const expected = all.filter(leaveOut).map((d): LockExpectedBlob => {
     const repositories = have.repositories(d.digest)

@@ -13,6 +13,7 @@
  *  6. check     — the mirror holds every image and chart of the push receipt, digests equal;
  *  7. rewrite   — the push receipt → operator.yaml (WeightsAndBiases CR) + operator chart values.
  *
+ * `v2`: the same steps for W&B on the v2 operator (a server manifest release), in demo-v2.ts.
  * Servers and the temporary folder are always cleaned up (also when `signal` aborts), unless a
  * folder to keep was given. Reports only through hooks; never prints.
  */
@@ -32,6 +33,7 @@ import {checkReceipt} from './check.js'
 import {pullBundle} from './pull.js'
 import {pushBundle} from './push/index.js'
 import {verifyBundleFile} from './verify.js'
+import {runDemoV2} from './demo-v2.js'
 
 export type DemoStepId = 'upstream' | 'key' | 'pull' | 'verify' | 'push' | 'check' | 'rewrite'
 
@@ -57,7 +59,12 @@ export interface DemoOptions {
   signal?: AbortSignal
   /** Blob transfers in flight (default 8). */
   concurrency?: number
+  /** W&B for the v2 operator: a server manifest release instead of the v1 channel (demo-v2.ts). */
+  v2?: boolean
 }
+
+/** Runs one step: reports its start and its details, records its time. */
+export type DemoStepRunner = <T>(id: DemoStepId, body: () => Promise<{result: T; details: string[]}>) => Promise<T>
 
 export interface DemoResult {
   /** The folder everything was written to (deleted at the end unless kept). */
@@ -98,7 +105,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     warnings.push(m)
     opts.hooks?.onWarning?.(m)
   }
-  const step = async <T>(id: DemoStepId, body: () => Promise<{result: T; details: string[]}>): Promise<T> => {
+  const step: DemoStepRunner = async <T>(id: DemoStepId, body: () => Promise<{result: T; details: string[]}>): Promise<T> => {
     opts.signal?.throwIfAborted()
     opts.hooks?.onStepStart?.(id, TITLES[id])
     const t0 = performance.now()
@@ -112,6 +119,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const concurrency = opts.concurrency ?? 8
 
   try {
+    if (opts.v2) {
+      const v2 = await runDemoV2(opts, workDir, servers, step, warn)
+      return {workDir, kept: opts.keep !== undefined, steps, totalSeconds: (performance.now() - started) / 1000, ...v2, warnings}
+    }
     // 1. Upstream registry + Helm repository + channel file.
     const upstream = await step('upstream', async () => {
       const layout = await OciLayout.open(join(workDir, 'upstream'), {create: true})

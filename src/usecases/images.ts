@@ -9,7 +9,8 @@ import {parseReference, type Reference} from '../oci/reference.js'
 import type {ReleaseSpec} from '../release/index.js'
 import {fetchCharts} from './pull-charts.js'
 import {describeOrigin, discoverRelease, type ChartRenders} from './pull-images.js'
-import {loadReleaseSpec, type SpecInput} from './pull-input.js'
+import {loadReleaseSpec, parseRegistryMirrors, type SpecInput} from './pull-input.js'
+import {checkWandbOperator, loadWandbInputs} from './pull-wandb.js'
 import {ociPlainHosts} from './pull.js'
 import {Session, type ConnectionOptions} from './session.js'
 
@@ -20,6 +21,8 @@ export interface ListImagesOptions extends ConnectionOptions, SpecInput {
   skipTestImages?: boolean
   /** Explain this image (a reference; without a tag, every tag of the repository). */
   why?: string
+  /** `SOURCE=MIRROR` pull-through mirrors (used to read the W&B v2 server manifest). */
+  registryMirrors?: readonly string[]
   onWarning?: (message: string) => void
 }
 
@@ -62,6 +65,8 @@ export interface ListImagesResult {
   /** With `why`: every image that matches it. */
   why?: ImageExplanation[]
   warnings: string[]
+  /** The W&B v2 server manifest read (--wandb-version or the spec's wandb block). */
+  serverManifest?: {source: string; digest: string; images: number; requiredOperatorVersion?: string; operatorCheck?: string}
 }
 
 /** Load the spec, fetch its charts and list every image with its origins (no image is resolved). */
@@ -75,14 +80,28 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
   }
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
-    const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
+    const mirrors = parseRegistryMirrors(opts.registryMirrors ?? [])
+    const wandb = spec.spec.wandb === undefined ? undefined : await loadWandbInputs(spec.spec.wandb, {session, mirrors, signal: opts.signal, warn})
+    const charts = await fetchCharts([...spec.spec.charts, ...(wandb?.charts ?? [])], {session, caFiles: opts.caFiles, signal: opts.signal})
+    const operatorCheck = wandb === undefined ? undefined : checkWandbOperator(wandb, charts)
     const discovered = discoverRelease(charts, {
       includeDisabled: spec.spec.includeDisabled && opts.onlyEnabled !== true,
       images: spec.spec.images,
       exclude: spec.spec.exclude,
       skipTestImages: opts.skipTestImages === true,
+      findings: wandb?.findings,
       onWarning: warn,
     })
+    const serverManifest =
+      wandb === undefined
+        ? undefined
+        : {
+            source: wandb.source,
+            digest: wandb.manifest.artifact.root.digest,
+            images: wandb.manifest.images.length,
+            requiredOperatorVersion: wandb.manifest.requiredOperatorVersion,
+            operatorCheck: operatorCheck?.note,
+          }
     const result: ListImagesResult = {
       spec: {origin: spec.origin, name: spec.metadata.name, ...(spec.metadata.version ? {version: spec.metadata.version} : {})},
       charts: charts.map((c) => ({name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, tgzDigest: c.tgzDigest, fetchedDependencies: c.fetchedDependencies})),
@@ -91,6 +110,7 @@ export async function listImages(opts: ListImagesOptions): Promise<ListImagesRes
       testOnlySkipped: discovered.testOnlySkipped,
       renders: discovered.renders,
       warnings,
+      serverManifest,
     }
     if (wanted) {
       const matches = discovered.all.filter((g) => wanted.matches(g.reference))

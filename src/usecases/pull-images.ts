@@ -24,6 +24,8 @@ export interface DiscoverReleaseOptions {
   exclude: readonly string[]
   /** Leave out images that only `helm test` hooks run. */
   skipTestImages?: boolean
+  /** Findings from elsewhere: the W&B v2 server manifest's images with their keys. */
+  findings?: readonly Finding[]
   onWarning?: (message: string) => void
 }
 
@@ -60,7 +62,7 @@ export function discoverRelease(charts: readonly PulledChart[], opts: DiscoverRe
     }
     findings.push(...discoverImages(c.chart, {values: c.values, includeDisabled: opts.includeDisabled, onWarning: warn, onRenders}))
   }
-  findings.push(...specFindings(opts.images))
+  findings.push(...specFindings(opts.images), ...(opts.findings ?? []))
   const isExcluded = excluder(opts.exclude)
   const all = groupFindings(findings)
   const skipped = (g: ImageGroup): boolean => opts.skipTestImages === true && g.testOnly
@@ -103,9 +105,11 @@ export function lockDiscoveries(group: ImageGroup): LockDiscovery[] {
 
 /**
  * One origin as a short phrase: `operator-wandb values app.image`, `operator-wandb templates/x.yaml`,
- * `operator-wandb/app templates/deployment.yaml Deployment/release-name-app containers[app]`.
+ * `operator-wandb/app templates/deployment.yaml Deployment/release-name-app containers[app]`,
+ * `server manifest 0.99.0 key kafka.images.etcd`.
  */
 export function describeOrigin(o: Finding): string {
+  if (o.source === 'manifest') return `server manifest ${o.chart.slice(o.chart.lastIndexOf(':') + 1)} key ${o.valuesPath ?? ''}`
   if (o.rendered) return `${o.chart} ${o.template} ${o.rendered.kind}/${o.rendered.name} ${o.rendered.container}${o.rendered.testHook ? ' (helm test)' : ''}`
   if (o.valuesPath) return `${o.chart} values ${o.valuesPath}`
   if (o.template) return `${o.chart} ${o.template}`

@@ -7,8 +7,8 @@ import {coalesce, isMap, type Values} from '../discover/values.js'
 import {SpecError, UsageError} from '../errors.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseRepository} from '../oci/reference.js'
-import {fetchChannel, parseChannelResponse, parseSpec, type ChartSource, type ReleaseSpec} from '../release/index.js'
-import {SPEC_FILE} from '../release/types.js'
+import {checkWandbRelease, fetchChannel, parseChannelResponse, parseSpec, type ChartSource, type ReleaseSpec, type WandbProblem, type WandbReleaseInput} from '../release/index.js'
+import {SPEC_API_VERSION, SPEC_FILE, SPEC_KIND, type WandbRelease} from '../release/types.js'
 import {parseSource} from '../release/yaml.js'
 import {Session, type ConnectionOptions} from './session.js'
 
@@ -22,6 +22,8 @@ export interface SpecInput extends ConnectionOptions {
   release?: string
   /** The W&B licence (with channelUrl). Never printed. */
   license?: string
+  /** A W&B release for the v2 operator (`--wandb-version` and its flags); replaces the spec's `wandb` block. */
+  wandb?: WandbReleaseInput
   signal?: AbortSignal
 }
 
@@ -41,9 +43,10 @@ export function checkSpecInput(input: SpecInput): void {
   if (input.spec && input.channelUrl) {
     throw new UsageError('give either a SPEC file or --channel-url, not both', {hint: 'drop one of them'})
   }
-  if (!input.spec && !input.channelUrl) {
-    throw new UsageError('no release spec given', {hint: 'pass a SPEC file (airgap.yaml or a saved channel response) or --channel-url URL with --license'})
+  if (!input.spec && !input.channelUrl && !input.wandb) {
+    throw new UsageError('no release spec given', {hint: 'pass a SPEC file (airgap.yaml or a saved channel response), --channel-url URL with --license, or --wandb-version VERSION'})
   }
+  if (input.wandb) wandbFromFlags(input.wandb)
   if (input.channelUrl && !input.license) {
     throw new UsageError(`no W&B licence for the channel at ${input.channelUrl}`, {hint: 'pass --license or set WANDB_LICENSE'})
   }
@@ -55,6 +58,36 @@ export function checkSpecInput(input: SpecInput): void {
 /** Load and validate the release spec. Only the live channel touches the network. */
 export async function loadReleaseSpec(input: SpecInput): Promise<ReleaseSpec> {
   checkSpecInput(input)
+  const spec = await loadSpecDocument(input)
+  if (input.wandb) spec.spec.wandb = wandbFromFlags(input.wandb)
+  return spec
+}
+
+/** A spec holding only the W&B v2 release of the flags (no SPEC file, no channel). */
+function wandbOnlySpec(release: WandbRelease): ReleaseSpec {
+  return {
+    apiVersion: SPEC_API_VERSION,
+    kind: SPEC_KIND,
+    metadata: {name: 'wandb', version: release.version},
+    spec: {platforms: [], includeDisabled: true, charts: [], images: [], exclude: [], wandb: release},
+    origin: `--wandb-version ${release.version}`,
+  }
+}
+
+/** The v2 release of `--wandb-version` and its flags, checked (UsageError naming the flag). */
+export function wandbFromFlags(input: WandbReleaseInput): WandbRelease {
+  const {release, problems} = checkWandbRelease(input, process.cwd())
+  const flag: Record<WandbProblem['field'], string> = {version: '--wandb-version', manifestRepository: '--manifest-repository', operatorChart: '--operator-chart'}
+  if (release === undefined || problems.length > 0) {
+    throw new UsageError(problems.map((p) => `${flag[p.field]}: ${p.message}`).join('; '), {
+      hint: 'write --wandb-version 0.99.0, --manifest-repository oci://HOST/PATH, --operator-chart oci://HOST/PATH/operator[:VERSION] or a chart .tgz',
+    })
+  }
+  return release
+}
+
+async function loadSpecDocument(input: SpecInput): Promise<ReleaseSpec> {
+  if (!input.spec && !input.channelUrl) return wandbOnlySpec(wandbFromFlags(input.wandb!))
   if (input.channelUrl) {
     const session = new Session(input)
     try {

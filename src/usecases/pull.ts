@@ -11,12 +11,11 @@
  *
  * Same spec and same registry content → same plan, so a rerun after kill -9 resumes.
  */
-import {statfsSync} from 'node:fs'
-import {stat} from 'node:fs/promises'
-import {dirname, resolve as resolvePath} from 'node:path'
+import {resolve as resolvePath} from 'node:path'
 import type {CopyStats} from '../copy/index.js'
 import type {ImageGroup} from '../discover/index.js'
-import {AirgapError, NotFoundError, UsageError} from '../errors.js'
+import {NotFoundError, UsageError} from '../errors.js'
+import {checkDiskSpace, freeBytes, refuseFinished} from './pull-disk.js'
 import type {Platform} from '../oci/types.js'
 import type {SigningKey} from '../signing/index.js'
 import {specForBundle, type ReleaseSpec} from '../release/index.js'
@@ -30,6 +29,8 @@ import {expandFrom, loadHaveList} from '../delta/sources.js'
 import {mirroredReference} from './pull-input.js'
 import {pullSignatures} from './signatures.js'
 import type {UpstreamVerdict} from './upstream.js'
+import {checkWandbOperator, loadWandbInputs, type WandbInputs} from './pull-wandb.js'
+import type {OperatorVersionCheck} from '../server-manifest/index.js'
 
 /** Progress of a pull beyond blob transfers (one JSON line each with --json). */
 export type PullEvent =
@@ -42,6 +43,9 @@ export type PullEvent =
   | {event: 'since'; file: string; digests: number}
   | {event: 'signatures'; images: number; found: number}
   | {event: 'upstream'; image: string; digest: string; rule: string; verified: boolean}
+  | {event: 'server-manifest'; source: string; digest: string; images: number; fetchedFrom: string}
+
+export {checkDiskSpace, freeBytes, refuseFinished} from './pull-disk.js'
 
 export interface PullHooks extends BundleHooks {
   onEvent?(event: PullEvent): void
@@ -136,6 +140,19 @@ export interface PullResult {
   split?: SplitResult
   /** --verify-upstream: the verdict on each image's upstream signatures (also in the lock). */
   upstreamVerification?: UpstreamVerdict[]
+  /** The W&B v2 server manifest carried (--wandb-version or the spec's wandb block). */
+  serverManifest?: ServerManifestReport
+}
+
+export interface ServerManifestReport {
+  source: string
+  version: string
+  digest: string
+  /** Images it names (each carried, with its key as origin). */
+  images: number
+  requiredOperatorVersion?: string
+  /** `2.0.0-beta.3 satisfies ^2.0.0`. */
+  operatorCheck?: string
 }
 
 /** Pull a release into a bundle; see the module comment. */
@@ -158,6 +175,11 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   // The policy is checked before any network call; the Sigstore code is loaded only when asked for.
   const upstreamCheck = opts.verifyUpstream === undefined ? undefined : await (await import('./upstream.js')).loadUpstreamCheck(opts.verifyUpstream)
   const spec = await loadReleaseSpec(opts)
+  if (spec.spec.wandb !== undefined && (opts.since !== undefined || opts.maxPartSize !== undefined)) {
+    throw new UsageError(`${opts.since !== undefined ? '--since' : '--max-part-size'} cannot be combined with a W&B v2 release (--wandb-version or spec.wandb) yet`, {
+      hint: 'pull the v2 release as one whole bundle',
+    })
+  }
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
     const prepared = await prepareRelease(spec, session, {...opts, mirrors, warn})
@@ -195,6 +217,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
       ...(signatures.length ? {signatures} : {}),
       createdBy: 'airgap',
       upstreamVerification: upstream?.lock,
+      serverManifest: prepared.wandb?.bundleInput,
       ...(opts.concurrency ? {concurrency: opts.concurrency} : {}),
       signal: opts.signal,
       ...(opts.maxPartSize !== undefined ? {maxPartSize: opts.maxPartSize, force: opts.force === true} : {}),
@@ -263,6 +286,7 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
         : {}),
       ...(result.split ? {split: result.split} : {}),
       upstreamVerification: upstream?.verdicts,
+      serverManifest: serverManifestReport(prepared, result.lock.serverManifest?.digest),
       ...(result.lock.signatures ? {signatures: result.lock.signatures.map((s) => ({subject: s.subject, ref: s.ref, kind: s.kind, digest: s.digest}))} : {}),
     }
   } finally {
@@ -277,6 +301,21 @@ export interface Prepared {
   missing: MissingImage[]
   excluded: string[]
   testOnlySkipped: string[]
+  wandb?: WandbInputs
+  operatorCheck?: OperatorVersionCheck
+}
+
+function serverManifestReport(prepared: Prepared, digest: string | undefined): ServerManifestReport | undefined {
+  const wandb = prepared.wandb
+  if (wandb === undefined) return undefined
+  return {
+    source: wandb.source,
+    version: wandb.release.version,
+    digest: digest ?? wandb.manifest.artifact.root.digest,
+    images: wandb.manifest.images.length,
+    requiredOperatorVersion: wandb.manifest.requiredOperatorVersion,
+    operatorCheck: prepared.operatorCheck?.note,
+  }
 }
 
 /** Charts, discovery and resolution. */
@@ -286,8 +325,14 @@ export async function prepareRelease(
   opts: Pick<PullOptions, 'caFiles' | 'onlyEnabled' | 'skipTestImages' | 'concurrency' | 'signal' | 'hooks'> & {mirrors: RegistryMirror[]; warn: (m: string) => void},
 ): Promise<Prepared> {
   const hooks = opts.hooks ?? {}
-  hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: spec.spec.charts.length, images: spec.spec.images.length})
-  const charts = await fetchCharts(spec.spec.charts, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
+  const wandb = spec.spec.wandb === undefined ? undefined : await loadWandbInputs(spec.spec.wandb, {session, mirrors: opts.mirrors, signal: opts.signal, warn: opts.warn})
+  const chartSources = [...spec.spec.charts, ...(wandb?.charts ?? [])]
+  hooks.onEvent?.({event: 'spec', origin: spec.origin, charts: chartSources.length, images: spec.spec.images.length})
+  if (wandb !== undefined) {
+    hooks.onEvent?.({event: 'server-manifest', source: wandb.source, digest: wandb.manifest.artifact.root.digest, images: wandb.manifest.images.length, fetchedFrom: wandb.fetchedFrom})
+  }
+  const charts = await fetchCharts(chartSources, {session, ...(opts.caFiles ? {caFiles: opts.caFiles} : {}), signal: opts.signal})
+  const operatorCheck = wandb === undefined ? undefined : checkWandbOperator(wandb, charts)
   for (const c of charts) {
     hooks.onEvent?.({event: 'chart', name: c.name, version: c.version, source: c.source, bundleName: c.bundleName, fetchedDependencies: c.fetchedDependencies})
   }
@@ -296,6 +341,7 @@ export async function prepareRelease(
     images: spec.spec.images,
     exclude: spec.spec.exclude,
     skipTestImages: opts.skipTestImages === true,
+    findings: wandb?.findings,
     onWarning: opts.warn,
   })
   hooks.onEvent?.({event: 'discovered', images: groups.length, enabled: groups.filter((g) => g.enabled).length, excluded: excluded.length})
@@ -307,7 +353,7 @@ export async function prepareRelease(
     onResolved: (r) => hooks.onEvent?.({event: 'resolved', image: r.group.reference, digest: r.descriptor.digest, from: r.fetchedFrom}),
     onMissing: (m) => hooks.onEvent?.({event: 'missing', image: m.group.reference, reason: m.reason, enabled: m.group.enabled}),
   })
-  return {charts, groups, resolved, missing, excluded, testOnlySkipped}
+  return {charts, groups, resolved, missing, excluded, testOnlySkipped, wandb, operatorCheck}
 }
 
 /** The have-list of `--since`; images it names are walked again in their sources when the bundle is not at hand. */
@@ -328,32 +374,3 @@ export function missingReport(m: MissingImage): PullMissingReport {
 export function ociPlainHosts(spec: ReleaseSpec): string[] {
   return spec.spec.charts.flatMap((c) => (c.type === 'oci' && c.plainHttp ? [c.oci.slice('oci://'.length).split('/')[0] ?? ''] : [])).filter(Boolean)
 }
-
-/** Refuse to overwrite a finished bundle without `force`; a `.partial` alone means resume. */
-export async function refuseFinished(out: string, force: boolean): Promise<void> {
-  const info = await stat(out).catch(() => undefined)
-  if (!info) return
-  if (!info.isFile()) throw new UsageError(`${out} exists and is not a file`, {hint: 'choose another output path with -o'})
-  if (!force) throw new UsageError(`${out} already exists`, {hint: 'pass --force to overwrite it, or choose another output path with -o'})
-}
-
-export function freeBytes(dir: string): number {
-  const s = statfsSync(dir)
-  return s.bavail * s.bsize
-}
-
-/** Fail before downloading when the output folder has less free space than the bundle still needs. */
-export function checkDiskSpace(out: string, needed: number, freeSpace: (dir: string) => number): void {
-  const dir = dirname(out)
-  const free = freeSpace(dir)
-  if (free < needed) {
-    throw new AirgapError(`not enough disk space in ${dir} for ${out}: ${formatSize(needed)} needed, ${formatSize(free)} free`, {
-      hint: 'free some space or write the bundle elsewhere with -o (a rerun resumes what was already written)',
-    })
-  }
-}
-
-function formatSize(n: number): string {
-  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`
-}
-

@@ -71,10 +71,29 @@ const MAX_LISTED = 8
 /** Render and prove; throws ProofError naming each failing object and its template. */
 export function proveOperatorCr(input: ProofInput, chartObjects: ReturnType<typeof parseManifests>): ProofReport {
   const {name, namespace} = crIdentity(input.operatorYaml)
+  return proveChartObjects({...input, valuesPath: input.operatorYamlPath, release: {name, namespace}, nodeMirrors: input.nodeMirrors}, chartObjects)
+}
+
+/** What proveChartObjects needs: the chart, the mirror, and where the values were written (for messages). */
+export interface ChartProofInput {
+  chart: ChartPackage
+  map: MirrorMap
+  pinDigests: boolean
+  nodeMirrors?: NodeMirrorConfig
+  allowExternal: readonly string[]
+  mirrorPullSecrets: readonly string[]
+  /** The file whose values were rendered (operator.yaml, operator values). */
+  valuesPath: string
+  release: {name: string; namespace: string}
+}
+
+/** Prove rendered objects of any chart (v1 operator-wandb, the v2 operator chart); ProofError on an error finding. */
+export function proveChartObjects(input: ChartProofInput, chartObjects: ReturnType<typeof parseManifests>): ProofReport {
+  const {name, namespace} = input.release
   const proof = proveRendered(chartObjects, {
     map: input.map,
     pinDigests: input.pinDigests,
-    nodeMirrors: input.nodeMirrors,
+    nodeMirrors: input.nodeMirrors ?? {containerd: false, crio: false, openshift: false},
     allowExternal: allowAny(input.allowExternal),
     mirrorPullSecrets: input.mirrorPullSecrets,
     topChart: input.chart.name,
@@ -85,7 +104,7 @@ export function proveOperatorCr(input: ProofInput, chartObjects: ReturnType<type
   if (errors.length > 0) {
     const listed = errors.slice(0, MAX_LISTED).map((e) => e.message)
     const more = errors.length > MAX_LISTED ? `; and ${errors.length - MAX_LISTED} more` : ''
-    throw new ProofError(`the ${chart} chart rendered with the values of ${input.operatorYamlPath} (release ${name} in ${namespace}) would not run from the mirror ${input.map.registry}: ${errors.length} problem(s): ${listed.join('; ')}${more}`, errors, {
+    throw new ProofError(`the ${chart} chart rendered with the values of ${input.valuesPath} (release ${name} in ${namespace}) would not run from the mirror ${input.map.registry}: ${errors.length} problem(s): ${listed.join('; ')}${more}`, errors, {
       hint: hintFor(errors),
     })
   }
@@ -96,16 +115,19 @@ export function proveOperatorCr(input: ProofInput, chartObjects: ReturnType<type
 export async function renderForOperator(input: Pick<ProofInput, 'operatorYaml' | 'operatorYamlPath' | 'chart' | 'operatorNamespace'>): Promise<ReturnType<typeof parseManifests>> {
   const cr = parseYaml(input.operatorYaml) as {spec?: {values?: unknown}}
   const specValues = isPlainObject(cr.spec?.values) ? cr.spec.values : {}
-  const {name, namespace} = crIdentity(input.operatorYaml)
-  const where = `${input.chart.name} ${input.chart.version}`
+  return renderChartForProof(input.chart, operatorRenderValues(specValues, input.operatorNamespace), crIdentity(input.operatorYaml), input.operatorYamlPath)
+}
+
+/** Render a chart package like `helm install` (release revision 1); a template failure is a ProofError naming the template and line. */
+export async function renderChartForProof(pkg: ChartPackage, values: Record<string, unknown>, release: {name: string; namespace: string}, valuesPath: string): Promise<ReturnType<typeof parseManifests>> {
+  const where = `${pkg.name} ${pkg.version}`
   try {
-    const chart = await loadChartArchive(input.chart.tgz, `${where} from the bundle`)
-    const values = operatorRenderValues(specValues, input.operatorNamespace)
-    return parseManifests(renderChart(chart, {values, release: {name, namespace, revision: 1, isInstall: true, isUpgrade: false}}))
+    const chart = await loadChartArchive(pkg.tgz, `${where} from the bundle`)
+    return parseManifests(renderChart(chart, {values, release: {...release, revision: 1, isInstall: true, isUpgrade: false}}))
   } catch (err) {
     if (!(err instanceof RenderError)) throw err
     const at = err.template !== undefined ? ` in ${err.template}${err.line !== undefined ? `:${err.line}` : ''}` : ''
-    throw new ProofError(`the ${where} chart does not render with the values of ${input.operatorYamlPath}${at}: ${err.message}`, [], {
+    throw new ProofError(`the ${where} chart does not render with the values of ${valuesPath}${at}: ${err.message}`, [], {
       hint: 'the operator would fail the same way (helm install); fix the site values (--values) the template line reads; nothing was written',
       cause: err,
     })

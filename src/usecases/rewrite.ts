@@ -25,22 +25,24 @@
  * Secrets: a literal license in the site values stays in operator.yaml (the user chose it) and is
  * never part of the result, the warnings or any message.
  */
-import {mkdir} from 'node:fs/promises'
-import {basename, dirname, join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {NotFoundError, UsageError} from '../errors.js'
-import {writeFileAtomic} from '../files/atomic-write.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {parseReference} from '../oci/reference.js'
 import {receiptToMirrorMap, readReceipt, type PushReceipt} from '../mirror/receipt.js'
 import {buildMirrorSets, type MirrorSourcePolicy} from '../rewrite/openshift.js'
 import {stringify as stringifyYaml} from 'yaml'
-import {buildOperatorCr, buildOperatorValues, containerdHostsTree, controllerImage, OPERATOR_CHART, planImageOverrides, registriesConf, rewriteYamlDocuments, writeFileTree, type Change, type ChartSource, type NodeMirrorImage, type OperatorRequirement, type ProofRow} from '../rewrite/index.js'
+import {buildOperatorCr, buildOperatorValues, containerdHostsTree, controllerImage, OPERATOR_CHART, planImageOverrides, registriesConf, writeFileTree, type Change, type ChartSource, type NodeMirrorImage, type OperatorRequirement, type ProofRow} from '../rewrite/index.js'
 import {type MirroredChart, type MirrorMap} from '../mirror/types.js'
 import {mirrorLocation} from '../rewrite/relocate.js'
 import {attachChartPackage, bundledChart, channelValues, LazyBundle, PLATFORM_CHART} from './rewrite-bundle.js'
 import {checkCr, checkImages, checkRenamedNodeImages} from './rewrite-checks.js'
 import {reachMirror} from './receipt-connection.js'
+import {refuseDuplicateOutputs, rewriteFiles, writeOutput, type Output, type WrittenFile} from './rewrite-outputs.js'
 import {checkOperatorRoute, proveOperatorCr, renderForOperator, type ProofReport} from './rewrite-proof.js'
+import {planRewriteV2, refuseV1Options, withV1Conversion, type RenderingProof, type RewriteV2Plan} from './rewrite-v2.js'
+import type {ManifestRoute} from '../rewrite/index.js'
+import type {ReceiptServerManifest} from '../mirror/receipt.js'
 
 export {PLATFORM_CHART} from './rewrite-bundle.js'
 export {ExternalImagesError} from './rewrite-checks.js'
@@ -102,6 +104,14 @@ export interface RewriteReleaseOptions {
   chartCredentialSecret?: string
   /** Extra YAML files (Helm values, Kubernetes manifests) to rewrite. */
   files?: string[]
+  /** Which operator to write for (default: v2 when the bundle carries a W&B v2 server manifest, else v1). */
+  operator?: 'v1' | 'v2'
+  /** v2: public URL of W&B (spec.wandb.hostname; default global.host of --values). */
+  hostname?: string
+  /** v2: how the operator reads the server manifest (oci, default; file: a ConfigMap, for a plain-HTTP mirror). */
+  manifestRoute?: ManifestRoute
+  /** v2, file route: where to write the manifest ConfigMap (default wandb-server-manifest.yaml beside operator.yaml). */
+  manifestConfigMap?: string
   /** Write rewritten FILEs here (same base name) instead of in place. */
   outDir?: string
   /** Return every rendered container with its image and how it is redirected (`--explain`). */
@@ -109,12 +119,25 @@ export interface RewriteReleaseOptions {
   hooks?: RewriteHooks
 }
 
-export interface WrittenFile {
-  path: string
-  kind: 'operator-cr' | 'charts-configmap' | 'operator-values' | 'containerd-hosts' | 'registries-conf' | 'openshift-mirror-sets' | 'rewritten'
+export type {WrittenFile} from './rewrite-outputs.js'
+
+/** What `airgap rewrite` did for the v2 operator. */
+export interface RewriteV2Result {
+  operator: 'v2'
+  receipt: string
+  /** spec.global.imageRegistry. */
+  registry: string
+  files: WrittenFile[]
+  serverManifest: RewriteV2Plan['serverManifest']
+  operatorImage: string
+  rendering: RenderingProof
+  /** Image references changed in each extra FILE. */
+  rewritten: Array<{file: string; output: string; changes: Change[]}>
+  warnings: string[]
 }
 
 export interface RewriteReleaseResult {
+  operator: 'v1'
   receipt: string
   registry: string
   /** Whether node configs reach the mirror over plain HTTP, and who said so (the receipt records how the push reached it). */
@@ -132,24 +155,35 @@ export interface RewriteReleaseResult {
   /** The proof: the chart rendered with the CR's values; `rows` (every container and how its image is redirected) only with `explain`. */
   proof: {chart: string; objects: number; containers: number; rows?: ProofRow[]}
   /** Which operator the CR needs for its chart route, and the one the bundle carries. */
-  operator: OperatorRequirement
+  operatorRequirement: OperatorRequirement
   warnings: string[]
 }
 
-interface Output {
-  path: string
-  kind: WrittenFile['kind']
-  text: string
-}
 
 /** Build every output, check it, then write it; see the module comment. */
-export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<RewriteReleaseResult> {
+export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<RewriteReleaseResult | RewriteV2Result> {
   const warnings: string[] = []
   const warn = (m: string): void => {
     warnings.push(m)
     opts.hooks?.onWarning?.(m)
   }
   const receipt = await readReceipt(opts.receipt)
+  const serverManifest = receipt.serverManifest
+  const operator = opts.operator ?? (serverManifest !== undefined ? 'v2' : 'v1')
+  if (operator === 'v2') {
+    if (serverManifest === undefined) {
+      throw new UsageError(`${opts.receipt} records no W&B v2 server manifest: --operator v2 needs a bundle pulled with --wandb-version (or spec.wandb)`, {hint: 'drop --operator v2 to write the v1 resource'})
+    }
+    return rewriteForV2(opts, {...receipt, serverManifest}, warnings, warn)
+  }
+  if (opts.manifestRoute !== undefined || opts.hostname !== undefined) {
+    throw new UsageError('--manifest-route and --hostname apply to the v2 operator only', {hint: 'drop them, or pass --operator v2 for a bundle with a W&B v2 server manifest'})
+  }
+  if (serverManifest !== undefined && !receipt.charts.some((c) => c.name === PLATFORM_CHART)) {
+    throw new UsageError(`the bundle of ${opts.receipt} carries no ${PLATFORM_CHART} chart, so there is no v1 resource to write`, {
+      hint: 'drop --operator v1 to write the v2 resource, or pull a v1 release (SPEC or --channel-url) together with --wandb-version',
+    })
+  }
   const map = receiptToMirrorMap(receipt)
   if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
   const bundle = new LazyBundle(opts.bundle ?? receipt.bundle.path, receipt)
@@ -180,6 +214,8 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       ...(opts.chartCredentialSecret ? {chartCredentialSecret: opts.chartCredentialSecret} : {}),
     })
     cr.warnings.forEach(warn)
+    // A mirror that also holds the v2 server manifest: what the v1-to-v2 conversion reads.
+    if (serverManifest !== undefined) cr.operatorYaml = withV1Conversion(cr.operatorYaml, serverManifest, warn)
     const customCACerts = await Promise.all((opts.customCa ?? []).map((f) => readInputText(f, CUSTOM_CA_FILE)))
     const operatorValues = buildOperatorValues({
       map,
@@ -197,7 +233,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     if (cr.configMapYaml !== undefined) {
       outputs.push({path: resolve(opts.chartsConfigMap ?? join(dirname(operatorYamlPath), CHARTS_CONFIGMAP_FILE)), kind: 'charts-configmap', text: cr.configMapYaml})
     }
-    const rewritten = await rewriteFiles(opts, map, outputs)
+    const rewritten = await rewriteFiles(opts.files ?? [], opts.outDir, opts.pinDigests ?? false, map, outputs)
     if (opts.registriesConf !== undefined) outputs.push({path: resolve(opts.registriesConf), kind: 'registries-conf', text: registriesConf(map, {plainHttp})})
     if (opts.idms !== undefined) {
       const sets = buildMirrorSets(map, {sourcePolicy: opts.idmsSourcePolicy})
@@ -221,7 +257,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
 
     const files: WrittenFile[] = []
     for (const o of outputs) {
-      await writeAtomic(o.path, o.text)
+      await writeOutput(o)
       files.push({path: o.path, kind: o.kind})
     }
     if (hostsTree !== undefined) {
@@ -231,6 +267,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
     const redirected = new Set(map.images.filter((i) => i.origins.some((o) => o.source === 'values' && o.valuesPath !== undefined && plan.paths.includes(o.valuesPath))).map((i) => i.source))
     const crChart = map.charts.find((c) => c.name === PLATFORM_CHART)!
     return {
+      operator: 'v1',
       receipt: resolve(opts.receipt),
       registry: map.registry,
       plainHttp: {mirror: plainHttp, from: reached.from.plainHttp},
@@ -241,7 +278,7 @@ export async function rewriteRelease(opts: RewriteReleaseOptions): Promise<Rewri
       rewritten,
       nodeMirror,
       proof: {chart: proof.chart, objects: proof.objects, containers: proof.rows.length, rows: opts.explain ? proof.rows : undefined},
-      operator,
+      operatorRequirement: operator,
       warnings,
     }
   } finally {
@@ -271,6 +308,55 @@ async function proveRelease(opts: RewriteReleaseOptions, bundle: LazyBundle, map
     },
     objects,
   )
+}
+
+/** The v2 outputs (rewrite-v2.ts), checked, then written; node configs and --channel/--chart-source are v1 only. */
+async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, warnings: string[], warn: (m: string) => void): Promise<RewriteV2Result> {
+  refuseV1Options(opts, receipt.serverManifest.version)
+  if (!receipt.complete) warn(`receipt ${opts.receipt} is incomplete: only what was pushed is used (${notPushed(receipt)}); run the same push again to finish`)
+  const plan = await planRewriteV2(
+    {
+      receipt: opts.receipt,
+      bundle: opts.bundle,
+      hostname: opts.hostname,
+      values: opts.values,
+      operatorYaml: opts.operatorYaml ?? DEFAULT_OPERATOR_YAML,
+      operatorValues: opts.operatorValues ?? DEFAULT_OPERATOR_VALUES,
+      manifestRoute: opts.manifestRoute,
+      manifestConfigMap: opts.manifestConfigMap,
+      plainHttp: opts.plainHttp ?? [],
+      pullSecrets: opts.pullSecrets ?? [],
+      customCa: opts.customCa ?? [],
+      caConfigMap: opts.caConfigMap,
+      pinDigests: opts.pinDigests ?? false,
+      allowExternal: opts.allowExternal ?? [],
+      name: opts.name ?? 'wandb',
+      namespace: opts.namespace ?? 'default',
+      operatorNamespace: opts.operatorNamespace,
+    },
+    receipt,
+    warn,
+  )
+  const outputs: Output[] = [...plan.outputs]
+  const map = receiptToMirrorMap(receipt)
+  const rewritten = await rewriteFiles(opts.files ?? [], opts.outDir, opts.pinDigests ?? false, map, outputs)
+  refuseDuplicateOutputs(outputs)
+  const files: WrittenFile[] = []
+  for (const o of outputs) {
+    await writeOutput(o)
+    files.push({path: o.path, kind: o.kind})
+  }
+  return {
+    operator: 'v2',
+    receipt: resolve(opts.receipt),
+    registry: plan.imageRegistry,
+    files,
+    serverManifest: plan.serverManifest,
+    operatorImage: plan.operatorImage,
+    rendering: plan.rendering,
+    rewritten,
+    warnings,
+  }
 }
 
 function notPushed(receipt: PushReceipt): string {
@@ -304,42 +390,6 @@ function controllerMirror(map: MirrorMap): string {
   return image?.mirror ?? ''
 }
 
-// ---- extra files --------------------------------------------------------------------------------
-
-async function rewriteFiles(opts: RewriteReleaseOptions, map: MirrorMap, outputs: Output[]): Promise<RewriteReleaseResult['rewritten']> {
-  const out: RewriteReleaseResult['rewritten'] = []
-  for (const file of opts.files ?? []) {
-    const text = await readInputText(file, YAML_FILE)
-    const result = rewriteYamlDocuments(text, map, {pinDigests: opts.pinDigests ?? false, file})
-    const target = resolve(opts.outDir !== undefined ? join(opts.outDir, basename(file)) : file)
-    outputs.push({path: target, kind: 'rewritten', text: result.text})
-    out.push({file: resolve(file), output: target, changes: result.changes})
-  }
-  return out
-}
-
-function refuseDuplicateOutputs(outputs: Output[]): void {
-  const seen = new Map<string, Output>()
-  for (const o of outputs) {
-    const before = seen.get(o.path)
-    if (before) {
-      throw new UsageError(`two outputs would be written to ${o.path} (${before.kind} and ${o.kind})`, {
-        hint: 'give different output paths (-o, --operator-values, --out-dir, FILE names)',
-      })
-    }
-    seen.set(o.path, o)
-  }
-}
-
-// ---- files --------------------------------------------------------------------------------------
-
-/** The files rewrite reads (and --channel: rewrite-bundle.ts), each with readInputText (src/files/input-file.ts). */
+/** The files rewrite reads (and --channel: rewrite-bundle.ts; FILE arguments: rewrite-outputs.ts), each with readInputText (src/files/input-file.ts). */
 const SITE_VALUES_FILE: InputFileKind = {what: 'site values file', maxBytes: 16 * 1024 * 1024, refusal: 'input', hint: 'check the --values path'}
 const CUSTOM_CA_FILE: InputFileKind = {what: 'custom CA file', maxBytes: 4 * 1024 * 1024, refusal: 'usage', hint: 'check the --custom-ca path (a PEM certificate file)'}
-const YAML_FILE: InputFileKind = {what: 'YAML file', maxBytes: 16 * 1024 * 1024, refusal: 'usage', hint: 'check the FILE arguments (Helm values or Kubernetes manifests to rewrite)'}
-
-/** Write atomically (src/files/atomic-write.ts); an existing file keeps its mode. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), {recursive: true})
-  await writeFileAtomic(path, text, {keepExistingMode: true})
-}

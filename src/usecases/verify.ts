@@ -24,7 +24,7 @@ import {digestOf} from '../oci/digest.js'
 import {Annotation, type Descriptor} from '../oci/types.js'
 import {parseBundle, verifyBlob} from '../signing/index.js'
 import type {LockUpstreamVerification} from '../bundle/lock-upstream.js'
-import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockSignature, type LockSplit} from '../bundle/lock.js'
+import {LOCK_FORMAT_VERSION, parseLock, type BundleLock, type LockChart, type LockExpectedBlob, type LockImage, type LockServerManifest, type LockSignature, type LockSplit} from '../bundle/lock.js'
 import {BundleReader, INDEX_JSON, LOCK_JSON, SIGNATURE, SPEC_YAML, digestOfEntryName} from '../bundle/index.js'
 
 export type Authenticity = 'verified' | 'not-checked' | 'unsigned'
@@ -55,6 +55,8 @@ export interface LockSummary {
   charts: LockChart[]
   /** `pull --verify-upstream`: the verdict on each image's upstream signatures. */
   upstreamVerification?: LockUpstreamVerification
+  /** The W&B v2 server manifest carried (issue 17). */
+  serverManifest?: LockServerManifest
 }
 
 export interface VerifyReport extends LockSummary {
@@ -125,6 +127,7 @@ export async function verifyBundleMetadata(reader: BundleReader, opts: Pick<Veri
     ...(lock.signatures ? {signatures: lock.signatures} : {}),
     ...(lock.split ? {split: lock.split} : {}),
     upstreamVerification: lock.upstreamVerification,
+    serverManifest: lock.serverManifest,
     blobs: 0,
     bytes: 0,
     fileSize: reader.size,
@@ -230,6 +233,15 @@ function checkEntries(reader: BundleReader, lock: BundleLock): string[] {
       problems.push(`signature ${sig.ref} is ${m.digest} (${m.mediaType}, ${m.size} bytes) in ${INDEX_JSON} but ${sig.digest} (${sig.mediaType}, ${sig.size} bytes) in ${LOCK_JSON}`)
     }
   }
+  const manifest = lock.serverManifest
+  if (manifest !== undefined) {
+    listed.add(manifest.source)
+    const m = byName.get(manifest.source)
+    if (!m) problems.push(`server manifest ${manifest.source} (${manifest.digest}) is in ${LOCK_JSON} but not in ${INDEX_JSON}`)
+    else if (m.digest !== manifest.digest || m.mediaType !== manifest.mediaType || m.size !== manifest.size) {
+      problems.push(`server manifest ${manifest.source} is ${m.digest} (${m.mediaType}, ${m.size} bytes) in ${INDEX_JSON} but ${manifest.digest} (${manifest.mediaType}, ${manifest.size} bytes) in ${LOCK_JSON}`)
+    }
+  }
   for (const [name, m] of byName) {
     if (!listed.has(name)) problems.push(`${INDEX_JSON} names ${name} (${m.digest}), which ${LOCK_JSON} does not list`)
   }
@@ -312,6 +324,7 @@ export async function readBundleContents(path: string): Promise<BundleContents> 
       ...(hint ? {signerHint: hint} : {}),
       spec: lock.spec !== undefined,
       upstreamVerification: lock.upstreamVerification,
+      serverManifest: lock.serverManifest,
     }
   } finally {
     await reader.close()

@@ -18,11 +18,11 @@ import {digestOf} from '../oci/digest.js'
 import type {Platform} from '../oci/types.js'
 import {keyFingerprint, type SigningKey} from '../signing/index.js'
 import type {BundleLock, LockMissing} from '../bundle/lock.js'
-import {planContents, sumSizes, type BundleChartInput, type BundleHaveList, type BundleImageInput, type BundleSignatureInput, type PlannedContents} from './bundle-contents.js'
+import {planContents, sumSizes, type BundleChartInput, type BundleHaveList, type BundleImageInput, type BundleServerManifestInput, type BundleSignatureInput, type PlannedContents} from './bundle-contents.js'
 import {writePart, type PartSettings} from './write-part.js'
 import {writeParts, type SplitHooks, type SplitResult} from './write-parts.js'
 
-export type {BundleChartInput, BundleHaveList, BundleImageInput, BundleSignatureInput} from './bundle-contents.js'
+export type {BundleChartInput, BundleHaveList, BundleImageInput, BundleServerManifestInput, BundleSignatureInput} from './bundle-contents.js'
 export type {PartResult, SplitResult} from './write-parts.js'
 
 /** Transfers (CopyHooks), the plan, split parts and warnings. */
@@ -67,6 +67,8 @@ export interface WriteBundleOptions {
   signatures?: readonly BundleSignatureInput[]
   /** `pull --verify-upstream`: the verdicts, recorded in the lock (and so signed). */
   upstreamVerification?: LockUpstreamVerification | undefined
+  /** The W&B v2 server manifest to carry unchanged (the lock's `serverManifest`). */
+  serverManifest?: BundleServerManifestInput
 }
 
 export interface WriteBundleResult {

@@ -18,7 +18,7 @@ import type {Descriptor, Platform} from '../oci/types.js'
 import {serializeBundle, signBlob, type SigningKey} from '../signing/index.js'
 import {createLock, serializeLock, type BundleLock, type LockExpectedBlob, type LockMissing, type LockSplit} from '../bundle/lock.js'
 import {BundleWriter, buildIndexJson} from '../bundle/index.js'
-import {lockCharts, lockImages, lockSignatures, sumSizes, type PlannedItem} from './bundle-contents.js'
+import {itemPlatforms, lockCharts, lockImages, lockServerManifest, lockSignatures, sumSizes, type PlannedItem} from './bundle-contents.js'
 
 /** What every file of one write shares. */
 export interface PartSettings {
@@ -92,6 +92,7 @@ export async function writePart(settings: PartSettings, part: PartToWrite): Prom
       signatures: lockSignatures(part.items),
       split: part.split,
       upstreamVerification: settings.upstreamVerification,
+      serverManifest: lockServerManifest(part.items),
     })
     const lockBytes = serializeLock(lock)
     const signKey = settings.signKey
@@ -110,9 +111,10 @@ export async function writePart(settings: PartSettings, part: PartToWrite): Prom
 async function copyItems(settings: PartSettings, items: readonly PlannedItem[], dst: Target): Promise<CopyStats> {
   const stats = emptyStats()
   const results = await Promise.allSettled(
-    items.map(async ({input, plan}) => {
+    items.map(async (item) => {
+      const {input, plan} = item
       const {descriptor, stats: s} = await copy(input.source, plan.resolved.digest, dst, '', {
-        platforms: settings.platforms,
+        platforms: itemPlatforms(item, settings.platforms),
         tracker: settings.tracker,
         hooks: settings.hooks,
         signal: settings.signal,

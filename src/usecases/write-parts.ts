@@ -80,7 +80,7 @@ export async function writeParts(settings: PartSettings, contents: PlannedConten
   const {items, expected} = contents
   const {hooks} = target
   const plan = planSplit({
-    items: items.map((p) => ({name: p.input.name, nodes: p.plan.nodes, everywhere: p.chart !== undefined || p.signature !== undefined})),
+    items: items.map((p) => ({name: p.input.name, nodes: p.plan.nodes, everywhere: p.chart !== undefined || p.signature !== undefined || p.serverManifest !== undefined})),
     maxPartSize: target.maxPartSize,
     metadataBytes: metadataEstimate(settings, contents),
     leaveOut: new Set(expected.map((e) => e.digest)),

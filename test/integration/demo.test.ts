@@ -167,3 +167,32 @@ describe('airgap demo interrupted with Ctrl-C', () => {
     expect(readdirSync(tmp)).toEqual([])
   }, 130_000)
 })
+
+describe('airgap demo --v2', () => {
+  it('runs the W&B v2 operator flow offline: the manifest carried at its digest, the v2 layout, the v2 WeightsAndBiases; leaves nothing behind', async () => {
+    const tmp = await freshTmp('v2')
+    const keep = join(tmp, 'out')
+    const r = await demo(['--v2', '--json', '--keep', keep], tmp)
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as DemoResult
+    expect(result.steps.map((s) => s.id)).toEqual(['upstream', 'key', 'pull', 'verify', 'push', 'check', 'rewrite'])
+    expect(result.bundle).toMatchObject({images: 19, charts: 1})
+    const cr = parse(result.operatorYaml) as {apiVersion: string; spec: {global: {imageRegistry: string}; wandb: {version: string; manifestRepository: string}}}
+    expect(cr.apiVersion).toBe('apps.wandb.com/v2')
+    expect(cr.spec.global.imageRegistry).toBe(result.mirror.registry)
+    expect(cr.spec.wandb).toMatchObject({version: '0.99.0', manifestRepository: 'file:///etc/wandb/server-manifest'})
+    const receipt = JSON.parse(await readFile(join(keep, 'wandb-v2.tar.receipt.json'), 'utf8')) as {serverManifest: {mirror: string; status: string; images: Array<{keys: string[]; mirror: string}>}}
+    expect(receipt.serverManifest).toMatchObject({mirror: `${result.mirror.registry}/wandb/server-manifest:0.99.0`, status: 'pushed'})
+    const byKey = new Map(receipt.serverManifest.images.flatMap((i) => i.keys.map((k) => [k, i.mirror] as const)))
+    expect(byKey.get('kafka.images.bucketEnsure')).toBe(`${result.mirror.registry}/amazon/aws-cli:2.22.0`)
+    expect(byKey.get('bucket.default.images.seaweedfs')).toBe(`${result.mirror.registry}/docker.io/chrislusf/seaweedfs:3.80`)
+    expect(byKey.get('applications.frontend.image')).toBe(`${result.mirror.registry}/us-docker.pkg.dev/wandb-production/public/wandb/frontend:0.99.0`)
+    expect(readdirSync(keep)).toEqual(expect.arrayContaining(['operator.yaml', 'operator-values.yaml', 'wandb-server-manifest.yaml', 'wandb-v2.tar']))
+    // without --keep: nothing left behind
+    const tmp2 = await freshTmp('v2-text')
+    const text = await demo(['--v2'], tmp2)
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain('apps.wandb.com/v2')
+    expect(readdirSync(tmp2)).toEqual([])
+  }, 130_000)
+})

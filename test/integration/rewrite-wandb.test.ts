@@ -197,7 +197,7 @@ describeShared('airgap rewrite after pull and push of the real W&B charts (needs
     expect(rewriteJson.proof).toEqual(expect.objectContaining({chart: 'operator-wandb 0.43.8'}))
     expect(rewriteJson.proof.objects).toBeGreaterThan(30)
     expect(rewriteJson.proof.containers).toBeGreaterThan(10)
-    expect(rewriteJson.operator.needs).toBe('any v1 operator (1.x)')
+    expect(rewriteJson.operatorRequirement.needs).toBe('any v1 operator (1.x)')
     expect(rewriteJson.chart).toEqual(expect.objectContaining({name: 'operator-wandb', version: '0.43.8', source: 'repo', location: `${services().nginx.url}/${prefix}-mirror`}))
     expect(rewriteJson.files.map((f) => f.kind).sort()).toEqual(expect.arrayContaining(['operator-cr', 'operator-values', 'registries-conf', 'rewritten', 'containerd-hosts']))
     const text = await readFile(out('operator.yaml'), 'utf8')

@@ -19,6 +19,7 @@ import {parseAllDocuments} from 'yaml'
 import type {RegistryClient} from '../../src/registry/index.js'
 import {formatReference, parseReference, type Reference} from '../../src/oci/reference.js'
 import {MediaType} from '../../src/oci/types.js'
+import {buildChartArchive, chartToOciArtifact, pushChartArtifact} from '../../src/helm/index.js'
 import {blob, jsonBlob, loadInto, makeImage, tarOf, type BlobData, type Generated} from './images.js'
 
 export const V2_FIXTURES = new URL('../fixtures/wandb-v2/', import.meta.url)
@@ -136,4 +137,50 @@ export async function seedUpstreamImages(client: RegistryClient, prefix: string,
     pushed.push(ref)
   }
   return pushed
+}
+
+/** The v2 operator chart's own image and one dependency's, as our made-up operator chart names them. */
+export const OPERATOR_V2_IMAGES = ['us-docker.pkg.dev/wandb-production/public/wandb/operator:v2.0.0-beta.3', 'ghcr.io/cybozu-go/moco:0.26.0'] as const
+
+/**
+ * A made-up v2 operator chart `.tgz` (name `operator`): values in the shape of deploy/operator
+ * (`wandb-operator.image`, `moco.image`, `wandb.install`), no dependency to fetch, one template.
+ */
+export async function operatorV2ChartTgz(version: string): Promise<{tgz: Buffer; metadata: {apiVersion: string; name: string; version: string; appVersion: string}}> {
+  const metadata = {apiVersion: 'v2', name: 'operator', version, appVersion: version}
+  const values = [
+    'wandb:',
+    '  install: true',
+    'wandb-operator:',
+    '  image:',
+    '    repository: us-docker.pkg.dev/wandb-production/public/wandb/operator',
+    '    tag: v2.0.0-beta.3',
+    'moco:',
+    '  image:',
+    '    repository: ghcr.io/cybozu-go/moco',
+    '    tag: 0.26.0',
+    '',
+  ].join('\n')
+  const deployment = [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata: {name: {{ .Release.Name }}-operator}',
+    'spec:',
+    '  template:',
+    '    spec:',
+    '      containers:',
+    '        - name: operator',
+    '          image: "{{ index .Values "wandb-operator" "image" "repository" }}:{{ index .Values "wandb-operator" "image" "tag" }}"',
+    '',
+  ].join('\n')
+  const files = {'Chart.yaml': `apiVersion: v2\nname: operator\nversion: ${version}\nappVersion: ${version}\n`, 'values.yaml': values, 'templates/deployment.yaml': deployment}
+  return {tgz: await buildChartArchive(files, 'operator'), metadata}
+}
+
+/** Push the made-up operator chart, one tag per version, into `repository` (a Helm OCI artifact). */
+export async function pushOperatorV2Charts(client: RegistryClient, repository: string, versions: readonly string[]): Promise<void> {
+  for (const version of versions) {
+    const {tgz, metadata} = await operatorV2ChartTgz(version)
+    await pushChartArtifact(chartToOciArtifact(tgz, metadata), client.repository(repository), version)
+  }
 }

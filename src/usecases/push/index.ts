@@ -5,8 +5,9 @@
  *
  *  1. verify the signature (refused without --key unless allowUnsigned), lock ↔ index and the
  *     content graph (verify.ts) — before the first write anywhere;
- *  2. place every image (plan.ts: collisions refused), read the bundle's graphs and ask the
- *     mirror what it holds (survey.ts: plain data);
+ *  2. place every image (plan.ts: collisions refused; v2.ts: the W&B v2 operator's layout when the
+ *     bundle carries a server manifest), read the bundle's graphs and ask the mirror what it holds
+ *     (survey.ts: plain data);
  *  3. plan (plan.ts, pure): what to upload and mount, what to hash, where charts go; a delta
  *     bundle whose left-out blobs are not in the mirror is refused here;
  *  4. hash every blob that may be sent (all with --full-verify): a damaged bundle pushes nothing;
@@ -18,7 +19,7 @@ import {setMaxListeners} from 'node:events'
 import {resolve as resolvePath} from 'node:path'
 import {BundleReader} from '../../bundle/index.js'
 import {checkPathRules, formatMirrorRegistry, prefixComponents, type MirrorRegistry, type PathRules} from '../../mirror/mapping.js'
-import type {ReceiptConnection} from '../../mirror/receipt.js'
+import type {ReceiptConnection, ReceiptServerManifest} from '../../mirror/receipt.js'
 import {CopyTracker, emptyStats} from '../../copy/index.js'
 import {UsageError} from '../../errors.js'
 import {Session} from '../session.js'
@@ -34,16 +35,17 @@ import {surveyBundle, surveyMirror} from './survey.js'
 import {checkRollback, recordRelease} from './releases.js'
 import {releasesRepository} from '../../mirror/releases.js'
 import type {PushOptions, PushResult} from './types.js'
+import {placeV2} from './v2.js'
 
 export type {PartPushReport, PushHooks, PushOptions, PushResult} from './types.js'
 export type {PushDryRunResult} from './dry-run.js'
 
 /** Push a bundle; see the module comment for the steps. */
 export async function pushBundle(opts: PushOptions): Promise<PushResult> {
-  return withPushPlan(opts, false, async ({reader, contents, request, survey, plan, ctx, clock, started, t0}) => {
+  return withPushPlan(opts, false, async ({reader, contents, verified, serverManifest, request, survey, plan, ctx, clock, started, t0}) => {
     const {signal} = ctx
     // 4. Hash what may be sent, before the first write.
-    const report = await verifyBundleBlobs(reader, contents, {only: plan.hash === 'all' ? undefined : plan.hash, signal})
+    const report = await verifyBundleBlobs(reader, verified, {only: plan.hash === 'all' ? undefined : plan.hash, signal})
     const verifySeconds = (performance.now() - t0) / 1000
     opts.hooks?.onVerified?.(report)
     if (report.authenticity !== 'verified') {
@@ -72,6 +74,7 @@ export async function pushBundle(opts: PushOptions): Promise<PushResult> {
       seconds: (performance.now() - t0) / 1000,
       verifySeconds,
       pushSeconds: (performance.now() - tPush) / 1000,
+      serverManifest,
     })
   })
 }
@@ -97,7 +100,12 @@ export async function planPushBundle(opts: PushOptions): Promise<PushDryRunResul
 /** What both a push and its dry run have once the plan is made. */
 interface PlannedPush {
   reader: BundleReader
+  /** What the bundle holds, its images as the push places them (a v2 bundle: in the v2 layout). */
   contents: VerifyReport
+  /** What verify read from the bundle (the lock's own images). */
+  verified: VerifyReport
+  /** The W&B v2 layout, for the receipt (a bundle with a server manifest). */
+  serverManifest: ReceiptServerManifest | undefined
   request: PushRequest
   survey: MirrorSurvey
   plan: PushPlan
@@ -121,10 +129,15 @@ async function withPushPlan<T>(opts: PushOptions, dryRun: boolean, act: (planned
   const session = new Session(opts)
   try {
     // 1. Signature, lock, index and content graph (small), through the one reader.
-    const contents = await verifyBundleMetadata(reader, {publicKey: opts.publicKey})
-    // 2. Placements (collisions refused before anything is read in bulk or written), the
-    //    bundle's graphs, and what the mirror holds.
-    const placements = placeImages(contents, request)
+    const verified = await verifyBundleMetadata(reader, {publicKey: opts.publicKey})
+    // 2. Placements (collisions refused before anything is read in bulk or written; a bundle
+    //    with a W&B v2 server manifest in the v2 operator's layout, v2.ts), the bundle's graphs,
+    //    and what the mirror holds.
+    const serverManifest = verified.serverManifest
+    const v2 = serverManifest === undefined ? undefined : await placeV2(reader, {...verified, serverManifest}, request, signal)
+    for (const key of v2?.notCarried ?? []) opts.hooks?.onWarning?.(`server manifest image ${key} is not in the bundle (pulled with --skip-missing or excluded): the v2 operator will fail to pull it from the mirror`)
+    const contents = v2 === undefined ? verified : {...verified, images: v2.images}
+    const placements = v2?.placements ?? placeImages(contents, request)
     if (opts.requireUpstreamVerified) requireUpstreamVerified({images: contents.split ? contents.split.images : contents.images, upstreamVerification: contents.upstreamVerification}, opts.bundle)
     const ctx: PushContext = {
       reader,
@@ -170,7 +183,7 @@ async function withPushPlan<T>(opts: PushOptions, dryRun: boolean, act: (planned
     })
     // 3. The plan (pure).
     const plan = planPush({contents, request, placements, graphs, held, survey})
-    return await act({reader, contents, request, survey, plan, graphs, ctx, clock, started, t0})
+    return await act({reader, contents, verified, serverManifest: v2?.receipt, request, survey, plan, graphs, ctx, clock, started, t0})
   } finally {
     await reader.close()
     await session.close()

@@ -10,7 +10,7 @@ import type {CopyStats} from '../../copy/index.js'
 import {AirgapError, PartialError} from '../../errors.js'
 import type {SignaturePushResult} from '../../image-signatures/publish.js'
 import {describePathRules, formatMirrorRegistry, type MirrorPlacement} from '../../mirror/mapping.js'
-import {writeReceipt, type ItemStatus, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptStats} from '../../mirror/receipt.js'
+import {writeReceipt, type ItemStatus, type PushReceipt, type ReceiptChart, type ReceiptImage, type ReceiptServerManifest, type ReceiptStats} from '../../mirror/receipt.js'
 import type {VerifyReport} from '../verify.js'
 import type {PushPlan} from './plan.js'
 import type {PartPushReport, PushResult} from './types.js'
@@ -57,6 +57,8 @@ export interface OutcomeInput {
   seconds: number
   verifySeconds: number
   pushSeconds: number
+  /** The v2 layout of a bundle with a W&B v2 server manifest (v2.ts). */
+  serverManifest?: ReceiptServerManifest
 }
 
 /** Write the receipt, then apply the failure policy; the result when everything made it. */
@@ -78,6 +80,7 @@ export async function finishPush(input: OutcomeInput): Promise<PushResult> {
     started: input.started.toISOString(),
     finished: input.finished.toISOString(),
     seconds: round(input.seconds),
+    serverManifest: withStatus(input.serverManifest, applied.images),
   }
   await writeReceipt(input.receiptPath, receipt)
   const waiting = applied.part?.waiting
@@ -122,6 +125,12 @@ function failIfIncomplete(receipt: PushReceipt, images: readonly ReceiptImage[],
   throw new PartialError(`pushed ${pushed} of ${images.length + charts.length} item(s); not pushed: ${list} (incomplete receipt ${receiptPath})`, {
     hint: 'fix the cause and run the same push again: what is already in the mirror is skipped',
   })
+}
+
+/** The v2 layout with whether the manifest itself made it. */
+function withStatus(manifest: ReceiptServerManifest | undefined, images: readonly ReceiptImage[]): ReceiptServerManifest | undefined {
+  if (manifest === undefined) return undefined
+  return {...manifest, status: images.find((i) => i.source === manifest.source)?.status ?? 'not-attempted'}
 }
 
 function receiptStats(s: CopyStats): ReceiptStats {

@@ -1,0 +1,88 @@
+/**
+ * Push of a bundle that carries a W&B v2 server manifest (issue 17): the v2 operator PREPENDS
+ * `spec.global.imageRegistry` to each manifest image's `registry/repository`, so every image the
+ * manifest names goes to MIRROR/<its literal registry/repository> (src/mirror/operator-v2.ts), the
+ * manifest itself to MIRROR/wandb/server-manifest:<version> at its own digest; every other image
+ * (the operator chart's) keeps the usual layout. The manifest is read again from the bundle (the
+ * verified reader), and the whole layout is planned, collisions refused, before anything is written.
+ *
+ * The result feeds the ordinary push: `images` (the lock's images, a manifest image once per place
+ * it must be, then the manifest artifact) and `placements` aligned with it.
+ */
+import type {BundleReader} from '../../bundle/index.js'
+import type {LockImage, LockServerManifest} from '../../bundle/lock.js'
+import {UsageError} from '../../errors.js'
+import {formatMirrorRegistry, planMirror, type MirrorPlacement} from '../../mirror/mapping.js'
+import {planV2Mirror, type V2ImageInput, type V2MirrorPlan} from '../../mirror/operator-v2.js'
+import type {ReceiptServerManifest} from '../../mirror/receipt.js'
+import {formatReference} from '../../oci/reference.js'
+import {loadServerManifest} from '../../server-manifest/index.js'
+import type {PushContents, PushRequest} from './plan.js'
+
+export interface V2Placements {
+  /** The images to push, a manifest image once per mirror place, the manifest artifact last. */
+  images: LockImage[]
+  /** Aligned with `images`. */
+  placements: MirrorPlacement[]
+  plan: V2MirrorPlan
+  /** What the receipt records of the v2 layout (without status). */
+  receipt: ReceiptServerManifest
+  /** Manifest images the bundle does not carry (pulled with --skip-missing or excluded). */
+  notCarried: string[]
+}
+
+/** Place every image of a v2 bundle; see the module comment. */
+export async function placeV2(reader: BundleReader, contents: PushContents & {serverManifest: LockServerManifest}, request: PushRequest, signal?: AbortSignal): Promise<V2Placements> {
+  const locked = contents.serverManifest
+  if (contents.split || contents.expectedInMirror?.length) {
+    throw new UsageError(`${reader.location}: a ${contents.split ? 'split' : 'delta'} bundle with a W&B v2 server manifest cannot be pushed yet`, {
+      hint: 'pull the v2 release as one whole bundle (without --max-part-size and --since)',
+    })
+  }
+  const manifest = await loadServerManifest(reader, locked.source, `${locked.source} (in ${reader.location})`, {signal})
+  const bySource = new Map(contents.images.map((i) => [i.source, i]))
+  const inputs = new Map<string, V2ImageInput & {keys: string[]}>()
+  const notCarried: string[] = []
+  const manifestSources = new Set<string>()
+  for (const image of manifest.images) {
+    const source = formatReference(image.source)
+    const lockImage = bySource.get(source)
+    if (lockImage === undefined) {
+      notCarried.push(`${image.key} (${source})`)
+      continue
+    }
+    manifestSources.add(source)
+    const id = `${source}|${image.operatorPath}`
+    const input = inputs.get(id)
+    if (input !== undefined) input.keys.push(image.key)
+    else inputs.set(id, {source, digest: lockImage.digest, operatorPath: image.operatorPath, tag: image.ref.tag, pinnedDigest: image.ref.digest, keys: [image.key]})
+  }
+  const others = contents.images.filter((i) => !manifestSources.has(i.source))
+  const otherPlacements = planMirror(others, request.registry, request.keepSourceHost)
+  const plan = planV2Mirror({
+    registry: request.registry,
+    version: locked.version,
+    manifest: {source: locked.source, digest: locked.digest},
+    images: [...inputs.values()],
+    others: otherPlacements,
+  })
+  const images: LockImage[] = [...others]
+  const placements: MirrorPlacement[] = [...otherPlacements]
+  for (const placement of plan.images) {
+    images.push(bySource.get(placement.source)!)
+    placements.push(placement)
+  }
+  images.push({source: locked.source, digest: locked.digest, mediaType: locked.mediaType, size: locked.size, platforms: [], bytes: 0})
+  placements.push(plan.manifest)
+  const receipt: ReceiptServerManifest = {
+    source: locked.source,
+    version: locked.version,
+    digest: locked.digest,
+    mirror: plan.manifest.mirror,
+    layout: 'operator-v2',
+    imageRegistry: formatMirrorRegistry(request.registry),
+    manifestRepository: plan.manifestRepository,
+    images: plan.images.map((p) => ({keys: [...p.keys].sort(), source: p.source, mirror: p.mirror})),
+  }
+  return {images, placements, plan, receipt, notCarried}
+}
