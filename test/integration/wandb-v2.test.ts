@@ -95,7 +95,7 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const sources = imageSources(built.get('single')!.texts).map(formatReference)
     expect([...new Set(byKey.values())].sort()).toEqual(sources.filter((s) => !s.includes('never-read')).sort())
     // the operator chart's own images are listed with their values paths
-    expect(listed.images.find((i) => i.reference === OPERATOR_V2_IMAGES[0])?.origins[0]?.where).toBe('operator values wandb-operator.image')
+    expect(listed.images.find((i) => i.reference === OPERATOR_V2_IMAGES[0])?.origins.map((o) => o.where)).toContain('operator values wandb-operator.image')
     // the human listing names the key too
     const text = await runCli(['images', ...v2Flags('index')])
     expect(text.code, text.stderr).toBe(0)
@@ -204,7 +204,8 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const r = await runCli(['rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '--pull-secret', 'mirror-pull', '-o', out('v2/operator.yaml'), '--operator-values', out('v2/operator-values.yaml'), '--json'])
     expect(r.code, r.stderr).toBe(0)
     const result = jsonOf<{operator: string; registry: string; files: Array<{kind: string}>; rendering: {checked: boolean}}>(r)
-    expect(result).toMatchObject({operator: 'v2', registry: mirror, rendering: {checked: false}})
+    // The operator chart in the bundle rendered with these values: every container pulls from the mirror, with the pull secret.
+    expect(result).toMatchObject({operator: 'v2', registry: mirror, rendering: {checked: true, containers: 1}})
     const cr = parse(await readFile(out('v2/operator.yaml'), 'utf8')) as {apiVersion: string; spec: {wandb: Record<string, unknown>; global: Record<string, unknown>}}
     expect(validateWandbV2(cr)).toEqual([])
     expect(cr.apiVersion).toBe('apps.wandb.com/v2')
