@@ -1,9 +1,9 @@
 /**
  * PositionalBlobSink: one blob of the bundle written in parts, at positions, in any order (parallel
  * HTTP Range parts). Memory stays flat: each part's bytes go to their place in the file as they
- * arrive. The digest covers the whole blob in order: a hasher follows the contiguous prefix that is
- * on disk, reading it back (from the page cache) as parts complete it, so by the time the last part
- * lands only the tail is left to hash. Every region is written once (a second write into a written
+ * arrive. The digest covers the whole blob in order: bytes that continue the hashed prefix are
+ * hashed as they are written; a hasher reads back (from the page cache) the bytes that arrived ahead
+ * of it as parts complete the prefix, so by the time the last part lands little is left to hash. Every region is written once (a second write into a written
  * region is refused), so the bytes hashed are the bytes committed.
  */
 import {createHash, type Hash} from 'node:crypto'
@@ -58,6 +58,12 @@ export class PositionalBlobSink implements PositionalBlob {
     this.claim(position, end)
     await writevAt(this.file, buffers as Buffer[], total, this.dataOffset + position)
     this.done(position, end)
+    // Bytes that continue the hashed prefix are hashed from memory (they are what was just
+    // written); only bytes that arrived ahead of the prefix are read back later.
+    if (this.hashed === position && this.hashing === undefined && this.failed === undefined) {
+      for (const b of buffers) this.hash.update(b)
+      this.hashed = end
+    }
     this.kick()
   }
 

@@ -22,7 +22,8 @@ describe('LinkGovernor', () => {
     expect(streams).toBeLessThan(32) // and it stopped once more brought nothing
   })
 
-  it('holds where one more step brings nothing (the link is full already)', () => {
-    expect(drive(new LinkGovernor({initial: 4, max: 32, sampleMs: 0}), 1000, 1000)).toBe(6)
+  it('holds where one more step brings nothing (the link is full already), trying one step again only after a while', () => {
+    // 4 -> 6 (no gain: hold), 25 samples later one more try: 9 (no gain: hold)
+    expect(drive(new LinkGovernor({initial: 4, max: 32, sampleMs: 0}), 1000, 1000)).toBe(9)
   })
 })

@@ -2,13 +2,14 @@
  * LinkGovernor: how many range streams (parts of large blobs) run at once, adapted to what the link
  * gives. It starts with a few streams and, while there is more work than streams, adds streams as
  * long as throughput grows with them (a per-connection cap, a long round trip); once a step brings
- * no real gain it holds there. One governor per copy session (CopyTracker), shared by every blob.
+ * no real gain it holds there, and tries one step again after a while (the link, or the load on
+ * the machine, may have changed). One governor per copy session (CopyTracker), shared by every blob.
  */
 
 export interface LinkGovernorOptions {
-  /** Streams at first (default 4). */
+  /** Streams at first (default 6). */
   initial?: number
-  /** Most streams (default 24). */
+  /** Most streams (default 28; the HTTP client keeps 32 connections per origin). */
   max?: number
   /** How often throughput is sampled, ms (default 400); 0: only when sample() is called (tests). */
   sampleMs?: number
@@ -16,6 +17,9 @@ export interface LinkGovernorOptions {
 
 /** A step up counts when throughput grew by at least this factor. */
 const GAIN = 1.1
+
+/** Samples spent holding before one more step is tried (the link, or the load on it, may have changed). */
+const REPROBE = 25
 
 export class LinkGovernor {
   private limit: number
@@ -31,10 +35,11 @@ export class LinkGovernor {
   private before = 0
   private holding = false
   private samplesAtLimit = 0
+  private held = 0
 
   constructor(opts: LinkGovernorOptions = {}) {
-    this.max = Math.max(1, opts.max ?? 24)
-    this.limit = Math.min(this.max, Math.max(1, opts.initial ?? 4))
+    this.max = Math.max(1, opts.max ?? 28)
+    this.limit = Math.min(this.max, Math.max(1, opts.initial ?? 6))
     this.sampleMs = opts.sampleMs ?? 400
   }
 
@@ -98,7 +103,13 @@ export class LinkGovernor {
     this.lastBytes = this.bytes
     // Only a link that is kept busy at the current limit tells whether more streams would help.
     const saturated = this.waiters.length > 0 && this.active >= this.limit
-    if (!saturated || this.holding || this.limit >= this.max) return
+    if (!saturated || this.limit >= this.max) return
+    if (this.holding) {
+      if (++this.held < REPROBE) return
+      this.holding = false
+      this.held = 0
+      this.before = 0
+    }
     // The first sample after a step up still holds the ramp of the new streams: judge the second.
     if (++this.samplesAtLimit < 2) return
     this.samplesAtLimit = 0
