@@ -70,6 +70,7 @@ const log = (line) => process.stderr.write(`${line}\n`)
 const SKOPEO_PARALLEL = 4
 
 const handles = [] // services to stop at exit
+let STARTUP // start-up times of this run (startupSeconds())
 const have = (command) => existsSync(dist(`commands/${command}.js`))
 const notBuilt = (command) => `\`airgap ${command}\` is not built yet (dist/commands/${command}.js missing); run again once it lands`
 const env = {...process.env, AIRGAP_KEY_PASSWORD: KEY_PASSWORD, AIRGAP_DEBUG: '', NO_COLOR: '1'}
@@ -330,8 +331,9 @@ async function scenarioPush() {
     {
       const reg = await startRegistry(`push-c${i}`, join(WORK, 'push', `registry-c${i}`))
       settle()
+      const regCpu0 = processCpuSeconds(reg.pid)
       const r = await timed(process.execPath, [INGEST_SCRIPT, '--registry', reg.host, '--from', ctx.registry.dataDir, '--parallel', '4'], {label: 'ingest'})
-      ingest.push({...r, diskBytes: 0, load: loadAverage()[0]})
+      ingest.push({...r, diskBytes: 0, load: loadAverage()[0], registryCpuSeconds: cpuSince(reg.pid, regCpu0)})
       await stopRegistry(reg)
     }
     // B: extract + skopeo copy per image
@@ -362,7 +364,7 @@ async function scenarioPush() {
   const ratio = ratioOf(A, B)
   const repeatFactor = A.median / A2.median
   const ingestRatio = A.median / C.median
-  const cpu = cpuBudget(ours, theirs, B.median)
+  const cpu = cpuBudget(ours, theirs, B.median, ingest)
   return {
     title, description, status: 'done', bytes, ratio, repeatFactor, ingestRatio, repeatSeconds: A2.median,
     approaches: [
@@ -374,7 +376,7 @@ async function scenarioPush() {
     ],
     checks: [
       {text: `airgap push takes ${ingestRatio.toFixed(2)}x the registry's ingest limit (the minimal client's time for the same blobs, same run) (goal <= 1.15x)`, pass: ingestRatio <= 1.15},
-      {text: `repeat push ${fmtS(A2.median)} (goal <= 0.3 s)`, pass: A2.median <= 0.3},
+      {text: `repeat push ${fmtS(A2.median)} (goal <= 0.3 s; bound: process start-up alone, \`airgap --version\`, took ${fmtS(STARTUP?.airgapVersion)} in this run, \`node -e ''\` ${fmtS(STARTUP?.node)})`, pass: A2.median <= 0.3},
       {text: `airgap is ${fmtRatio(ratio)} the speed of extract + skopeo (the earlier 2x goal was bounded by the registry: see the ingest limit)`},
       {text: `repeat push is ${repeatFactor.toFixed(1)}x faster than the first push`},
       {text: `airgap push extra disk ${A.extraDiskBytes === undefined ? 'n/a' : `${(A.extraDiskBytes / 2 ** 20).toFixed(1)} MiB`} (goal <= 64 MiB)`, pass: A.extraDiskBytes <= 64 * 2 ** 20},
@@ -402,7 +404,7 @@ function cpuSince(pid, before) {
  * over the runs), and the fastest any push could be on this machine if every core were busy the
  * whole time with that work (sum / cores), as a ratio bound against the skopeo way's median.
  */
-function cpuBudget(ours, theirs, skopeoMedian) {
+function cpuBudget(ours, theirs, skopeoMedian, ingest = []) {
   const med = (xs) => {
     const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b)
     return v.length ? v[Math.floor(v.length / 2)] : undefined
@@ -412,11 +414,13 @@ function cpuBudget(ours, theirs, skopeoMedian) {
   if ([a.client, a.registry, b.client, b.registry].some((x) => x === undefined)) return undefined
   const cores = cpus().length
   const floor = (a.client + a.registry) / cores
+  const c = {client: med(ingest.map((r) => r.cpuSeconds)), registry: med(ingest.map((r) => r.registryCpuSeconds))}
+  const ingestNote = c.client === undefined || c.registry === undefined ? '' : ` The minimal ingest client: ${fmtS(c.client)} + registry ${fmtS(c.registry)} (it hashes nothing; push hashes every blob twice: before the first write, and as it streams out).`
   return {
-    figures: {cores, airgap: a, skopeoWay: b, airgapFloorSeconds: floor},
+    figures: {cores, airgap: a, skopeoWay: b, ingest: c, airgapFloorSeconds: floor},
     note:
       `CPU per first push (medians): airgap ${fmtS(a.client)} + registry ${fmtS(a.registry)}; skopeo way (tar + skopeo) ${fmtS(b.client)} + registry ${fmtS(b.registry)}. ` +
-      `With ${cores} cores the airgap push cannot take less than ${fmtS(floor)} (its CPU and the registry's, every core busy), i.e. at most ${fmtRatio(skopeoMedian / floor)} the speed of the skopeo way's median.`,
+      `With ${cores} cores the airgap push cannot take less than ${fmtS(floor)} (its CPU and the registry's, every core busy), i.e. at most ${fmtRatio(skopeoMedian / floor)} the speed of the skopeo way's median.${ingestNote}`,
   }
 }
 
@@ -653,6 +657,7 @@ async function main() {
   const loadStart = loadAverage()
   const machine = machineInfo()
   const startup = startupSeconds()
+  STARTUP = startup
   log(`airgap bench: ${machine.cpu}, ${machine.cores} cores, load ${loadStart.join(' ')}; scenarios ${[...ONLY].join(', ')}; ${RUNS} runs`)
   const scenarios = {}
   const table = {pull: scenarioPull, push: scenarioPush, verify: scenarioVerify, scale: scenarioScale, large: scenarioLarge, wan: () => scenarioWan(helpers()), cdn: () => scenarioCdn(helpers()), release: () => scenarioRelease(helpers(), linearBase(scenarios))}

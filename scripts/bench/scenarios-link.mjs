@@ -106,7 +106,7 @@ export async function scenarioWan(h) {
   const share = mbitPerSecond(bytes, A.median) / profile.totalMbit
   return {
     title, status: 'done', bytes, ratio, share, ceiling, floorSeconds: floor,
-    description: `The main data set (${(bytes / 2 ** 30).toFixed(2)} GiB unique) pulled through the WAN stand-in (scripts/bench/lib/wan-proxy.mjs, profile \`wan\`) in front of the registry and nginx: \`airgap pull\` vs the serial skopeo way (skopeo copy per image into one layout + tar) through the same proxy.`,
+    description: `The main data set (${(bytes / 2 ** 30).toFixed(2)} GiB unique) pulled through the WAN stand-in (scripts/bench/lib/wan-proxy.mjs, profile \`wan\`) in front of the registry (images only; the charts, a few KiB, are pulled on loopback in the pull scenario): \`airgap pull\` vs the serial skopeo way (skopeo copy per image into one layout + tar) through the same proxy.`,
     approaches: [{label: 'airgap pull (wan)', summary: A}, {label: 'skopeo copy (serial) + tar (wan)', summary: B}],
     checks: [
       {text: `airgap is ${fmtRatio(ratio)} the speed of the serial skopeo way over wan (goal >= 4x)`, pass: ratio >= 4},

@@ -15,7 +15,7 @@ import type {Descriptor} from '../oci/types.js'
 import {writevAt} from './positional-io.js'
 
 /** Bytes read back per hash step. */
-const READ_BACK = 1024 * 1024
+const READ_BACK = 256 * 1024
 
 export class PositionalBlobSink implements PositionalBlob {
   /** Written regions [start, end), sorted, merged. */

@@ -12,17 +12,23 @@ import {AuthError, findCause, IntegrityError, NotFoundError, RegistryError, Usag
 import type {Descriptor} from '../oci/types.js'
 import type {LinkGovernor} from './link.js'
 
-/** Size of one part. */
+/** Largest part. */
 export const PART_BYTES = 16 * 1024 * 1024
 
-/** Blobs at least this large are fetched in parts. */
-export const RANGED_MIN_BYTES = 2 * PART_BYTES
+/** Blobs at least this large are fetched in parts (at least two). */
+export const RANGED_MIN_BYTES = 8 * 1024 * 1024
+
+/** Part size for a blob: at most PART_BYTES, and at least two parts (a blob under 32 MiB in halves or thirds). */
+export function partSizeFor(size: number): number {
+  const parts = Math.max(2, Math.ceil(size / PART_BYTES))
+  return Math.ceil(size / parts)
+}
 
 /** Attempts per part without progress (a part that moved forward starts counting again). */
 export const PART_ATTEMPTS = 4
 
 /** Bytes gathered before one positional write. */
-const WRITE_BATCH = 512 * 1024
+const WRITE_BATCH = 256 * 1024
 
 export interface RangedTransfer {
   src: RangeFetcher
@@ -35,7 +41,7 @@ export interface RangedTransfer {
   onBytes(n: number): void
   /** Wrap a failure of the source (fetch) side. */
   sourceFailure(err: unknown): unknown
-  /** Part size (tests); default PART_BYTES. */
+  /** Part size (tests); default partSizeFor(desc.size). */
   partBytes?: number
 }
 
@@ -95,7 +101,7 @@ interface Run {
 async function runParts(run: Run): Promise<void> {
   const {t} = run
   const size = t.desc.size
-  const partBytes = t.partBytes ?? PART_BYTES
+  const partBytes = t.partBytes ?? partSizeFor(size)
   const release = await t.governor.acquire(run.signal)
   let first: RangeResponse
   try {

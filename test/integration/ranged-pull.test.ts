@@ -111,7 +111,7 @@ describeWithServices('ranged pull from the real registry', () => {
       seen.stop()
     }
     expect((await storedBytes(writer, layerDesc)).equals(layer.bytes)).toBe(true)
-    expect(rangeHeaders(seen.requests).length).toBeGreaterThanOrEqual(3)
+    expect(rangeHeaders(seen.requests).length).toBeGreaterThanOrEqual(2)
 
     // The same bytes under a digest they do not have: every part arrives, the commit refuses.
     const wrong: Descriptor = {...layerDesc, digest: `sha256:${'0'.repeat(64)}`}
