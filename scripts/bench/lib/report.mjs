@@ -103,6 +103,11 @@ export function documentMarkdown(results, {profiles = []} = {}) {
     for (const g of results.goals) lines.push(`| ${g.goal} | ${g.result} | ${g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'FAIL'} |`)
     lines.push('')
   }
+  if (results.reading?.length) {
+    lines.push('### Reading these figures', '')
+    for (const n of results.reading) lines.push(`- ${n}`)
+    lines.push('')
+  }
   for (const [key, r] of Object.entries(results.scenarios)) lines.push(scenarioMarkdown(key, r))
   if (profiles.length) {
     lines.push('## Where airgap spends its time (CPU profiles)', '')
