@@ -17,11 +17,12 @@ import type {FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import type {Located, Storage, VerifyingPusher} from '../content/types.js'
+import type {Located, PositionalBlob, PositionalPusher, Storage, VerifyingPusher} from '../content/types.js'
 import {verifier} from '../content/verify.js'
 import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
 import type {Descriptor} from '../oci/types.js'
 import {planBundle, type BundlePlan, type PlannedBlob} from './archive-plan.js'
+import {PositionalBlobSink} from './blob-sink.js'
 import {BundleJournal, keepIntact, readJournal} from './journal.js'
 import {AIRGAP_FILES, INDEX_JSON, LOCK_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, OCI_LAYOUT_BYTES, SIGNATURE, SPEC_YAML} from './layout.js'
 import {padToBlock, writeAt, writevAt} from './positional-io.js'
@@ -50,7 +51,7 @@ export interface FinishInput {
 }
 
 /** Writes a bundle tarball; implements Storage (push, exists, fetch) over the planned layout. */
-export class BundleWriter implements Storage, Located, VerifyingPusher {
+export class BundleWriter implements Storage, Located, VerifyingPusher, PositionalPusher {
   readonly location: string
   /** push() hashes every byte and journals a blob only when size and digest match (see write()). */
   readonly verifiesPushedContent = true as const
@@ -136,6 +137,36 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     } finally {
       this.inflight.delete(desc.digest)
     }
+  }
+
+  /**
+   * PositionalPusher: the blob written in parts at positions (parallel range reads), hashed in
+   * order as its prefix completes (blob-sink.ts); journaled only once the whole blob verified.
+   * Undefined when the blob is already complete.
+   */
+  async openBlob(desc: Descriptor): Promise<PositionalBlob | undefined> {
+    this.assertOpen('push')
+    const planned = this.planned(desc)
+    for (;;) {
+      if (this.complete.has(desc.digest)) return undefined
+      const running = this.inflight.get(desc.digest)
+      if (!running) break
+      await running.catch(() => undefined)
+    }
+    let settle = (): void => undefined
+    this.inflight.set(desc.digest, new Promise<void>((resolve) => (settle = resolve)))
+    const {name, offset} = planned
+    return new PositionalBlobSink(
+      this.file,
+      desc,
+      offset + BLOCK,
+      `${this.location} ${name}`,
+      () => this.sealBlob(planned),
+      () => {
+        this.inflight.delete(desc.digest)
+        settle()
+      },
+    )
   }
 
   /** Read back a complete blob (verified while streaming). */
@@ -268,10 +299,16 @@ export class BundleWriter implements Storage, Located, VerifyingPusher {
     })
     await pipeline(body, verifier(desc, where), sink, signal ? {signal} : {})
     if (pos !== end) throw new IntegrityError(`${where}: got ${pos - start} bytes, expected ${desc.size}`)
+    await this.sealBlob(planned)
+  }
+
+  /** A verified blob's padding and header, fsync'd, then journaled as complete. */
+  private async sealBlob({desc, name, offset}: PlannedBlob): Promise<void> {
+    const end = offset + BLOCK + desc.size
     const tail = paddedSize(desc.size) - desc.size
-    if (tail > 0) await writeAt(file, Buffer.alloc(tail), end)
-    await writeAt(file, encodeHeader({name, size: desc.size, mtime: this.epoch}), offset)
-    await file.datasync()
+    if (tail > 0) await writeAt(this.file, Buffer.alloc(tail), end)
+    await writeAt(this.file, encodeHeader({name, size: desc.size, mtime: this.epoch}), offset)
+    await this.file.datasync()
     await this.journal.recordDone(desc.digest)
     this.complete.add(desc.digest)
   }

@@ -112,6 +112,44 @@ export interface ChunkPusher {
   pushChunks(desc: Descriptor, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void>
 }
 
+/** A response to a range request: where its first byte sits in the blob and whether the range was honoured. */
+export interface RangeResponse {
+  /** Blob offset of the body's first byte: the range's start (206), or 0 when the server ignored Range and sent the whole blob (200). */
+  offset: number
+  /** True when the server answered with exactly the range asked for (206 and a matching Content-Range). */
+  ranged: boolean
+  /** Bytes of the body; never more than asked for when `ranged`. */
+  length: number
+  body: Readable
+  /** The URL that served it (after redirects, e.g. a storage backend): later ranges of the blob go there. */
+  url: URL
+}
+
+/**
+ * A source that can serve byte ranges of a blob (HTTP Range). The bytes are NOT verified: only
+ * for a caller that hands them to a PositionalPusher, which hashes the whole blob in order.
+ */
+export interface RangeFetcher {
+  /** Bytes [start, end) of `desc`; `via` is a URL an earlier range of the same blob was served from. */
+  fetchRange(desc: Descriptor, start: number, end: number, opts: {via?: URL | undefined; signal?: AbortSignal | undefined}): Promise<RangeResponse>
+}
+
+/** One blob being written at positions in any order; committed only when the whole blob hashes to its digest. */
+export interface PositionalBlob {
+  /** Write `buffers` (`total` bytes) at blob offset `position`; a region may be written only once. */
+  write(position: number, buffers: readonly Buffer[], total: number): Promise<void>
+  /** Wait until every byte is written and hashed in order; commit when size and digest match, else throw IntegrityError. */
+  commit(): Promise<void>
+  /** Give up: nothing is committed. */
+  abandon(): void
+}
+
+/** A Pusher that can take a blob's bytes at positions, in parts, in any order (a bundle file). */
+export interface PositionalPusher {
+  /** A writer for `desc`, or undefined when the blob is already stored. */
+  openBlob(desc: Descriptor, signal?: AbortSignal): Promise<PositionalBlob | undefined>
+}
+
 /** Describes where a target is, for messages and for cross-repository mounts. */
 export interface Located {
   /** e.g. "registry 127.0.0.1:5000/ns/app", "layout ./out", "bundle ./b.tar". */
@@ -135,3 +173,5 @@ export const isVerifiedBodyPusher = (t: object): t is VerifiedBodyPusher =>
   typeof (t as Partial<VerifiedBodyPusher>).pushVerified === 'function'
 export const isChunkFetcher = (t: object): t is ChunkFetcher => typeof (t as Partial<ChunkFetcher>).fetchChunks === 'function'
 export const isChunkPusher = (t: object): t is ChunkPusher => typeof (t as Partial<ChunkPusher>).pushChunks === 'function'
+export const isRangeFetcher = (t: object): t is RangeFetcher => typeof (t as Partial<RangeFetcher>).fetchRange === 'function'
+export const isPositionalPusher = (t: object): t is PositionalPusher => typeof (t as Partial<PositionalPusher>).openBlob === 'function'

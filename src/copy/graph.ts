@@ -6,11 +6,12 @@ import {Readable, Transform} from 'node:stream'
 import {AuthError, findCause, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
-import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
+import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isPositionalPusher, isRangeFetcher, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type PositionalPusher, type RangeFetcher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
 import {isIndexMediaType, isManifestMediaType, successors} from '../oci/manifest.js'
 import {MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types.js'
 import {CopyError, type CopyOp} from './errors.js'
 import {checkChildren} from './limits.js'
+import {RANGED_MIN_BYTES, transferRanged} from './ranged.js'
 import {CopyTracker, METADATA_PRIORITY} from './tracker.js'
 import {emptyStats, type CopyGraphOptions, type CopyHooks, type CopyStats} from './types.js'
 
@@ -209,6 +210,7 @@ const BLOB_ATTEMPTS = 3
 
 async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
   if (isChunkFetcher(ctx.src) && isChunkPusher(ctx.dst)) return transferChunks(ctx, ctx.src, ctx.dst, desc)
+  if (desc.size >= RANGED_MIN_BYTES && isRangeFetcher(ctx.src) && isPositionalPusher(ctx.dst)) return transferInParts(ctx, ctx.src, ctx.dst, desc)
   const unverified = readsUnverified(ctx)
   let source: Readable
   try {
@@ -239,6 +241,17 @@ async function transferOnce(ctx: Ctx, desc: Descriptor): Promise<void> {
     counter.destroy()
   }
   if (sourceError !== undefined) throw fail(ctx, sourceError, 'fetch', 'source', desc)
+}
+
+/** A large blob in parallel Range parts (a registry into a bundle): see ranged.ts. */
+async function transferInParts(ctx: Ctx, src: RangeFetcher, dst: PositionalPusher, desc: Descriptor): Promise<void> {
+  const hooks = ctx.hooks
+  const sourceFailure = (err: unknown): unknown => fail(ctx, err, 'fetch', 'source', desc)
+  const onStart = (): void => hooks.onStart?.(desc, ctx.opts.image)
+  const onBytes = (n: number): void => hooks.onBytes?.(desc, n)
+  await transferRanged({src, dst, desc, governor: ctx.tracker.link, signal: ctx.signal, onStart, onBytes, sourceFailure}).catch((err: unknown) => {
+    throw err instanceof CopyError ? err : fail(ctx, err, 'push', 'destination', desc)
+  })
 }
 
 /**

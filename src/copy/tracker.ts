@@ -1,6 +1,7 @@
 /** The shared state of one copy session: in-flight nodes, the transfer limiter, the manifest cache. */
 import PQueue from 'p-queue'
 import type {Descriptor} from '../oci/types.js'
+import {LinkGovernor} from './link.js'
 
 export interface CopyTrackerOptions {
   /** Parallel leaf operations (existence checks, transfers, manifest fetches). Default 3. */
@@ -23,6 +24,8 @@ export const METADATA_PRIORITY = Number.MAX_SAFE_INTEGER
 export class CopyTracker {
   readonly queue: PQueue
   readonly cache: ManifestCache
+  /** Range streams of large blobs, adapted to the link (shared by every copy of the session). */
+  readonly link = new LinkGovernor()
   private readonly inflight = new WeakMap<object, Map<string, Promise<void>>>()
   private readonly present = new WeakMap<object, Set<string>>()
   private readonly tagged = new WeakMap<object, Map<string, string>>()

@@ -53,7 +53,7 @@ export interface HttpClientOptions {
   userAgent?: string
   timeouts?: HttpTimeouts
   retry?: RetryOptions
-  /** Connections kept per origin (default 8). */
+  /** Connections kept per origin (default 32: enough for the parallel Range parts of large blobs, src/copy/link.ts). */
   connectionsPerOrigin?: number
   /**
    * Proxy settings; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment are used
@@ -198,7 +198,7 @@ export class HttpClient {
 
   private makeDispatcher(tlsOptions: {secureContext?: SecureContext; rejectUnauthorized?: boolean}): Dispatcher {
     const agentOptions: UndiciAgent.Options = {
-      connections: this.options.connectionsPerOrigin ?? 8,
+      connections: this.options.connectionsPerOrigin ?? 32,
       keepAliveTimeout: 30_000,
       connect: {...tlsOptions, timeout: this.timeouts.connectMs ?? 30_000},
     }

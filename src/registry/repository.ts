@@ -2,13 +2,13 @@
  * RegistryRepository: one repository of a registry as a content Target (resolve, fetch, exists,
  * push, tag) plus the optional capabilities Mounter, ReferencePusher, TagLister and Located.
  * Reads that survive broken connections are in reads.ts, uploads and mounts in upload.ts, Link
- * pagination in pages.ts.
+ * pagination in pages.ts, range reads (parallel parts of one blob) in ranges.ts.
  */
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream'
 import {repositoryScope} from '../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../content/verify.js'
-import type {ChunkPusher, Mounter, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../content/types.js'
+import type {ChunkPusher, Mounter, RangeFetcher, RangeResponse, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../content/types.js'
 import {IntegrityError, UsageError, type RegistryContext, type Side} from '../errors.js'
 import type {HttpResponse} from '../http/client.js'
 import {digestOf, isDigest} from '../oci/digest.js'
@@ -18,6 +18,7 @@ import {MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, type Descriptor} from '../oci/types
 import type {RegistryClient} from './client.js'
 import {paginate} from './pages.js'
 import {blobChunks, blobRequest, getManifest} from './reads.js'
+import {fetchBlobRange} from './ranges.js'
 import {copied, shareable} from './slicer.js'
 import {cancelUpload, mountBlob, putChunked, putMonolithic, startUpload, type RepositoryHandle} from './upload.js'
 import {DEFAULT_CHUNK_THRESHOLD} from './util.js'
@@ -27,7 +28,7 @@ export interface RepositoryOptions {
   side?: Side
 }
 
-export class RegistryRepository implements RepositoryHandle, Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher, VerifiedFetcher, VerifiedBodyPusher, ChunkPusher {
+export class RegistryRepository implements RepositoryHandle, Target, Mounter, ReferencePusher, TagLister, Located, UnverifiedFetcher, VerifiedFetcher, VerifiedBodyPusher, ChunkPusher, RangeFetcher {
   readonly location: string
   /** fetch() streams verify size and digest (VerifiedFetcher). */
   readonly verifiesFetchedContent = true as const
@@ -170,6 +171,11 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
     if (first.status !== 200) throw await this.client.fail(first, ctx, 'pull', `blob ${desc.digest}`)
     this.checkServedDigest(first, desc)
     return Readable.from(blobChunks(this, desc, first, signal), {objectMode: false})
+  }
+
+  /** RangeFetcher: bytes [start, end) of a blob, unverified (see ranges.ts). */
+  fetchRange(desc: Descriptor, start: number, end: number, opts: {via?: URL | undefined; signal?: AbortSignal | undefined} = {}): Promise<RangeResponse> {
+    return fetchBlobRange(this, desc, start, end, opts)
   }
 
   /** HEAD the manifest or blob. */

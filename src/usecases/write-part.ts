@@ -146,6 +146,8 @@ function storageAsTarget(writer: BundleWriter, storedElsewhere: ReadonlySet<stri
     exists: (d) => (storedElsewhere.has(d.digest) ? Promise.resolve(true) : writer.exists(d)),
     fetch: (d) => writer.fetch(d),
     push: (d, body, s) => writer.push(d, body, s),
+    // Large blobs in parallel Range parts (src/copy/ranged.ts) write at positions.
+    openBlob: (d: Descriptor) => writer.openBlob(d),
     resolve: refuse('resolve'),
     tag: refuse('tag'),
   } as Target

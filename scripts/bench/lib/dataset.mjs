@@ -90,6 +90,58 @@ export function largeDefinition(sizesGiB = [1, 4]) {
   }
 }
 
+/**
+ * A set shaped like a full W&B release (every component, enabled or not, plus the operator's
+ * images): 44 images, two of them multi-platform indexes (amd64 + arm64), shared bases (an OS layer
+ * in almost every image, Python and Node runtimes, a 2 GiB CUDA base), own layers from 4 KiB to
+ * 900 MiB; about 8 GiB unique.
+ */
+export function releaseDefinition() {
+  const os = L('rel-os', 80 * MiB)
+  const osArm = L('rel-os-arm64', 80 * MiB)
+  const certs = L('rel-certs', 4 * KiB)
+  const py = L('rel-python', 400 * MiB)
+  const node = L('rel-node', 150 * MiB)
+  const cuda = L('rel-cuda', 2048 * MiB)
+  const app = (name, ...extra) => ({repo: `release/${name}`, tag: '0.70.0', layers: [os, certs, ...extra]})
+  const images = [
+    app('local', py, L('local-app', 700 * MiB), L('local-cfg', 8 * KiB)),
+    app('weave-python', py, cuda, L('weave-python-app', 900 * MiB)),
+    app('weave-trace', py, L('weave-trace-app', 250 * MiB)),
+    app('console', node, L('console-assets', 400 * MiB)),
+    app('frontend', node, L('frontend-assets', 350 * MiB), L('frontend-cfg', 12 * KiB)),
+    app('parquet', py, L('parquet-app', 300 * MiB)),
+    app('flat-run-fields-updater', py, L('flat-app', 120 * MiB)),
+    app('executor', py, L('executor-app', 200 * MiB)),
+    app('glue', L('glue-app', 150 * MiB)),
+    app('filestream', L('filestream-app', 120 * MiB)),
+    app('filemeta', L('filemeta-app', 60 * MiB)),
+    app('api', L('api-app', 90 * MiB)),
+    app('mysql', L('mysql-server', 300 * MiB), L('mysql-cfg', 6 * KiB)),
+    app('redis', L('redis-server', 60 * MiB)),
+    {
+      repo: 'release/gorilla', tag: '0.70.0',
+      platforms: [
+        {platform: {architecture: 'amd64', os: 'linux'}, layers: [os, certs, L('gorilla-amd64', 300 * MiB)]},
+        {platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}, layers: [osArm, certs, L('gorilla-arm64', 300 * MiB)]},
+      ],
+    },
+    {
+      repo: 'release/controller', tag: '1.21.0',
+      platforms: [
+        {platform: {architecture: 'amd64', os: 'linux'}, layers: [os, L('controller-amd64', 40 * MiB)]},
+        {platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}, layers: [osArm, L('controller-arm64', 40 * MiB)]},
+      ],
+    },
+  ]
+  // Small sidecars, jobs and exporters: 28 images of 4 KiB to 60 MiB of own bytes.
+  for (let i = 0; i < 28; i++) {
+    const own = i % 7 === 0 ? 4 * KiB : (8 + ((i * 13) % 53)) * MiB
+    images.push(app(`sidecar-${String(i).padStart(2, '0')}`, L(`sidecar-${i}`, own), L(`sidecar-${i}-cfg`, (4 + i) * KiB)))
+  }
+  return {name: 'release', seed: 'airgap-bench-release-v1', images, charts: []}
+}
+
 /** Deterministic incompressible layer: random payload of `layer.size` bytes in a level-0 gzip stream. */
 export function layerStream(seed, layer) {
   return randomStream(seed, layer).pipe(createGzip({level: zlibConstants.Z_NO_COMPRESSION, chunkSize: 256 * 1024}))

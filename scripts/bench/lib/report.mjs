@@ -104,6 +104,11 @@ export function documentMarkdown(results, {profiles = []} = {}) {
     for (const g of results.goals) lines.push(`| ${g.goal} | ${g.result} | ${g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'FAIL'} |`)
     lines.push('')
   }
+  if (results.reading?.length) {
+    lines.push('### Reading these figures', '')
+    for (const n of results.reading) lines.push(`- ${n}`)
+    lines.push('')
+  }
   for (const [key, r] of Object.entries(results.scenarios)) lines.push(scenarioMarkdown(key, r))
   if (profiles.length) {
     lines.push('## Where airgap spends its time (CPU profiles)', '')
@@ -125,9 +130,12 @@ export function documentMarkdown(results, {profiles = []} = {}) {
       ? `- Times include process start-up: \`airgap --version\` takes ${fmtS(results.startup.airgapVersion)} on this machine, of which Node itself (\`node -e ''\`) ${fmtS(results.startup.node)} (medians of 7); this bounds the repeat push. \`npm run build\` writes the CLI as one file with a V8 code cache (\`bin/run.js\`, \`scripts/single-file/\`).`
       : '- Times include process start-up (Node, oclif, the CLI), which bounds the repeat push.',
     '- `scripts/bench/verify.mjs` is the older stand-alone verify benchmark (its own synthetic bundle); the `verify` scenario here uses the bundle the pull scenario wrote.',
+    '- WAN stand-in (`scripts/bench/lib/wan-proxy.mjs`, its own process): a TCP proxy on loopback in front of the registry. Each direction of each connection is a delay line of RTT/2 holding at most 8 MiB (reading pauses beyond it, like a receive window), then a per-connection token bucket and a process-wide one per direction. Profiles: `lan` (a plain pipe), `wan` (40 ms RTT, 500 Mbit/s total, no per-connection cap), `cdn` (40 ms RTT, 1 Gbit/s total, 100 Mbit/s per connection). No slow start and no loss: a clean long fat pipe, so the figures show what round trips and caps cost, not congestion control. Its own ceiling is measured in the same run (one curl of the largest blob through the shaping path with the delay and no limit) and printed with the wan results; it runs in JavaScript and shares the 2 cores with everything else, so under load it, too, takes CPU from the measured processes.',
+    '- Registry ingest limit (`scripts/bench/lib/ingest.mjs`): a minimal Node client puts the same blobs (every blob file of the source registry\'s storage) into a fresh registry, one POST and one monolithic PUT each, 4 at once, nothing hashed or checked; push is reported as a ratio to its time in the same run. The earlier goal "push >= 2x the skopeo way" was bounded by the registry: the minimal client needs about as long as airgap push for the same blobs into the same distribution 2.8 registry, so push is measured against that limit from now on.',
+    '- Figures are taken on a machine shared with other engineers running builds and tests at the same time (2 cores); the load average is printed with every scenario and every WAN run. Where a goal is bounded by the machine or by the link, the bound is measured and printed next to it.',
     '',
   )
-  lines.push('## How to run', '', '```', 'npm run bench                       # pull, push, verify, scale, render (3 runs each)', 'npm run bench -- --large            # also the 1 GiB vs 4 GiB single-layer memory check', 'node scripts/bench/run.mjs --only pull,verify --runs 5 --profile', 'node scripts/bench/run.mjs --only render --runs 5 --merge   # one scenario again, merged into the last full run', '```', '')
-  lines.push('Options: `--only pull,push,verify,scale,render,large`, `--merge` (merge the scenarios measured into docs/benchmarks.json instead of replacing it), `--runs N` (default 3), `--large`, `--profile` (CPU profile of each airgap command), `--no-parallel` (skip the parallel skopeo variant), `--no-docs` (do not rewrite docs/), `--render FILE` (rewrite docs/ from a results JSON without measuring).', '')
+  lines.push('## How to run', '', '```', 'npm run bench                       # pull, push (+ ingest limit), verify, scale, render, wan, cdn (3 runs each)', 'npm run bench -- --large            # also the 1 GiB vs 4 GiB memory check and the ~8 GiB release set (never in CI)', 'node scripts/bench/run.mjs --only pull,verify --runs 5 --profile', 'node scripts/bench/run.mjs --only render --runs 5 --merge   # one scenario again, merged into the last full run', 'node scripts/bench/lib/wan-proxy.mjs --profile cdn --map 127.0.0.1:5000   # the WAN stand-in alone', '```', '')
+  lines.push('Options: `--only pull,push,verify,scale,render,wan,cdn,large,release`, `--merge` (merge the scenarios measured into docs/benchmarks.json instead of replacing it), `--runs N` (default 3), `--large`, `--profile` (CPU profile of each airgap command), `--no-parallel` (skip the parallel skopeo variant), `--no-docs` (do not rewrite docs/), `--render FILE` (rewrite docs/ from a results JSON without measuring).', '')
   return lines.join('\n')
 }
