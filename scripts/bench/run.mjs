@@ -614,11 +614,10 @@ async function scenarioRender() {
     breakdown: {load: median(parts.map((p) => p.load)), render: median(parts.map((p) => p.render)), renderCpu: median(parts.map((p) => p.renderCpu)), parse: median(parts.map((p) => p.parse)), cpu: median(parts.map((p) => p.totalCpu)), files: parts[0].files, objects: parts[0].objects},
     checks: [
       {text: `load + render + parse take ${fmtS(A.median)} wall (goal < ${RENDER_SECONDS_GOAL} s)`, pass: A.median < RENDER_SECONDS_GOAL},
-      {text: `of which CPU ${fmtS(median(parts.map((p) => p.totalCpu)))} (< ${RENDER_SECONDS_GOAL} s would meet the goal on an idle core)`, pass: median(parts.map((p) => p.totalCpu)) < RENDER_SECONDS_GOAL},
       {text: `peak RSS ${fmtRss(A.peakRssKiB)} (goal < 200 MB)`, pass: A.peakRssKiB * 1024 < RENDER_RSS_GOAL_BYTES},
     ],
     notes: [
-      `medians: load chart ${fmtS(median(parts.map((p) => p.load)))}, render ${fmtS(median(parts.map((p) => p.render)))} (CPU ${fmtS(median(parts.map((p) => p.renderCpu)))}), parse YAML ${fmtS(median(parts.map((p) => p.parse)))}; CPU of all three ${fmtS(median(parts.map((p) => p.totalCpu)))} (wall time above it is time spent waiting for a core on a loaded machine); ${parts[0].files} template files, ${parts[0].objects} objects`,
+      `medians: load chart ${fmtS(median(parts.map((p) => p.load)))}, render ${fmtS(median(parts.map((p) => p.render)))} (CPU ${fmtS(median(parts.map((p) => p.renderCpu)))}), parse YAML ${fmtS(median(parts.map((p) => p.parse)))}; process CPU of all three ${fmtS(median(parts.map((p) => p.totalCpu)))} (every thread: V8 compiles and collects garbage on background threads, so CPU can exceed wall time; when it is below, the rest is time spent waiting for a core on a loaded machine); ${parts[0].files} template files, ${parts[0].objects} objects`,
       `measured ${startedAt}; \`uptime\` before: ${uptimeBefore}; after: ${uptimeText()}`,
       'the render step alone (renderChart) is the CPU figure in parentheses above; loading the chart and parsing the output are YAML work in the `yaml` package (Document API), most of the rest',
     ],
