@@ -141,7 +141,7 @@ ${BaseCommand.exitCodesHelp}`
       hooks: {onWarning: (m) => this.warn(m)},
     })
     if (!flags.quiet) this.printSummary(result)
-    if (flags.explain && result.operator === 'v1') for (const line of explainTable(result.proof.rows ?? [])) this.log(line)
+    if (flags.explain) for (const line of explainTable((result.operator === 'v1' ? result.proof.rows : result.rendering.rows) ?? [])) this.log(line)
     return result
   }
 

@@ -18,7 +18,7 @@ import {IntegrityError, UsageError} from '../errors.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {receiptToMirrorMap, type PushReceipt, type ReceiptServerManifest} from '../mirror/receipt.js'
 import type {MirrorMap} from '../mirror/types.js'
-import {buildOperatorV2Values, buildWandbV2Cr, v1ConversionCheck, type ManifestRoute} from '../rewrite/index.js'
+import {buildOperatorV2Values, buildWandbV2Cr, v1ConversionCheck, type ManifestRoute, type ProofRow} from '../rewrite/index.js'
 import {isPlainObject} from '../validation/json-schema.js'
 import {loadServerManifest} from '../server-manifest/index.js'
 import {bundledChart, LazyBundle} from './rewrite-bundle.js'
@@ -121,7 +121,7 @@ export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt
     namespace: opts.operatorNamespace ?? opts.namespace,
   }).finally(() => bundle.close())
   proof.report?.warnings.forEach(warn)
-  const rendering: RenderingProof = proof.report === undefined ? {checked: false, reason: proof.reason} : {checked: true, objects: proof.report.objects, containers: proof.report.rows.length}
+  const rendering: RenderingProof = proof.report === undefined ? {checked: false, reason: proof.reason} : {checked: true, objects: proof.report.objects, containers: proof.report.rows.length, rows: proof.report.rows}
   const wandbOperator = values.values['wandb-operator']
   const image = isPlainObject(wandbOperator) && isPlainObject(wandbOperator['image']) ? wandbOperator['image'] : {}
   return {
@@ -161,6 +161,8 @@ export interface RenderingProof {
   /** Objects rendered and containers proven, when checked. */
   objects?: number
   containers?: number
+  /** Every container and how its image reaches the node (`rewrite --explain`), when checked. */
+  rows?: ProofRow[]
 }
 
 /** Chart name of the W&B v2 operator chart (oci://…/wandb/charts/operator). */

@@ -353,7 +353,7 @@ async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & 
     files,
     serverManifest: plan.serverManifest,
     operatorImage: plan.operatorImage,
-    rendering: plan.rendering,
+    rendering: opts.explain ? plan.rendering : {...plan.rendering, rows: undefined},
     rewritten,
     warnings,
   }
