@@ -14,7 +14,7 @@
  */
 import {resolve, dirname, join} from 'node:path'
 import {parse as parseYaml, parseDocument} from 'yaml'
-import {IntegrityError, UsageError} from '../errors.js'
+import {AirgapError, IntegrityError, NotFoundError, UsageError} from '../errors.js'
 import {readInputText, type InputFileKind} from '../files/input-file.js'
 import {receiptToMirrorMap, type PushReceipt, type ReceiptServerManifest} from '../mirror/receipt.js'
 import type {MirrorMap} from '../mirror/types.js'
@@ -172,7 +172,8 @@ export const OPERATOR_V2_CHART = 'operator'
  * The rendering proof of the v2 operator chart: the chart package carried in the bundle, rendered
  * like `helm install` with the operator values written, and every container of every pod-bearing
  * object proven to pull from the mirror (src/rewrite/proof.ts, the same proof as the v1 path).
- * An error finding or a template that fails is a ProofError (exit 3): nothing is written.
+ * An error finding or a template that fails is a ProofError (exit 3), a bundle that cannot be read
+ * a NotFoundError: nothing is written either way.
  */
 export async function proveOperatorChartRendering(input: {
   values: Record<string, unknown>
@@ -185,13 +186,17 @@ export async function proveOperatorChartRendering(input: {
   namespace: string
 }): Promise<RenderingProof & {report?: ProofReport}> {
   const hint = 'pass the pushed bundle with --bundle: rewrite renders the operator chart it carries to prove the values'
-  const lock = await input.bundle.open()
-  if (lock instanceof Error) return {checked: false, reason: `bundle ${input.bundle.path} cannot be read (${lock.message.split('\n')[0]})`}
+  const reader = await input.bundle.open()
+  if (reader instanceof Error) {
+    if (reader instanceof AirgapError) throw reader
+    throw new NotFoundError(`the rendering proof of the operator chart needs bundle ${input.bundle.path}, which cannot be read (${reader.message.split('\n')[0]})`, {hint})
+  }
   const charts = input.bundle.openedLock?.charts ?? []
   const entry = charts.find((c) => c.name === OPERATOR_V2_CHART) ?? (charts.length === 1 ? charts[0] : undefined)
-  if (entry === undefined) return {checked: false, reason: `bundle ${input.bundle.path} carries no chart named ${OPERATOR_V2_CHART}`}
-  const chart = await bundledChart(input.bundle, entry.name, 'the rendering proof of the operator chart', hint)
-  if (chart === undefined) return {checked: false, reason: `bundle ${input.bundle.path} carries no chart named ${entry.name}`}
+  const chart = entry === undefined ? undefined : await bundledChart(input.bundle, entry.name, 'the rendering proof of the operator chart', hint)
+  if (chart === undefined) {
+    throw new NotFoundError(`bundle ${input.bundle.path} carries no operator chart (${OPERATOR_V2_CHART}), so the operator values cannot be proven`, {hint: 'pull the release again: a --wandb-version pull carries the operator chart'})
+  }
   const objects = await renderChartForProof(chart, input.values, {name: 'wandb-operator', namespace: input.namespace}, input.operatorValuesPath)
   const report = proveChartObjects(
     {chart, map: input.map, pinDigests: input.pinDigests, allowExternal: input.allowExternal, mirrorPullSecrets: input.pullSecrets, valuesPath: input.operatorValuesPath, release: {name: 'wandb-operator', namespace: input.namespace}},
