@@ -24,6 +24,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   files: ['errors'],
   validation: ['errors'],
   oci: ['errors'],
+  // Kubernetes workload shapes (pod spec paths, container lists), no I/O.
+  kubernetes: ['errors'],
   http: ['errors'],
   signing: ['errors'],
   content: ['oci', 'errors'],
@@ -38,12 +40,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   mirror: ['bundle', 'release', 'oci', 'errors'],
   helm: ['http', 'content', 'oci', 'errors'],
   // Discovery walks values and renders the charts (render is pure too).
-  discover: ['helm', 'render', 'oci', 'errors'],
+  discover: ['helm', 'render', 'kubernetes', 'oci', 'errors'],
   // The W&B v2 operator's server manifest: resolved through any content source, merged, its images listed.
   'server-manifest': ['content', 'release', 'oci', 'errors'],
   // The Helm-compatible renderer: Go text/template + Sprig + Helm's engine over loaded charts.
   render: ['helm', 'errors'],
-  rewrite: ['mirror', 'release', 'oci', 'errors'],
+  rewrite: ['mirror', 'release', 'kubernetes', 'oci', 'errors'],
   delta: ['bundle', 'content', 'copy', 'mirror', 'registry', 'release', 'oci', 'errors'],
   'image-signatures': ['auth', 'content', 'copy', 'registry', 'release', 'signing', 'oci', 'errors'],
   serve: ['bundle', 'layout', 'content', 'oci', 'errors'],
@@ -58,7 +60,7 @@ const ALWAYS = ['errors', 'files', 'validation']
 /** commands/ may import only the command-line edge, the use cases and the error classes. */
 const COMMANDS_ALLOWED = ['cli', 'usecases', 'errors']
 /** Folders that do no I/O: no file system, no network, no child processes. */
-const PURE = ['oci', 'discover', 'rewrite', 'render']
+const PURE = ['oci', 'kubernetes', 'discover', 'rewrite', 'render']
 /** The one file of a pure folder allowed to read files (the CRD and file trees of `rewrite`). */
 const PURE_EXCEPTIONS = new Set(['src/rewrite/io.ts'])
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|tls|http|https|http2|dgram|child_process|worker_threads)$|^undici(\/|$)/

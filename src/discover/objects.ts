@@ -10,6 +10,7 @@
 import type {KubernetesObject} from '../render/index.js'
 import {DEFAULT_TAG, formatReference, parseReference} from '../oci/reference.js'
 import {isMap} from './values.js'
+import {CONTAINER_LISTS, POD_SPEC_PATHS} from '../kubernetes/workloads.js'
 
 export interface ObjectImage {
   /** Normalised reference, or undefined with `problem` when the text is not a reference. */
@@ -27,19 +28,6 @@ export interface ObjectImage {
   testHook: boolean
 }
 
-/** Where the pod spec sits in each pod-bearing kind. */
-const POD_SPEC_PATHS: Record<string, readonly string[]> = {
-  Pod: ['spec'],
-  PodTemplate: ['template', 'spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-}
-const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const
 /** prometheus-operator kinds whose `spec.image` is the main container's image, and whose spec holds extra containers. */
 const PROMETHEUS_OPERATOR_KINDS = new Set(['Prometheus', 'PrometheusAgent', 'Alertmanager', 'ThanosRuler'])
 const TEST_HOOKS = new Set(['test', 'test-success'])

@@ -65,6 +65,13 @@ describe('proveRendered', () => {
     expect(proof.rows[0]!.redirection).toEqual(['containerd hosts.toml', 'CRI-O registries.conf'])
   })
 
+  it('checks every kind discovery renders images from (one table: src/kubernetes/workloads.ts), a PodTemplate and a CronJob included', () => {
+    const t = 'operator-wandb/templates/x.yaml'
+    const podTemplate: RenderedObject = {template: t, kind: 'PodTemplate', name: 'pt', object: {apiVersion: 'v1', kind: 'PodTemplate', metadata: {name: 'pt'}, template: {spec: {containers: [{name: 'c', image: 'quay.io/x/y:1'}]}}}}
+    const cronJob: RenderedObject = {template: t, kind: 'CronJob', name: 'cj', object: {apiVersion: 'batch/v1', kind: 'CronJob', metadata: {name: 'cj'}, spec: {jobTemplate: {spec: {template: {spec: {initContainers: [{name: 'i', image: 'quay.io/x/z:1'}], containers: []}}}}}}}
+    expect(errors([podTemplate, cronJob]).map((m) => m.split(' ')[0])).toEqual(['PodTemplate/pt', 'CronJob/cj'])
+  })
+
   it('refuses imagePullSecrets entries that are not {name} objects, in pods and ServiceAccounts', () => {
     const sa: RenderedObject = {template: 'operator-wandb/charts/reloader/templates/serviceaccount.yaml', kind: 'ServiceAccount', name: 'r', object: {kind: 'ServiceAccount', imagePullSecrets: ['plain']}}
     expect(proveRendered([deployment('otel', {imagePullSecrets: [{name: ''}], containers: []}), sa], OPTIONS).findings.map((f) => [f.rule, f.object])).toEqual([

@@ -20,6 +20,7 @@ import {formatReference, repositoryName} from '../oci/reference.js'
 import type {MirroredImage, MirrorMap} from '../mirror/types.js'
 import {isInMirror, MirrorIndex, tryParse} from './relocate.js'
 import {isPlainObject} from './overrides.js'
+import {CONTAINER_LISTS, POD_SPEC_PATHS, type ContainerList} from '../kubernetes/workloads.js'
 
 /** One rendered Kubernetes object (src/render's KubernetesObject has this shape). */
 export interface RenderedObject {
@@ -89,22 +90,8 @@ export interface Proof {
   findings: ProofFinding[]
 }
 
-/** Where the pod spec sits in each pod-bearing kind. */
-export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-}
-const CONTAINER_LISTS = [
-  ['containers', ''],
-  ['initContainers', ' (init)'],
-  ['ephemeralContainers', ' (ephemeral)'],
-] as const
+/** How `--explain` marks a container of each list. */
+const LIST_SUFFIX: Readonly<Record<ContainerList, string>> = {containers: '', initContainers: ' (init)', ephemeralContainers: ' (ephemeral)'}
 
 /** Prove the rendered objects against the mirror; see the module comment. */
 export function proveRendered(objects: readonly RenderedObject[], options: ProofOptions): Proof {
@@ -163,7 +150,8 @@ class ProofContext {
     const hook = typeof annotations['helm.sh/hook'] === 'string' ? annotations['helm.sh/hook'] : undefined
     this.checkPullSecretEntries(o, spec['imagePullSecrets'])
     let fromMirror: string | undefined
-    for (const [list, suffix] of CONTAINER_LISTS) {
+    for (const list of CONTAINER_LISTS) {
+      const suffix = LIST_SUFFIX[list]
       const containers = spec[list]
       if (!Array.isArray(containers)) continue
       for (const container of containers) {

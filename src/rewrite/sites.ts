@@ -16,6 +16,7 @@ import {isMap, isScalar, isSeq} from 'yaml'
 import type {Document, LineCounter, Node, Scalar, YAMLMap} from 'yaml'
 import type {MirrorTarget} from './relocate.js'
 import type {ImageValueShape} from '../mirror/types.js'
+import {CONTAINER_LISTS, POD_SPEC_PATHS} from '../kubernetes/workloads.js'
 
 export type SiteShape = ImageValueShape
 export type NodePath = Array<string | number>
@@ -32,19 +33,8 @@ export interface ImageSite {
   apply(target: MirrorTarget, pinDigest: boolean): string
 }
 
-const POD_SPEC_PATHS: Record<string, string[]> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  ReplicationController: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-}
 /** Kinds whose content is opaque data, never image fields. */
 const OPAQUE_KINDS = new Set(['ConfigMap', 'Secret'])
-const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers']
 
 /** `spec.containers[0].image` (the same notation as spec errors). */
 export function formatNodePath(path: NodePath): string {
@@ -85,7 +75,7 @@ export interface EditLog {
   structural: boolean
 }
 
-function collectWorkload(ctx: Ctx, doc: Document, podSpecPath: string[]): void {
+function collectWorkload(ctx: Ctx, doc: Document, podSpecPath: readonly string[]): void {
   const podSpec = doc.getIn(podSpecPath, true)
   if (!isMap(podSpec)) return
   for (const list of CONTAINER_LISTS) {
