@@ -3,6 +3,7 @@
  * template file and line, with a hint) and the split of a render into Kubernetes objects.
  * Behaviour against Go is covered by test/render/*.test.ts.
  */
+import {LIMITS} from './template/budget.js'
 import {describe, expect, it} from 'vitest'
 import {AirgapError} from '../errors.js'
 import {loadChartFiles} from '../helm/load.js'
@@ -109,5 +110,33 @@ describe('fromYaml results are each caller\'s own', () => {
   it('a map changed with set does not change what the next fromYaml of the same text returns (results are cached per text)', async () => {
     const chart = await chartWith({'templates/cm.yaml': '{{- $a := fromYaml "x: 1\\nk: {z: 3}" }}{{- $_ := set $a "x" 2 }}{{- $_ := set $a.k "z" 4 }}a: {{ $a.x }}\nb: {{ (fromYaml "x: 1\\nk: {z: 3}").x }}\nc: {{ (fromYaml "x: 1\\nk: {z: 3}").k.z }}\n'})
     expect(renderChart(chart).get('demo/templates/cm.yaml')).toBe('a: 2\nb: 1\nc: 3\n')
+  })
+})
+
+describe('the execution budget (a chart is untrusted input)', () => {
+  it('a template that loops past the step budget fails with its template and line; the next render starts afresh', async () => {
+    const saved = {...LIMITS}
+    LIMITS.steps = 10_000
+    try {
+      const chart = await chartWith({'templates/loop.yaml': 'a: 1\n{{ range until 100 }}{{ range until 1000 }}x{{ end }}{{ end }}\n', 'templates/ok.yaml': 'b: {{ range until 10 }}y{{ end }}\n'})
+      const failed: string[] = []
+      const out = renderChart(chart, {onFileError: (file, err) => failed.push(`${file}: ${err.message}`)})
+      expect(failed).toHaveLength(1)
+      expect(failed[0]).toMatch(/^demo\/templates\/loop\.yaml: .*loop\.yaml:2:.*exceeded the budget of 10000 steps/)
+      expect(out.get('demo/templates/ok.yaml')).toBe('b: yyyyyyyyyy\n')
+    } finally {
+      Object.assign(LIMITS, saved)
+    }
+  })
+
+  it('a template that writes past the output budget fails', async () => {
+    const saved = {...LIMITS}
+    LIMITS.outputChars = 1000
+    try {
+      const chart = await chartWith({'templates/big.yaml': 'a: {{ repeat 2000 "z" }}\n'})
+      expect(failure(() => renderChart(chart)).message).toMatch(/wrote more than 1000 characters/)
+    } finally {
+      Object.assign(LIMITS, saved)
+    }
   })
 })

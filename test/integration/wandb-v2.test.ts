@@ -124,6 +124,10 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
 
   it('push lays the mirror out as the v2 operator reads it: manifest at the same digest, each image at imageRegistry/<registry/repository>:<tag> = the upstream digest', async () => {
     const mirror = `${host}/${mirrorPrefix}`
+    // Path rules would rename images the v2 operator looks up by their own registry/repository: refused before anything is written.
+    const shortened = await runCli(['push', out('v2.tar'), '--registry', mirror, '--allow-unsigned', '--plain-http', host, '--max-nested-paths', '3'])
+    expect(shortened.code).toBe(2)
+    expect(shortened.stderr).toMatch(/W&B v2 server manifest, whose images cannot be renamed/)
     const r = await runCli(['push', out('v2.tar'), '--registry', mirror, '--allow-unsigned', '--plain-http', host, '--json'])
     expect(r.code, r.stderr).toBe(0)
     receipt = JSON.parse(await readFile(`${out('v2.tar')}.receipt.json`, 'utf8')) as PushReceipt

@@ -5,6 +5,7 @@
  * calls, field and method access, function calls with Go's argument type checks, and errors
  * worded and located as Go words them.
  */
+import {overOutput, overSteps, step, withBudget, wrote} from './budget.js'
 import {nodeLocation, nodeString} from './nodes.js'
 import type {ArgNode, BranchNode, ChainNode, CommandNode, FieldNode, ListNode, Node, NumberNode, PipeNode, RangeNode, TemplateNode, Tree, VariableNode} from './nodes.js'
 import {printOne} from './format.js'
@@ -15,8 +16,7 @@ import {rangeEntries} from './range.js'
 
 export {AND_OR, ExecFailure, goTypeName}
 
-const BREAK = Symbol('break')
-const CONTINUE = Symbol('continue')
+const [BREAK, CONTINUE] = [Symbol('break'), Symbol('continue')]
 const MAX_EXEC_DEPTH = 100000
 
 /** Every template of one set (files and their `define`s) plus the functions they may call. */
@@ -25,10 +25,7 @@ export interface TemplateSet {
   funcs: Map<string, GoFunc>
 }
 
-interface Variable {
-  name: string
-  value: unknown
-}
+type Variable = {name: string; value: unknown}
 
 export class State {
   private vars: Variable[]
@@ -54,6 +51,11 @@ export class State {
     const loc = nodeLocation(this.tree, n.pos)
     const msg = `template: ${loc.location}: executing ${JSON.stringify(this.tree.name)} at <${nodeString(n)}>: ${detail}`
     throw new ExecFailure(msg, this.tree.parseName, loc.line, loc.column, detail)
+  }
+
+  private write(text: string): void {
+    if (wrote(text.length)) this.fail(overOutput())
+    this.out.push(text)
   }
 
   private mark(): number {
@@ -85,10 +87,11 @@ export class State {
 
   walk(dot: unknown, node: Node): void {
     this.at(node)
+    if (step()) this.fail(overSteps())
     switch (node.type) {
       case 'action': {
         const val = this.evalPipeline(dot, node.pipe)
-        if (node.pipe.decl.length === 0) this.out.push(printOne(val))
+        if (node.pipe.decl.length === 0) this.write(printOne(val))
         return
       }
       case 'break':
@@ -106,7 +109,7 @@ export class State {
       case 'template':
         return this.walkTemplate(dot, node)
       case 'text':
-        this.out.push(node.text)
+        this.write(node.text)
         return
       default:
         this.fail(`unknown node: ${nodeString(node)}`)
@@ -389,6 +392,6 @@ export function executeTemplate(set: TemplateSet, name: string, dot: unknown): s
   const tree = set.trees.get(name)
   const out: string[] = []
   if (!tree) throw new ExecFailure(`template: no template ${JSON.stringify(name)} associated with template "gotpl"`, name, 0, 0, `no template ${JSON.stringify(name)}`)
-  new State(set, tree, out, dot).run(tree.root, dot)
+  withBudget(() => new State(set, tree, out, dot).run(tree.root, dot))
   return out.join('')
 }

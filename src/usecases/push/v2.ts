@@ -34,6 +34,11 @@ export interface V2Placements {
 /** Place every image of a v2 bundle; see the module comment. */
 export async function placeV2(reader: BundleReader, contents: PushContents & {serverManifest: LockServerManifest}, request: PushRequest, signal?: AbortSignal): Promise<V2Placements> {
   const locked = contents.serverManifest
+  if (request.pathRules.maxNestedPaths !== undefined || request.pathRules.flatten) {
+    throw new UsageError(`${reader.location} carries a W&B v2 server manifest, whose images cannot be renamed: the v2 operator pulls spec.global.imageRegistry + each image's own registry/repository, so --max-nested-paths and --flatten would put them where it never looks`, {
+      hint: 'push without --max-nested-paths / --flatten, to a registry (or a prefix) that allows the manifest paths; `airgap push --dry-run` shows the mirror names',
+    })
+  }
   if (contents.split || contents.expectedInMirror?.length) {
     throw new UsageError(`${reader.location}: a ${contents.split ? 'split' : 'delta'} bundle with a W&B v2 server manifest cannot be pushed yet`, {
       hint: 'pull the v2 release as one whole bundle (without --max-part-size and --since)',
