@@ -49,7 +49,7 @@ describe('bin/run.js: the one-file CLI and its code cache', () => {
   it('carries every document schema precompiled, judging a spec exactly as the module tree compiling it at run time', async () => {
     const source = readFileSync(BUNDLE, 'latin1')
     const table = /PRECOMPILED\s*=\s*\{([^}]*)\}/.exec(source)?.[1] ?? ''
-    expect([...table.matchAll(/"([\w-]+)":\s*\w+/g)].map((m) => m[1]).sort()).toEqual(['bundle-lock', 'channel-response', 'mirror-inventory', 'push-receipt', 'release-spec'])
+    expect([...table.matchAll(/"([\w-]+)":\s*\w+/g)].map((m) => m[1]).sort()).toEqual(['bundle-lock', 'channel-response', 'mirror-inventory', 'openshift-mirror-set', 'push-receipt', 'release-spec', 'sigstore-trusted-root', 'upstream-policy'])
     expect(source.includes('a JSON Schema was not precompiled'), 'the run-time compiler is replaced by a stub').toBe(true)
     const dir = mkdtempSync(join(tmpdir(), 'airgap-schemas-'))
     temp.push(dir)
