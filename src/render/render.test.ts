@@ -129,11 +129,16 @@ describe('the execution budget (a chart is untrusted input)', () => {
     }
   })
 
+  it('a range function asked for more items than the budget fails before allocating them', async () => {
+    const chart = await chartWith({'templates/huge.yaml': '{{ range until 1000000000 }}x{{ end }}\n'})
+    expect(failure(() => renderChart(chart)).message).toMatch(/huge\.yaml:1:.*a list of 1000000000 numbers is over the budget of 10000000 items/)
+  })
+
   it('a template that writes past the output budget fails', async () => {
     const saved = {...LIMITS}
     LIMITS.outputChars = 1000
     try {
-      const chart = await chartWith({'templates/big.yaml': 'a: {{ repeat 2000 "z" }}\n'})
+      const chart = await chartWith({'templates/big.yaml': 'a: {{ range until 300 }}zzzz{{ end }}\n'})
       expect(failure(() => renderChart(chart)).message).toMatch(/wrote more than 1000 characters/)
     } finally {
       Object.assign(LIMITS, saved)

@@ -6,10 +6,13 @@
 import {FuncError, Int64, wrapInt64, type GoFunc} from '../template/values.js'
 import {parseGoInt, toFloat64, toInt64, strval} from './convert.js'
 import {goFunc} from './define.js'
+import {LIMITS} from '../template/budget.js'
 
 const i64 = (v: bigint) => new Int64(wrapInt64(v))
 
 function untilStep(start: number, stop: number, step: number): bigint[] {
+  const count = step === 0 ? 0 : Math.ceil((stop - start) / step)
+  if (count > LIMITS.listItems) throw new RangeError(`a list of ${count} numbers is over the budget of ${LIMITS.listItems} items in one template execution`)
   const out: bigint[] = []
   if (stop < start) {
     if (step >= 0) return out

@@ -2,6 +2,7 @@
  * Sprig's string functions (strings.go, with goutils and xstrings behaviour): trimming, case,
  * truncation by bytes, quoting, indentation, splitting and joining, word wrapping.
  */
+import {LIMITS} from '../template/budget.js'
 import {goQuote, formatValue} from '../template/format.js'
 import {typedMap, typedSlice, utf8Bytes, type GoFunc} from '../template/values.js'
 import {strval} from './convert.js'
@@ -336,6 +337,7 @@ export function stringFunctions(): GoFunc[] {
     }),
     goFunc('repeat', ['int', 'string'], (n: bigint, s: string) => {
       if (n < 0n) throw new RangeError('strings: negative Repeat count')
+      if (Number(n) * s.length > LIMITS.outputChars) throw new RangeError(`repeat would make ${Number(n) * s.length} characters, over the budget of ${LIMITS.outputChars}`)
       return s.repeat(Number(n))
     }),
     goFunc('trimall', ['string', 'string'], (a: string, b: string) => goTrim(b, a, true, true)),

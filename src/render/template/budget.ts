@@ -9,8 +9,10 @@
 export const LIMITS = {
   /** Nodes walked (actions, text, branches, range iterations) in one top-level execution. */
   steps: 50_000_000,
-  /** Characters written by one top-level execution. */
+  /** Characters written by one top-level execution, and the longest string one `repeat` makes. */
   outputChars: 128 * 1024 * 1024,
+  /** Items of one list a range function (`until`, `untilStep`) makes. */
+  listItems: 10_000_000,
 }
 
 let active = 0
