@@ -31,8 +31,8 @@ ${BaseCommand.exitCodesHelp}`
       ...connectionOptions(flags, (m, r) => this.warn(`${r}: ${m}`)),
       receipt: args.receipt,
       helmAuth: {
-        ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
-        ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
+        username: flags['helm-username'],
+        password: flags['helm-password'],
       },
       concurrency: flags.concurrency,
     })

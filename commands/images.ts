@@ -38,10 +38,10 @@ ${BaseCommand.exitCodesHelp}`
     const {args, flags} = await this.parse(Images)
     const result = await listImages({
       ...connectionOptions(flags),
-      ...(args.spec ? {spec: args.spec} : {}),
-      ...(flags['channel-url'] ? {channelUrl: flags['channel-url']} : {}),
-      ...(flags.release ? {release: flags.release} : {}),
-      ...(flags.license ? {license: flags.license} : {}),
+      spec: args.spec || undefined,
+      channelUrl: flags['channel-url'] || undefined,
+      release: flags.release || undefined,
+      license: flags.license || undefined,
       wandb: wandbInput(flags),
       registryMirrors: flags['registry-mirror'] ?? [],
       onlyEnabled: flags['only-enabled'],

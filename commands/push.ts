@@ -74,9 +74,9 @@ ${BaseCommand.exitCodesHelp}`
     const {args, flags} = await this.parse(Push)
     const progress = pushProgress({json: this.jsonEnabled(), quiet: flags.quiet, warn: (m) => this.warn(m)})
     const helmAuth = {
-      ...(flags['helm-username'] !== undefined ? {username: flags['helm-username']} : {}),
-      ...(flags['helm-password'] !== undefined ? {password: flags['helm-password']} : {}),
-      ...(flags['helm-token'] !== undefined ? {token: flags['helm-token']} : {}),
+      username: flags['helm-username'],
+      password: flags['helm-password'],
+      token: flags['helm-token'],
     }
     const options: PushOptions = {
       ...connectionOptions(flags, progress.registryWarning),
