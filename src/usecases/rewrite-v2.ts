@@ -66,8 +66,17 @@ export interface RewriteV2Plan {
   warnings: string[]
 }
 
-/** Build and check every v2 output (nothing is written here). */
+/** Build and check every v2 output (nothing is written here); the bundle is opened once, for the manifest files and the proof. */
 export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, warn: (m: string) => void): Promise<RewriteV2Plan> {
+  const bundle = new LazyBundle(opts.bundle ?? receipt.bundle.path, receipt)
+  try {
+    return await planWithBundle(opts, receipt, bundle, warn)
+  } finally {
+    await bundle.close()
+  }
+}
+
+async function planWithBundle(opts: RewriteV2Options, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, bundle: LazyBundle, warn: (m: string) => void): Promise<RewriteV2Plan> {
   const manifest = receipt.serverManifest
   if (manifest.status !== undefined && manifest.status !== 'pushed') {
     throw new UsageError(`the server manifest ${manifest.source} was not pushed (${manifest.status}): the v2 operator could not read it from ${manifest.mirror}`, {
@@ -82,7 +91,7 @@ export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt
     throw new UsageError('the v2 WeightsAndBiases needs the public URL of W&B (spec.wandb.hostname)', {hint: 'pass --hostname https://wandb.corp.example (or set global.host in --values)'})
   }
   const customCACerts = await Promise.all(opts.customCa.map((f) => readInputText(f, CUSTOM_CA_FILE)))
-  const manifestFiles = route === 'file' ? await manifestFilesOf(opts.bundle ?? receipt.bundle.path, receipt) : undefined
+  const manifestFiles = route === 'file' ? await manifestFilesOf(bundle, receipt) : undefined
   const cr = buildWandbV2Cr({
     imageRegistry: manifest.imageRegistry,
     manifestRepository: manifest.manifestRepository,
@@ -109,7 +118,6 @@ export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt
   if (cr.configMapYaml !== undefined) outputs.push({path: resolve(opts.manifestConfigMap ?? join(dirname(operatorYaml), DEFAULT_MANIFEST_CONFIGMAP_FILE)), kind: 'server-manifest-configmap', text: cr.configMapYaml})
   checkImages(outputs.filter((o) => o.kind === 'operator-values'), map, opts.allowExternal, false, warn)
   // The operator chart rendered with exactly these values, proven to pull only from the mirror.
-  const bundle = new LazyBundle(opts.bundle ?? receipt.bundle.path, receipt)
   const proof = await proveOperatorChartRendering({
     values: values.values,
     map,
@@ -119,9 +127,9 @@ export async function planRewriteV2(opts: RewriteV2Options, receipt: PushReceipt
     pullSecrets: opts.pullSecrets,
     operatorValuesPath: resolve(opts.operatorValues),
     namespace: opts.operatorNamespace ?? opts.namespace,
-  }).finally(() => bundle.close())
-  proof.report?.warnings.forEach(warn)
-  const rendering: RenderingProof = proof.report === undefined ? {checked: false, reason: proof.reason} : {checked: true, objects: proof.report.objects, containers: proof.report.rows.length, rows: proof.report.rows}
+  })
+  proof.warnings.forEach(warn)
+  const rendering: RenderingProof = {checked: true, objects: proof.objects, containers: proof.rows.length, rows: proof.rows}
   const wandbOperator = values.values['wandb-operator']
   const image = isPlainObject(wandbOperator) && isPlainObject(wandbOperator['image']) ? wandbOperator['image'] : {}
   return {
@@ -155,13 +163,12 @@ export function refuseV1Options(opts: {channel?: string; chartSource?: string; c
 
 /** Whether the operator chart's rendering was proven to pull every image from the mirror. */
 export interface RenderingProof {
-  checked: boolean
-  /** Why not, when not checked. */
-  reason?: string
-  /** Objects rendered and containers proven, when checked. */
-  objects?: number
-  containers?: number
-  /** Every container and how its image reaches the node (`rewrite --explain`), when checked. */
+  /** Always true: a rewrite whose operator chart cannot be proven writes nothing. */
+  checked: true
+  /** Objects rendered and containers proven. */
+  objects: number
+  containers: number
+  /** Every container and how its image reaches the node (`rewrite --explain` only). */
   rows?: ProofRow[]
 }
 
@@ -184,7 +191,7 @@ export async function proveOperatorChartRendering(input: {
   pullSecrets: readonly string[]
   operatorValuesPath: string
   namespace: string
-}): Promise<RenderingProof & {report?: ProofReport}> {
+}): Promise<ProofReport> {
   const hint = 'pass the pushed bundle with --bundle: rewrite renders the operator chart it carries to prove the values'
   const reader = await input.bundle.open()
   if (reader instanceof Error) {
@@ -198,11 +205,10 @@ export async function proveOperatorChartRendering(input: {
     throw new NotFoundError(`bundle ${input.bundle.path} carries no operator chart (${OPERATOR_V2_CHART}), so the operator values cannot be proven`, {hint: 'pull the release again: a --wandb-version pull carries the operator chart'})
   }
   const objects = await renderChartForProof(chart, input.values, {name: 'wandb-operator', namespace: input.namespace}, input.operatorValuesPath)
-  const report = proveChartObjects(
+  return proveChartObjects(
     {chart, map: input.map, pinDigests: input.pinDigests, allowExternal: input.allowExternal, mirrorPullSecrets: input.pullSecrets, valuesPath: input.operatorValuesPath, release: {name: 'wandb-operator', namespace: input.namespace}},
     objects,
   )
-  return {checked: true, report}
 }
 
 /**
@@ -230,20 +236,15 @@ async function siteHostname(values: string | undefined): Promise<string | undefi
 }
 
 /** The manifest's YAML files from the bundle (the file:// route), read through the checked lock. */
-async function manifestFilesOf(path: string, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}): Promise<Array<{name: string; bytes: Uint8Array}>> {
-  const bundle = new LazyBundle(path, receipt)
-  try {
-    const reader = await bundle.open()
-    if (reader instanceof Error) throw reader
-    const source = receipt.serverManifest.source
-    const manifest = await loadServerManifest(reader, source, `${source} (in ${path})`)
-    if (manifest.artifact.root.digest !== receipt.serverManifest.digest) {
-      throw new IntegrityError(`bundle ${path} holds ${source} at ${manifest.artifact.root.digest}, but the receipt names ${receipt.serverManifest.digest}`, {hint: 'pass the bundle that was pushed with --bundle'})
-    }
-    return manifest.files.map((f) => ({name: f.name, bytes: f.bytes}))
-  } finally {
-    await bundle.close()
+async function manifestFilesOf(bundle: LazyBundle, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}): Promise<Array<{name: string; bytes: Uint8Array}>> {
+  const reader = await bundle.open()
+  if (reader instanceof Error) throw reader
+  const source = receipt.serverManifest.source
+  const manifest = await loadServerManifest(reader, source, `${source} (in ${bundle.path})`)
+  if (manifest.artifact.root.digest !== receipt.serverManifest.digest) {
+    throw new IntegrityError(`bundle ${bundle.path} holds ${source} at ${manifest.artifact.root.digest}, but the receipt names ${receipt.serverManifest.digest}`, {hint: 'pass the bundle that was pushed with --bundle'})
   }
+  return manifest.files.map((f) => ({name: f.name, bytes: f.bytes}))
 }
 
 const SITE_VALUES_FILE: InputFileKind = {what: 'site values file', maxBytes: 16 * 1024 * 1024, refusal: 'input', hint: 'check the --values path'}
