@@ -1,6 +1,6 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
@@ -9,7 +9,7 @@ import {IntegrityError, NotFoundError, UnsupportedError} from '../errors.js'
 import {MediaType} from '../oci/types.js'
 import type {Descriptor} from '../oci/types.js'
 import {buildIndexJson} from './layout.js'
-import {BundleReader} from './reader.js'
+import {BundleReader, HoldExpired} from './reader.js'
 import {BLOCK, encodeHeader, paddedSize} from './tar.js'
 import {BundleWriter} from './writer.js'
 
@@ -317,6 +317,125 @@ describe('BundleReader reads through the descriptor it opened', () => {
     } finally {
       await r.close()
       rmSync(path)
+    }
+  })
+})
+
+describe('BundleReader: one hash pass, and the last chunk held until the verification passed', () => {
+  const big = makeImage('held', 6 * 1024 * 1024)
+  const layer = big.blobs[1]!
+  /** Bytes before the last chunk (chunks are 1 MiB). */
+  const beforeLast = layer.desc.size - (((layer.desc.size - 1) % (1024 * 1024)) + 1)
+  const dir = mkdtempSync(join(tmpdir(), 'airgap-bundle-held-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  let path: string
+  beforeAll(async () => {
+    path = join(dir, 'held.tar')
+    await writeBundle(path, [{ref: 'docker.io/acme/held:1', image: big}])
+  })
+
+  /** Consume fetchChunks(layer) in the background; `handed` counts the bytes handed over so far. */
+  function consume(r: BundleReader): {handed: () => number; done: Promise<Buffer>} {
+    let handed = 0
+    const done = (async () => {
+      const parts: Buffer[] = []
+      for await (const c of await r.fetchChunks(layer.desc)) {
+        handed += c.length
+        parts.push(Buffer.from(c))
+      }
+      return Buffer.concat(parts)
+    })()
+    done.catch(() => undefined)
+    return {handed: () => handed, done}
+  }
+
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it('a blob verifyAllBlobs() hashed is handed over whole, and a write to the file since then is caught before the last chunk', async () => {
+    const copy = join(dir, 'held-written.tar')
+    writeFileSync(copy, readFileSync(path))
+    const r = await BundleReader.open(copy)
+    try {
+      await r.verifyAllBlobs()
+      expect((await consume(r).done).equals(layer.bytes)).toBe(true)
+      await later(20) // past the file system's timestamp tick
+      const entry = r.entries().find((e) => e.name.endsWith(layer.desc.digest.slice(7)))!
+      const fd = openSync(copy, 'r+')
+      writeSync(fd, Buffer.from([layer.bytes[10]! ^ 0xff]), 0, 1, entry.offset + 10)
+      closeSync(fd)
+      const after = consume(r)
+      await expect(after.done).rejects.toThrow(/the bundle file was changed after it was verified/)
+      expect(after.handed()).toBe(beforeLast)
+    } finally {
+      await r.close()
+    }
+  })
+
+  it('under holdUntilVerified every chunk but the last flows at once; the last waits for the verification, then the bytes are whole', async () => {
+    const r = await BundleReader.open(path)
+    try {
+      let start!: () => void
+      const started = new Promise<void>((resolve) => (start = resolve))
+      r.holdUntilVerified(started.then(() => r.verifyAllBlobs()), () => true)
+      const c = consume(r)
+      await later(200)
+      expect(c.handed()).toBe(beforeLast)
+      start()
+      expect((await c.done).equals(layer.bytes)).toBe(true)
+    } finally {
+      await r.close()
+    }
+  })
+
+  it('a verification that fails is thrown at the held chunk, and a read started afterwards fails before handing anything over', async () => {
+    const r = await BundleReader.open(path)
+    try {
+      let fail!: (err: Error) => void
+      r.holdUntilVerified(new Promise((_, reject) => (fail = reject)), () => true)
+      const c = consume(r)
+      await later(100)
+      fail(new IntegrityError('bundle held.tar: 1 blob(s) do not match their digest'))
+      await expect(c.done).rejects.toThrow(/do not match their digest/)
+      expect(c.handed()).toBe(beforeLast)
+      const next = consume(r)
+      await expect(next.done).rejects.toThrow(/do not match their digest/)
+      expect(next.handed()).toBe(0)
+    } finally {
+      await r.close()
+    }
+  })
+
+  it('a hold longer than its limit throws HoldExpired; the next read of that blob waits for the verification before its first chunk', async () => {
+    const r = await BundleReader.open(path)
+    try {
+      let start!: () => void
+      const started = new Promise<void>((resolve) => (start = resolve))
+      r.holdUntilVerified(started.then(() => r.verifyAllBlobs()), () => true, 50)
+      const first = consume(r)
+      await expect(first.done).rejects.toBeInstanceOf(HoldExpired)
+      const again = consume(r)
+      await later(100)
+      expect(again.handed()).toBe(0)
+      start()
+      expect((await again.done).equals(layer.bytes)).toBe(true)
+    } finally {
+      await r.close()
+    }
+  })
+
+  it('a blob the verification does not cover is hashed as it is read, and still held', async () => {
+    const r = await BundleReader.open(path)
+    try {
+      let start!: () => void
+      const started = new Promise<void>((resolve) => (start = resolve))
+      r.holdUntilVerified(started, () => false)
+      const c = consume(r)
+      await later(100)
+      expect(c.handed()).toBe(beforeLast)
+      start()
+      expect((await c.done).equals(layer.bytes)).toBe(true)
+    } finally {
+      await r.close()
     }
   })
 })

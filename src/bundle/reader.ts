@@ -37,6 +37,31 @@ const SMALL_BLOB_BYTES = 256 * 1024
 
 const HASH_CHUNK = 1024 * 1024
 
+/**
+ * Longest a blob's last chunk is held for the verification (holdUntilVerified): well under the
+ * 60 s a proxy in front of a registry commonly allows between two reads of a request body.
+ */
+const HOLD_MS = 20_000
+
+/** A blob's upload waited HOLD_MS for the verification: it is cancelled and sent again once the verification has passed. */
+export class HoldExpired extends Error {
+  constructor(where: string, ms: number) {
+    super(`${where}: held ${ms / 1000} s for the bundle's verification to finish; sent again once it has`)
+    this.name = 'HoldExpired'
+  }
+}
+
+/** See holdUntilVerified(). */
+interface Hold {
+  readonly until: Promise<unknown>
+  readonly covers: (digest: string) => boolean
+  readonly maxMs: number
+  state: 'pending' | 'passed' | 'failed'
+  error?: unknown
+  /** Blobs whose hold expired once: their next read waits for the verification before it starts. */
+  readonly waitFirst: Set<string>
+}
+
 export interface BundleReaderOptions {
   /** Cap for every non-blob entry; default 16 MiB. */
   maxMetadataBytes?: number
@@ -64,6 +89,15 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   private preparedWorkers: HashPool | undefined
   /** Workers being terminated; close() waits for them before closing the descriptor they read. */
   private readonly stoppingWorkers: Promise<void>[] = []
+  /**
+   * Blobs verifyAllBlobs() hashed and found matching, and the file's identity (fstat) taken before
+   * that hashing began: fetchChunks() hands such a blob over without hashing it again as long as
+   * the file is unchanged (see chunks()).
+   */
+  private readonly hashedBlobs = new Set<string>()
+  private hashedFileState: string | undefined
+  /** Set by holdUntilVerified(): fetchChunks() holds every blob's last chunk until it settles. */
+  private hold: Hold | undefined
 
   private constructor(
     readonly path: string,
@@ -171,16 +205,50 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   /**
    * ChunkFetcher: the blob as verified chunks, all read into ONE buffer per call (no allocation
    * per chunk: a stream that allocates a fresh buffer per read makes V8 run a full garbage
-   * collection every few dozen MiB). Each chunk is hashed before it is handed over, and size and
-   * digest are checked before the last one is: corrupt content throws instead of completing.
+   * collection every few dozen MiB). Size and digest are checked before the last chunk is handed
+   * over: corrupt content throws instead of completing.
+   *
+   * A blob verifyAllBlobs() hashes through this descriptor is not hashed a second time (a push
+   * spent a third of its CPU on that second pass): its size is counted and, before the last chunk,
+   * the file is checked to be the one that was hashed (fstat: device, inode, size, modification
+   * and change times, to the nanosecond). A write to the file since then throws instead. A
+   * registry checks the digest of what it receives before it stores a blob, so even a change
+   * within one timestamp tick is refused there.
+   *
+   * After holdUntilVerified(), the last chunk of every blob waits for that verification (at most
+   * HOLD_MS by default, then HoldExpired): the consumer has sent all but the last bytes while the blobs were
+   * being hashed, and commits nothing before all of them passed.
    */
   async fetchChunks(desc: Descriptor, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const {entry, where} = this.blobFor(desc)
     return this.chunks(entry, desc, where, signal)
   }
 
+  /**
+   * Let fetchChunks() hand out blobs while `until` (a verifyAllBlobs() of this reader, started by
+   * the caller) still runs: blobs `covers` accepts are hashed by it alone, and the last chunk of
+   * EVERY blob is held until it has passed (a failure throws its error instead). So a push sends
+   * while it verifies, yet nothing reaches a registry whole before the whole bundle is verified.
+   */
+  holdUntilVerified(until: Promise<unknown>, covers: (digest: string) => boolean, maxMs = HOLD_MS): void {
+    const hold: Hold = {until, covers, maxMs, state: 'pending', waitFirst: new Set()}
+    until.then(
+      () => (hold.state = 'passed'),
+      (err: unknown) => {
+        hold.state = 'failed'
+        hold.error = err
+      },
+    )
+    this.hold = hold
+  }
+
   private async *chunks(entry: BundleEntry, desc: Descriptor, where: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    const check = new Verification(desc, where)
+    const hold = this.hold
+    if (hold?.state === 'failed') throw hold.error
+    if (hold?.state === 'pending' && hold.waitFirst.has(desc.digest)) await hold.until
+    // Hashed here, or by verifyAllBlobs() (done, or running under the hold).
+    const hashedElsewhere = this.hashedBlobs.has(desc.digest) || (hold?.state === 'pending' && hold.covers(desc.digest))
+    const check = hashedElsewhere ? undefined : new Verification(desc, where)
     const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(entry.size, 1)))
     let done = 0
     while (done < entry.size) {
@@ -189,14 +257,45 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
       if (bytesRead === 0) throw new IntegrityError(`${where} ends early (the file shrank while reading)`)
       done += bytesRead
       const chunk = buf.subarray(0, bytesRead)
-      const err = check.update(chunk) ?? (done === entry.size ? check.finish() : undefined)
-      if (err) throw err
+      if (check) {
+        const err = check.update(chunk) ?? (done === entry.size ? check.finish() : undefined)
+        if (err) throw err
+      }
+      if (done === entry.size) await this.beforeLastChunk(desc, where, hashedElsewhere, hold)
       yield chunk
     }
     if (entry.size === 0) {
-      const err = check.finish()
+      const err = check?.finish()
       if (err) throw err
+      await this.beforeLastChunk(desc, where, hashedElsewhere, hold)
     }
+  }
+
+  /** Wait for the hold (if any), then, for a blob hashed elsewhere, check it passed and the file is the one hashed. */
+  private async beforeLastChunk(desc: Descriptor, where: string, hashedElsewhere: boolean, hold: Hold | undefined): Promise<void> {
+    if (hold?.state === 'pending') {
+      let timer: NodeJS.Timeout | undefined
+      const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), hold.maxMs)))
+      const late = await Promise.race([hold.until.then(() => false), expired]).finally(() => clearTimeout(timer))
+      if (late) {
+        hold.waitFirst.add(desc.digest)
+        throw new HoldExpired(where, hold.maxMs)
+      }
+    }
+    if (hold?.state === 'failed') throw hold.error
+    if (!hashedElsewhere) return
+    if (!this.hashedBlobs.has(desc.digest)) throw new IntegrityError(`${where}: was about to be sent without having been verified`, {hint: 'this is a bug in airgap; verify the bundle and push again'})
+    if ((await this.fileState()) !== this.hashedFileState) {
+      throw new IntegrityError(`${where}: the bundle file was changed after it was verified`, {
+        hint: 'something wrote to the bundle while airgap read it; stop that, verify the bundle and run the command again',
+      })
+    }
+  }
+
+  /** The open file's identity and last change (fstat, nanoseconds), as one comparable string. */
+  private async fileState(): Promise<string> {
+    const s = await this.file.stat({bigint: true})
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
   }
 
   private blobFor(desc: Descriptor): {entry: BundleEntry; where: string} {
@@ -239,6 +338,10 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
   async verifyAllBlobs(options: VerifyAllOptions = {}): Promise<{blobs: number; bytes: number}> {
     const only = options.only
     const blobs = this.blobEntries(only)
+    // The file's identity before any byte is hashed: a later change voids what this call verifies.
+    const state = await this.fileState()
+    if (state !== this.hashedFileState) this.hashedBlobs.clear()
+    this.hashedFileState = state
     // Large blobs go to hashing workers (all cores); small ones are cheaper on this thread. Workers
     // booted by prepareHashWorkers() are used (and stopped afterwards); otherwise a pool is started
     // here when needed.
@@ -266,6 +369,7 @@ export class BundleReader implements ReadOnlyTarget, TagLister, Located, Verifie
                 : await this.hashEntry(entry, algorithm, options)
             bytes += entry.size
             if (got !== want) bad.push(`${entry.name} (content hashes to ${got})`)
+            else this.hashedBlobs.add(want)
           }),
         ),
       )

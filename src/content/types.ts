@@ -98,7 +98,9 @@ export interface VerifiedBodyPusher {
  * A Fetcher that can hand a blob over as verified chunks in REUSED memory: a chunk is valid only
  * until the consumer asks for the next one (no allocation per chunk, so no garbage per byte).
  * Size and digest are checked before the last chunk is handed over: on a mismatch the iteration
- * throws instead, so a consumer never receives the complete bytes of corrupt content.
+ * throws instead, so a consumer never receives the complete bytes of corrupt content. (A bundle
+ * reader that already hashed the blob through the same descriptor checks instead that the file is
+ * unchanged since: BundleReader.fetchChunks.)
  */
 export interface ChunkFetcher {
   fetchChunks(desc: Descriptor, signal?: AbortSignal): Promise<AsyncIterable<Buffer>>

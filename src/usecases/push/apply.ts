@@ -1,6 +1,7 @@
 /**
  * Apply a push plan, in this order: the delta's cross-repository mounts, the images (a whole
- * bundle's, or one part's of a split set), the charts, the carried signatures. Item failures are
+ * bundle's, or one part's of a split set), the charts, the carried signatures. Nothing is
+ * committed before the bundle's verification has passed (see applyPushPlan). Item failures are
  * collected (the outcome decides); an abort stops everything.
  */
 import pLimit from 'p-limit'
@@ -14,11 +15,17 @@ import type {AppliedPush} from './outcome.js'
 import {pushPart} from './parts.js'
 import {mirrorRepositoryOf, type PlannedMount, type PushPlan} from './plan.js'
 
-/** Run `plan` against the mirror. */
-export async function applyPushPlan(ctx: PushContext, plan: PushPlan, charts: PublishOptions): Promise<AppliedPush> {
+/**
+ * Run `plan` against the mirror. `verified` settles when the bundle's blobs are hashed: uploads of
+ * a whole bundle's images start at once (the bundle reader holds their last chunks), everything
+ * else waits for it, and nothing at all happens after it failed.
+ */
+export async function applyPushPlan(ctx: PushContext, plan: PushPlan, charts: PublishOptions, verified: Promise<unknown>): Promise<AppliedPush> {
+  if (plan.delta || plan.part) await verified
   if (plan.delta) await applyMounts(ctx, plan.registry.host, plan.delta.mounts)
   const part = plan.part ? await pushPart(ctx, plan.part) : undefined
-  const images = part ? part.images : await pushImages(ctx, plan)
+  const images = part ? part.images : await pushImages(ctx, plan, verified)
+  await verified
   const published = await publishCharts(ctx, plan.charts, plan.chartDestination, charts)
   // Upstream signatures (pull --with-signatures), into their images' repositories.
   const signatures = plan.signatures.length

@@ -3,7 +3,8 @@
  * queues them, largest first), each blob once, into the repository of the first image that holds
  * it. An image starts as soon as the blobs it shares with other images are in the mirror, so it
  * mounts them instead of uploading them twice; then its manifests and tag go (the copy engine finds
- * the blobs present). Blobs are verified again as they stream out of the bundle.
+ * the blobs present). The bundle reader holds each blob's last chunk until the whole bundle is
+ * verified, and checks the file is unchanged since it was hashed.
  */
 import {copy, copyGraph} from '../../copy/index.js'
 import type {ReceiptImage} from '../../mirror/receipt.js'
@@ -11,12 +12,17 @@ import {copied, copyOptions, itemFailed, repositoryFor, type PushContext} from '
 import {receiptImage} from './outcome.js'
 import type {ImagePlan, PushPlan} from './plan.js'
 
-/** Push every image of `plan`; one receipt entry per image, in order. */
-export async function pushImages(ctx: PushContext, plan: PushPlan): Promise<ReceiptImage[]> {
+/**
+ * Push every image of `plan`; one receipt entry per image, in order. The uploads start at once;
+ * an image's manifests and tag wait for `verified` too (a failed verification leaves every image
+ * not attempted: the push fails with the verification's error).
+ */
+export async function pushImages(ctx: PushContext, plan: PushPlan, verified: Promise<unknown>): Promise<ReceiptImage[]> {
   markSurveyed(ctx, plan.images)
   const uploaded = startUploads(ctx, plan)
   const done = plan.images.map(async (image, i) => {
     const results = await Promise.all(image.nodes.flatMap((d) => uploaded.get(d.digest) ?? []))
+    await verified
     // A blob of this image that failed in its own repository is reported, not attempted again.
     const failure = results.find((r) => r.owner === i && r.error !== undefined)
     return pushImage(ctx, image, failure?.error)

@@ -10,9 +10,11 @@
  *     (survey.ts: plain data);
  *  3. plan (plan.ts, pure): what to upload and mount, what to hash, where charts go; a delta
  *     bundle whose left-out blobs are not in the mirror is refused here;
- *  4. hash every blob that may be sent (all with --full-verify): a damaged bundle pushes nothing;
- *  5. apply the plan (apply.ts: images.ts or parts.ts, charts.ts) with the copy engine and one
- *     CopyTracker;
+ *  4. hash every blob that may be sent (all with --full-verify) while
+ *  5. the plan is applied (apply.ts: images.ts or parts.ts, charts.ts) with the copy engine and
+ *     one CopyTracker: uploads start at once, but the reader holds each blob's last chunk, and
+ *     apply holds every manifest, tag, mount and chart, until the hashing has passed, so a damaged
+ *     bundle commits nothing (its upload sessions are cancelled);
  *  6. write the receipt and apply the failure policy (outcome.ts).
  */
 import {setMaxListeners} from 'node:events'
@@ -44,18 +46,29 @@ export type {PushDryRunResult} from './dry-run.js'
 export async function pushBundle(opts: PushOptions): Promise<PushResult> {
   return withPushPlan(opts, false, async ({reader, contents, verified, serverManifest, request, survey, plan, ctx, clock, started, t0}) => {
     const {signal} = ctx
-    // 4. Hash what may be sent, before the first write.
-    const report = await verifyBundleBlobs(reader, verified, {only: plan.hash === 'all' ? undefined : plan.hash, signal})
-    const verifySeconds = (performance.now() - t0) / 1000
-    opts.hooks?.onVerified?.(report)
-    if (report.authenticity !== 'verified') {
+    if (verified.authenticity !== 'verified') {
       opts.hooks?.onWarning?.(
-        `AUTHENTICITY NOT CHECKED: ${report.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
+        `AUTHENTICITY NOT CHECKED: ${verified.signed ? 'no --key was given' : 'the bundle is not signed'}; pushing ${opts.bundle} only because --allow-unsigned was given`,
       )
     }
-    // 5. Apply.
+    // 4 and 5. Hash what may be sent while the uploads start: the reader holds each blob's last
+    //    chunk until every blob has passed, and the plan commits nothing else (manifest, tag,
+    //    mount, chart) before that either. A damaged bundle fails with the hashing's error.
     const tPush = performance.now()
-    const applied = await applyPushPlan(ctx, plan, {auth: opts.helmAuth, now: clock})
+    let verifySeconds = 0
+    const only = plan.hash === 'all' ? undefined : plan.hash
+    const hashing = verifyBundleBlobs(reader, verified, {only, signal})
+    reader.holdUntilVerified(hashing, (digest) => only === undefined || only.has(digest))
+    const verification = hashing.then((report) => {
+      verifySeconds = (performance.now() - t0) / 1000
+      opts.hooks?.onVerified?.(report)
+      return report
+    })
+    const [hashed, pushed] = await Promise.allSettled([verification, applyPushPlan(ctx, plan, {auth: opts.helmAuth, now: clock}, verification)])
+    if (hashed.status === 'rejected') throw hashed.reason
+    if (pushed.status === 'rejected') throw pushed.reason
+    const report = hashed.value
+    const applied = pushed.value
     // 6. This release's record in the mirror (what a later push checks rollbacks against), unless
     //    every image was already in place; then the receipt and the failure policy.
     if (!survey.images?.every((s) => s === 'tagged')) {
