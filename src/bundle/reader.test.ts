@@ -351,6 +351,14 @@ describe('BundleReader: one hash pass, and the last chunk held until the verific
 
   const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+  /** A promise settled by hand: stands for a verification still running. */
+  function gate(): {promise: Promise<void>; resolve: () => void; reject: (err: Error) => void} {
+    let resolve!: () => void
+    let reject!: (err: Error) => void
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+    return {promise, resolve, reject}
+  }
+
   it('a blob verifyAllBlobs() hashed is handed over whole, and a write to the file since then is caught before the last chunk', async () => {
     const copy = join(dir, 'held-written.tar')
     writeFileSync(copy, readFileSync(path))
@@ -374,8 +382,7 @@ describe('BundleReader: one hash pass, and the last chunk held until the verific
   it('under holdUntilVerified every chunk but the last flows at once; the last waits for the verification, then the bytes are whole', async () => {
     const r = await BundleReader.open(path)
     try {
-      let start!: () => void
-      const started = new Promise<void>((resolve) => (start = resolve))
+      const {promise: started, resolve: start} = gate()
       r.holdUntilVerified(started.then(() => r.verifyAllBlobs()), () => true)
       const c = consume(r)
       await later(200)
@@ -390,8 +397,8 @@ describe('BundleReader: one hash pass, and the last chunk held until the verific
   it('a verification that fails is thrown at the held chunk, and a read started afterwards fails before handing anything over', async () => {
     const r = await BundleReader.open(path)
     try {
-      let fail!: (err: Error) => void
-      r.holdUntilVerified(new Promise((_, reject) => (fail = reject)), () => true)
+      const {promise, reject: fail} = gate()
+      r.holdUntilVerified(promise, () => true)
       const c = consume(r)
       await later(100)
       fail(new IntegrityError('bundle held.tar: 1 blob(s) do not match their digest'))
@@ -408,8 +415,7 @@ describe('BundleReader: one hash pass, and the last chunk held until the verific
   it('a hold longer than its limit throws HoldExpired; the next read of that blob waits for the verification before its first chunk', async () => {
     const r = await BundleReader.open(path)
     try {
-      let start!: () => void
-      const started = new Promise<void>((resolve) => (start = resolve))
+      const {promise: started, resolve: start} = gate()
       r.holdUntilVerified(started.then(() => r.verifyAllBlobs()), () => true, 50)
       const first = consume(r)
       await expect(first.done).rejects.toBeInstanceOf(HoldExpired)
@@ -426,8 +432,7 @@ describe('BundleReader: one hash pass, and the last chunk held until the verific
   it('a blob the verification does not cover is hashed as it is read, and still held', async () => {
     const r = await BundleReader.open(path)
     try {
-      let start!: () => void
-      const started = new Promise<void>((resolve) => (start = resolve))
+      const {promise: started, resolve: start} = gate()
       r.holdUntilVerified(started, () => false)
       const c = consume(r)
       await later(100)
