@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {AirgapError, causeChain, findCause, IntegrityError, InvalidReferenceError, NotFoundError, RegistryError, UsageError} from './errors.js'
+import {AirgapError, causeChain, findCause, IntegrityError, InvalidReferenceError, isServerFailure, NotFoundError, RegistryError, unlessServerFails, UsageError} from './errors.js'
 
 describe('findCause', () => {
   const integrity = new IntegrityError('digest mismatch')
@@ -42,5 +42,22 @@ describe('InvalidReferenceError', () => {
     expect(err.code).toBe('INVALID_REFERENCE')
     expect(err.exitCode).toBe(2)
     expect(err.message).toBe('invalid image reference "Bad/Name": repository name must be lowercase')
+  })
+})
+
+describe('unlessServerFails (a mirror that cannot say whether it holds something)', () => {
+  const status = (s: number): RegistryError => new RegistryError({registry: 'mirror.local'}, s, [], '')
+
+  it('answers the fallback for 5xx that might pass, wrapped or not', async () => {
+    for (const s of [500, 502, 503, 504]) expect(await unlessServerFails(Promise.reject(status(s)), false)).toBe(false)
+    expect(await unlessServerFails(Promise.reject(new AirgapError('existence check failed', {cause: status(500)})), 'absent')).toBe('absent')
+    expect(isServerFailure(new Error('x', {cause: status(503)}))).toBe(true)
+  })
+
+  it('passes the answer through, and every other failure (404, 501, 505, auth, network) is thrown as it was', async () => {
+    expect(await unlessServerFails(Promise.resolve(true), false)).toBe(true)
+    for (const err of [status(501), status(505), status(400), new NotFoundError('no such blob'), new Error('ECONNRESET')]) {
+      await expect(unlessServerFails(Promise.reject(err), false)).rejects.toBe(err)
+    }
   })
 })

@@ -129,6 +129,32 @@ export class RegistryError extends AirgapError {
   }
 }
 
+/**
+ * True when a registry answered with a server error that might pass (5xx but 501 and 505), after
+ * the HTTP client's own retries, anywhere in `err`'s cause chain. Used where a push asks whether
+ * the mirror holds something: a registry that cannot say gets it sent again (see presentUnlessUnanswered).
+ */
+export function isServerFailure(err: unknown): boolean {
+  const e = findCause(err, RegistryError)
+  return e !== undefined && e.status >= 500 && e.status !== 501 && e.status !== 505
+}
+
+/**
+ * `answer`, or `fallback` when the registry failed to answer with a server error. A push that asks
+ * "does the mirror hold this?" and gets HTTP 500 sends it again: sending what is already there is
+ * harmless, and it repairs what a registry killed mid-commit left half-written (distribution
+ * answers 500 for a link file cut short and rewrites it on the next upload). A registry that is
+ * really broken then fails that upload, with its own error.
+ */
+export async function unlessServerFails<T>(answer: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await answer
+  } catch (err) {
+    if (isServerFailure(err)) return fallback
+    throw err
+  }
+}
+
 /** A manifest, tag, blob or repository does not exist. */
 export class NotFoundError extends AirgapError {
   override readonly code = 'NOT_FOUND'

@@ -3,7 +3,7 @@
  * parents, skipping sub-graphs the destination already has, each node once.
  */
 import {Readable, Transform} from 'node:stream'
-import {AuthError, findCause, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
+import {AuthError, findCause, isServerFailure, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
 import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isPositionalPusher, isRangeFetcher, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type PositionalPusher, type RangeFetcher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
@@ -92,9 +92,7 @@ async function copyNode(ctx: Ctx, desc: Descriptor, depth = 1): Promise<void> {
 
 async function copyNodeOnce(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const manifest = isManifestDescriptor(desc)
-  const present =
-    ctx.tracker.knownPresent(ctx.dst, desc.digest) ||
-    (await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal)))
+  const present = ctx.tracker.knownPresent(ctx.dst, desc.digest) || (await presentAtDestination(ctx, desc))
   if (present) {
     if (manifest) ctx.stats.manifestsSkipped++
     else ctx.stats.blobsSkipped++
@@ -104,6 +102,22 @@ async function copyNodeOnce(ctx: Ctx, desc: Descriptor, depth: number): Promise<
   if (manifest) await copyManifest(ctx, desc, depth)
   else await copyBlob(ctx, desc)
 }
+
+/**
+ * Whether the destination holds `desc`. A registry that still answers 5xx after the HTTP client's
+ * retries cannot say: the node is pushed again rather than the copy failing (see unlessServerFails
+ * in errors.ts for why that is safe and what it repairs).
+ */
+async function presentAtDestination(ctx: Ctx, desc: Descriptor): Promise<boolean> {
+  try {
+    return await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal))
+  } catch (err) {
+    if (ctx.signal?.aborted || !isServerFailure(err)) throw err
+    ctx.stats.existenceUnanswered++
+    return false
+  }
+}
+
 
 async function copyManifest(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})

@@ -52,6 +52,8 @@ export interface CopyStats {
   manifestsCopied: number
   /** Manifests and indexes the destination already had (their sub-graphs were skipped). */
   manifestsSkipped: number
+  /** Existence checks the destination answered with a server error (5xx, after retries); those nodes were pushed again. */
+  existenceUnanswered: number
 }
 
 export const emptyStats = (): CopyStats => ({
@@ -61,6 +63,7 @@ export const emptyStats = (): CopyStats => ({
   blobsMounted: 0,
   manifestsCopied: 0,
   manifestsSkipped: 0,
+  existenceUnanswered: 0,
 })
 
 /** Add `b` into `a`. */

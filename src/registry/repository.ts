@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream'
 import {repositoryScope} from '../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../content/verify.js'
 import type {ChunkPusher, Mounter, RangeFetcher, RangeResponse, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../content/types.js'
-import {IntegrityError, UsageError, type RegistryContext, type Side} from '../errors.js'
+import {IntegrityError, UsageError, unlessServerFails, type RegistryContext, type Side} from '../errors.js'
 import type {HttpResponse} from '../http/client.js'
 import {digestOf, isDigest} from '../oci/digest.js'
 import {bareMediaType, isGraphMediaType, manifestMediaTypeOf} from '../oci/manifest.js'
@@ -251,7 +251,7 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
    */
   async pushChunks(desc: Descriptor, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void> {
     if (isGraphMediaType(desc.mediaType)) return this.pushVerified(desc, Readable.from(copied(chunks), {objectMode: false}), signal)
-    if (await this.exists(desc, signal)) return
+    if (await unlessServerFails(this.exists(desc, signal), false)) return
     const location = await startUpload(this, desc, signal)
     try {
       const threshold = this.client.options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD
@@ -264,7 +264,7 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
   }
 
   private async pushBlob(desc: Descriptor, body: Readable, signal?: AbortSignal, bodyVerifies = false): Promise<void> {
-    if (await this.exists(desc, signal)) {
+    if (await unlessServerFails(this.exists(desc, signal), false)) {
       body.destroy()
       return
     }

@@ -8,7 +8,7 @@
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readFile, rm, statfs, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rm, statfs, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, expect, it} from 'vitest'
@@ -97,6 +97,15 @@ function crashPoints(total: () => number): CrashPoint[] {
   }
 }
 const manifestDigests = new Set<string>()
+
+/** Every `link` file below `root` (distribution's per-repository pointers to blobs and manifests). */
+async function linkFiles(root: string): Promise<string[]> {
+  const found: string[] = []
+  for (const entry of await readdir(root, {recursive: true, withFileTypes: true})) {
+    if (entry.isFile() && entry.name === 'link' && !/[/\\]_uploads[/\\]|[/\\]tags[/\\]/.test(entry.parentPath)) found.push(join(entry.parentPath, entry.name))
+  }
+  return found
+}
 
 describeWithServices('crashes and restarts', () => {
   let dir: string
@@ -208,6 +217,36 @@ describeWithServices('crashes and restarts', () => {
       }
     } finally {
       await handle?.stop().catch(() => undefined)
+    }
+  })
+
+  it('half-written registry entries (link files cut short, as a kill mid-commit leaves them): the push sends them again and the mirror is repaired', async () => {
+    const data = join(dir, 'half-written-registry')
+    const handle = await startRegistry({name: `half-reg-${process.pid}`, dataDir: data})
+    try {
+      const receipt = join(dir, 'half.receipt.json')
+      const args = ['push', join(dir, 'baseline.tar'), '--key', pub, '--registry', `${handle.host}/mirror`, '--plain-http', handle.host, '--receipt', receipt, '--json']
+      const first = await cli(args)
+      expect(first.code, first.stdout + first.stderr).toBe(0)
+      await handle.stop()
+      const links = await linkFiles(join(data, 'docker/registry/v2/repositories/mirror'))
+      expect(links.length, 'layer and manifest links in the stored repositories').toBeGreaterThan(blobTotal)
+      for (const link of links) await writeFile(link, '')
+      await handle.restart()
+      const r = JSON.parse(await readFile(receipt, 'utf8')) as {images: Array<{mirror: string; digest: string; mediaType: string}>}
+      const repoOf = (mirror: string): string => mirror.slice(handle.host.length + 1).replace(/[:@].*$/, '')
+      const probe = await fetch(`http://${handle.host}/v2/${repoOf(r.images[0]!.mirror)}/manifests/${r.images[0]!.digest}`, {method: 'HEAD', headers: {accept: r.images[0]!.mediaType}})
+      expect(probe.status, 'distribution cannot answer for an entry whose link file is empty').toBe(500)
+
+      const rerun = await cli(args)
+      expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
+      const res = jsonOf<{stats: {manifestsCopied: number; existenceUnanswered: number}}>(rerun)
+      expect(res.stats.existenceUnanswered, 'existence checks the mirror answered with HTTP 500').toBeGreaterThan(0)
+      expect(res.stats.manifestsCopied, 'the manifests were pushed again').toBeGreaterThan(0)
+      for (const img of r.images) await checkStoredGraph(handle.host, repoOf(img.mirror), img.digest, img.mediaType)
+      outcomes.push(`${JSON.stringify({suite: 'crash', row: 'half-written registry entries', links: links.length, verified: true})}\n`)
+    } finally {
+      await handle.stop().catch(() => undefined)
     }
   })
 

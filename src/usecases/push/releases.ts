@@ -7,7 +7,7 @@
  */
 import {Readable} from 'node:stream'
 import {fetchAll} from '../../content/verify.js'
-import {NotFoundError, UsageError} from '../../errors.js'
+import {NotFoundError, UsageError, unlessServerFails} from '../../errors.js'
 import {digestOf} from '../../oci/digest.js'
 import {MediaType, type Descriptor} from '../../oci/types.js'
 import type {MirrorPlacement, MirrorRegistry} from '../../mirror/mapping.js'
@@ -39,9 +39,23 @@ export interface RollbackCheck {
 /** Warn about (or refuse) every tag this push would move back to an older release's digest. */
 export async function checkRollback(c: RollbackCheck): Promise<Rollback[]> {
   const asked = c.placements.filter((p, i) => p.tag !== undefined && c.states?.[i] !== 'tagged')
+  const unanswered: string[] = []
   const moves = await Promise.all(
-    asked.map(async (p) => ({tag: p.mirror, pushing: p.digest, current: await tagDigest(c.repositoryAt(p.mirror), p.tag!, c.signal)})),
+    asked.map(async (p) => {
+      const current = await unlessServerFails(tagDigest(c.repositoryAt(p.mirror), p.tag!, c.signal), null)
+      if (current === null) unanswered.push(p.mirror)
+      return {tag: p.mirror, pushing: p.digest, current: current ?? undefined}
+    }),
   )
+  if (unanswered.length > 0) {
+    const list = unanswered.sort().join(', ')
+    if (c.noRollback) {
+      throw new UsageError(`cannot tell what ${unanswered.length} tag(s) name now (the mirror answered with a server error): ${list}`, {
+        hint: 'drop --no-rollback to push anyway (the push writes these tags again and repairs them), or fix the mirror first',
+      })
+    }
+    c.warn(`the mirror could not say what ${unanswered.length} tag(s) name now (server error); pushing them again without the rollback check: ${list}`)
+  }
   if (!moves.some((m) => m.current !== undefined && m.current !== m.pushing)) return []
   const records = await readRecords(c.repositoryAt(`${c.registry.host}/${releasesRepository(c.registry.prefix)}`), c.signal)
   const rollbacks = findRollbacks({created: c.created, lockDigest: c.lockDigest, moves, records})
@@ -67,12 +81,12 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
   const manifestBytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: RELEASE_RECORD_MEDIA_TYPE, config, layers: [layer]}))
   const manifest: Descriptor = {mediaType: MediaType.OciManifest, digest: digestOf(manifestBytes), size: manifestBytes.length}
   // The same record (same bytes, same digest) already there: nothing to write.
-  if ((await tagDigest(repo, releaseRecordTag(record.lockDigest), signal)) === manifest.digest) return
+  if ((await unlessServerFails(tagDigest(repo, releaseRecordTag(record.lockDigest), signal), undefined)) === manifest.digest) return
   for (const [desc, bytes] of [
     [config, EMPTY_CONFIG],
     [layer, layerBytes],
   ] as const) {
-    if (!(await repo.exists(desc, signal))) await repo.push(desc, Readable.from([bytes]), signal)
+    if (!(await unlessServerFails(repo.exists(desc, signal), false))) await repo.push(desc, Readable.from([bytes]), signal)
   }
   await repo.pushReference(manifest, Readable.from([manifestBytes]), releaseRecordTag(record.lockDigest), signal)
 }

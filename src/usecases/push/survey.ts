@@ -12,7 +12,7 @@ import {digestOfEntryName, type BundleReader} from '../../bundle/index.js'
 import type {ReadOnlyTarget} from '../../content/types.js'
 import type {CopyTracker} from '../../copy/index.js'
 import {planCopy} from '../../copy/plan.js'
-import {NotFoundError} from '../../errors.js'
+import {NotFoundError, unlessServerFails} from '../../errors.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {RegistryRepository} from '../../registry/index.js'
 import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions} from './plan.js'
@@ -74,10 +74,11 @@ export async function surveyMirror(questions: SurveyQuestions, opts: SurveyOptio
 /**
  * The tag first: when it already names this digest (a repeat push), the image is complete and
  * tagged, and one HEAD settles it (a registry only accepts a manifest whose children it has).
+ * A mirror that answers 5xx for either question gets the image sent again (unlessServerFails).
  */
 async function rootState(dst: RegistryRepository, tag: string | undefined, root: Descriptor, signal: AbortSignal | undefined): Promise<RootState> {
-  if (tag !== undefined && (await tagNames(dst, tag, root.digest, signal))) return 'tagged'
-  return (await dst.exists(root, signal)) ? 'present' : 'absent'
+  if (tag !== undefined && (await unlessServerFails(tagNames(dst, tag, root.digest, signal), false))) return 'tagged'
+  return (await unlessServerFails(dst.exists(root, signal), false)) ? 'present' : 'absent'
 }
 
 /** True when `tag` in `dst` resolves to `digest`; false when it names something else or nothing. */
@@ -120,7 +121,7 @@ class Existence {
   ask(repo: RegistryRepository, desc: Descriptor): Promise<boolean> {
     const k = key(repo, desc.digest)
     let answer = this.answers.get(k)
-    if (!answer) this.answers.set(k, (answer = this.limit(() => repo.exists(desc, this.signal))))
+    if (!answer) this.answers.set(k, (answer = this.limit(() => unlessServerFails(repo.exists(desc, this.signal), false))))
     return answer
   }
 }
