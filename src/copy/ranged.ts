@@ -167,21 +167,25 @@ async function readPart(run: Run, range: {start: number; end: number}, first: Ra
  * Copy the response's bytes that fall in [progress.pos, end) to the sink (skipping what lies
  * before when the server sent more than asked, e.g. the whole blob); `progress.pos` follows every
  * write, so a break leaves it at the first byte still missing.
+ *
+ * The bytes are copied into a batch buffer taken from a small free list, not kept as the socket's
+ * own chunks until the write: a write waits for the disk, and chunks held that long outlive young
+ * garbage collections and pile up until a full one (measured on an 8 GiB pull bound by the disk:
+ * up to 50 MiB of dead socket buffers, and the process's peak memory with them). Copied, each
+ * chunk dies young; the batch buffers are reused. The copy costs about 0.1 CPU-second per GiB.
  */
 async function pump(run: Run, res: RangeResponse, progress: {pos: number}, end: number): Promise<void> {
   const {t, sink} = run
   const from = progress.pos
   let at = res.offset
-  let batch: Buffer[] = []
-  let batched = 0
+  const batch = takeBatchBuffer()
+  let filled = 0
   const flush = async (): Promise<void> => {
-    if (batched === 0) return
-    const buffers = batch
-    const total = batched
-    batch = []
-    batched = 0
+    if (filled === 0) return
+    const total = filled
+    filled = 0
     try {
-      await sink.write(progress.pos, buffers, total)
+      await sink.write(progress.pos, [batch.subarray(0, total)], total)
     } catch (err) {
       throw new DestinationFailure(err)
     }
@@ -189,27 +193,46 @@ async function pump(run: Run, res: RangeResponse, progress: {pos: number}, end: 
   }
   try {
     for await (const chunk of res.body) {
-      let buf = chunk as Buffer
-      const skip = Math.max(0, progress.pos + batched - at)
-      at += buf.length
-      if (skip >= buf.length) continue
-      buf = buf.subarray(skip)
-      const room = end - (progress.pos + batched)
-      if (buf.length > room) {
+      let piece = chunk as Buffer
+      const skip = Math.max(0, progress.pos + filled - at)
+      at += piece.length
+      if (skip >= piece.length) continue
+      piece = piece.subarray(skip)
+      const room = end - (progress.pos + filled)
+      if (piece.length > room) {
         if (res.ranged) throw new IntegrityError(`${t.desc.digest}: the server sent more than the ${end - from} bytes asked for`)
-        buf = buf.subarray(0, room)
+        piece = piece.subarray(0, room)
       }
-      if (buf.length > 0) {
-        batch.push(buf)
-        batched += buf.length
-        t.governor.record(buf.length)
-        t.onBytes(buf.length)
+      if (piece.length > 0) {
+        t.governor.record(piece.length)
+        t.onBytes(piece.length)
       }
-      if (batched >= WRITE_BATCH) await flush()
-      if (progress.pos + batched >= end) break
+      while (piece.length > 0) {
+        const n = piece.copy(batch, filled)
+        filled += n
+        piece = piece.subarray(n)
+        if (filled === batch.length) await flush()
+      }
+      if (progress.pos + filled >= end) break
     }
   } finally {
     // Bytes that arrived before a break are kept: the part goes on from there.
-    await flush()
+    try {
+      await flush()
+    } finally {
+      giveBackBatchBuffer(batch)
+    }
   }
+}
+
+/** Batch buffers not in use (at most FREE_BATCH_BUFFERS kept). */
+const freeBatchBuffers: Buffer[] = []
+const FREE_BATCH_BUFFERS = 64
+
+function takeBatchBuffer(): Buffer {
+  return freeBatchBuffers.pop() ?? Buffer.allocUnsafeSlow(WRITE_BATCH)
+}
+
+function giveBackBatchBuffer(b: Buffer): void {
+  if (freeBatchBuffers.length < FREE_BATCH_BUFFERS) freeBatchBuffers.push(b)
 }
