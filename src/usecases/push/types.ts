@@ -57,7 +57,10 @@ export interface PushResult {
   images: {total: number; pushed: number; failed: number}
   charts: {total: number; pushed: number; failed: number}
   stats: CopyStats
-  /** Seconds of the whole run, and of the verification pass. */
+  /**
+   * Seconds of the whole run, and from its start until the verification pass finished (the
+   * uploads run alongside it, so the two overlap: this is no serial phase to add to the rest).
+   */
   seconds: number
   verifySeconds: number
   /** Blobs hashed before the first write (what was about to be sent) and their bytes. */
