@@ -52,6 +52,7 @@ ${BaseCommand.exitCodesHelp}`
         this.log(
           `  ${s.blobsCopied} blobs copied (${formatBytes(s.bytesCopied)}), ${s.blobsSkipped} already present, ${s.blobsMounted} mounted, ${s.manifestsCopied} manifests; ${result.seconds.toFixed(2)} s`,
         )
+        if (s.existenceUnanswered > 0) this.log(`  the destination answered ${s.existenceUnanswered} existence check(s) with a server error: what they asked about was copied again`)
       }
       return result
     } finally {
