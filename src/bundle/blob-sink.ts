@@ -41,6 +41,8 @@ export class PositionalBlobSink implements PositionalBlob {
     private readonly where: string,
     private readonly onVerified: () => Promise<void>,
     private readonly onSettled: () => void,
+    /** Told of every write's bytes once it is in the file (write-behind). */
+    private readonly onWritten: (n: number) => void = () => undefined,
   ) {
     this.algorithm = parseDigest(desc.digest, where).algorithm
     this.hash = createHash(this.algorithm)
@@ -57,6 +59,7 @@ export class PositionalBlobSink implements PositionalBlob {
     // Claimed before the write so that no concurrent write can take the same region.
     this.claim(position, end)
     await writevAt(this.file, buffers as Buffer[], total, this.dataOffset + position)
+    this.onWritten(total)
     this.done(position, end)
     // Bytes that continue the hashed prefix are hashed from memory (they are what was just
     // written); only bytes that arrived ahead of the prefix are read back later.

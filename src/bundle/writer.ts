@@ -26,6 +26,7 @@ import {PositionalBlobSink} from './blob-sink.js'
 import {BundleJournal, keepIntact, readJournal} from './journal.js'
 import {AIRGAP_FILES, INDEX_JSON, LOCK_JSON, MAX_METADATA_BYTES, OCI_LAYOUT, OCI_LAYOUT_BYTES, SIGNATURE, SPEC_YAML} from './layout.js'
 import {padToBlock, writeAt, writevAt} from './positional-io.js'
+import {WriteBehind} from './write-behind.js'
 import {syncFolder} from '../files/atomic-write.js'
 import {BLOCK, END_OF_ARCHIVE, encodeHeader, entrySpan, paddedSize} from './tar.js'
 
@@ -59,6 +60,8 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
   private readonly inflight = new Map<string, Promise<void>>()
   private state: 'open' | 'finishing' | 'finished' | 'closed' = 'open'
   private filesClosed = false
+  /** Background syncs while blobs stream in (write-behind.ts). */
+  private readonly writeBehind: WriteBehind
 
   private constructor(
     readonly out: string,
@@ -69,6 +72,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
     resumed: Iterable<string>,
   ) {
     this.location = `bundle ${out}`
+    this.writeBehind = new WriteBehind(file)
     for (const d of resumed) this.complete.add(d)
   }
 
@@ -166,6 +170,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
         this.inflight.delete(desc.digest)
         settle()
       },
+      (n) => this.writeBehind.wrote(n),
     )
   }
 
@@ -209,7 +214,9 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
       await writeAt(this.file, Buffer.alloc(END_OF_ARCHIVE), offset)
       offset += END_OF_ARCHIVE
       await this.file.truncate(offset)
+      await this.writeBehind.settle()
       await this.file.sync()
+      this.writeBehind.check()
       await this.closeFiles()
       await rename(this.partialPath, this.out)
       await syncFolder(dirname(this.out))
@@ -232,6 +239,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
   private async closeFiles(): Promise<void> {
     if (this.filesClosed) return
     this.filesClosed = true
+    await this.writeBehind.settle()
     await Promise.allSettled([this.journal.close(), this.file.close()])
   }
 
@@ -282,6 +290,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
     const end = start + desc.size
     let pos = start
     const file = this.file
+    const writeBehind = this.writeBehind
     // While one write is in flight the chunks that arrive meanwhile (64 KiB each from a socket)
     // queue up to the high-water mark and go out together in ONE positional writev: far fewer
     // syscalls and inode-lock round trips than a write per chunk, and no copy. (A Writable with
@@ -294,7 +303,10 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
         if (pos + total > end) return done(new IntegrityError(`${where}: more than the expected ${desc.size} bytes`))
         const at = pos
         pos += total
-        writevAt(file, buffers, total, at).then(() => done(), done)
+        writevAt(file, buffers, total, at).then(() => {
+          writeBehind.wrote(total)
+          done()
+        }, done)
       },
     })
     await pipeline(body, verifier(desc, where), sink, signal ? {signal} : {})
@@ -309,6 +321,7 @@ export class BundleWriter implements Storage, Located, VerifyingPusher, Position
     if (tail > 0) await writeAt(this.file, Buffer.alloc(tail), end)
     await writeAt(this.file, encodeHeader({name, size: desc.size, mtime: this.epoch}), offset)
     await this.file.datasync()
+    this.writeBehind.check()
     await this.journal.recordDone(desc.digest)
     this.complete.add(desc.digest)
   }

@@ -7,11 +7,11 @@
  */
 
 export interface LinkGovernorOptions {
-  /** Streams at first (default 6). */
+  /** Streams at first (default 8). */
   initial?: number
   /** Most streams (default 28; the HTTP client keeps 32 connections per origin). */
   max?: number
-  /** How often throughput is sampled, ms (default 400); 0: only when sample() is called (tests). */
+  /** How often throughput is sampled, ms (default 250); 0: only when sample() is called (tests). */
   sampleMs?: number
 }
 
@@ -39,8 +39,8 @@ export class LinkGovernor {
 
   constructor(opts: LinkGovernorOptions = {}) {
     this.max = Math.max(1, opts.max ?? 28)
-    this.limit = Math.min(this.max, Math.max(1, opts.initial ?? 6))
-    this.sampleMs = opts.sampleMs ?? 400
+    this.limit = Math.min(this.max, Math.max(1, opts.initial ?? 8))
+    this.sampleMs = opts.sampleMs ?? 250
   }
 
   /** Streams allowed now. */
