@@ -238,8 +238,14 @@ describeWithServices('crashes and restarts', () => {
       const probe = await fetch(`http://${handle.host}/v2/${repoOf(r.images[0]!.mirror)}/manifests/${r.images[0]!.digest}`, {method: 'HEAD', headers: {accept: r.images[0]!.mediaType}})
       expect(probe.status, 'distribution cannot answer for an entry whose link file is empty').toBe(500)
 
+      // --no-rollback promises no tag moves back; a tag the mirror cannot read cannot be checked.
+      const strict = await cli([...args, '--no-rollback'])
+      expect(strict.code, strict.stdout + strict.stderr).toBe(2)
+      expect(jsonError(strict)?.message).toMatch(/cannot tell what \d+ tag\(s\) name now \(the mirror answered with a server error\)/)
+
       const rerun = await cli(args)
       expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0)
+      expect(rerun.stderr).toMatch(/pushing them again without the rollback check/)
       const res = jsonOf<{stats: {manifestsCopied: number; existenceUnanswered: number}}>(rerun)
       expect(res.stats.existenceUnanswered, 'existence checks the mirror answered with HTTP 500').toBeGreaterThan(0)
       expect(res.stats.manifestsCopied, 'the manifests were pushed again').toBeGreaterThan(0)
