@@ -189,6 +189,7 @@ async function withPushPlan<T>(opts: PushOptions, dryRun: boolean, act: (planned
       created: contents.created,
       placements,
       states: contents.split ? undefined : survey.images,
+      tags: contents.split ? undefined : survey.tags,
       repositoryAt: (ref) => repositoryFor(ctx, ref),
       noRollback: opts.noRollback ?? false,
       warn: (m) => opts.hooks?.onWarning?.(m),

@@ -87,9 +87,17 @@ export interface SurveyQuestions {
 }
 
 /** What the survey found in the mirror, as plain data. */
+/**
+ * What a placement's tag names in the mirror now: a digest, `none` (no such tag) or `unknown` (the
+ * mirror answered with a server error). The rollback check reads it instead of asking again.
+ */
+export type TagNow = {digest: string} | 'none' | 'unknown'
+
 export interface MirrorSurvey {
   /** Per placement, in order; absent when the mirror was not asked (--full-verify, split parts). */
   images?: RootState[]
+  /** Per placement, in order, alongside `images`: what its tag names now (undefined: it has no tag). */
+  tags?: Array<TagNow | undefined>
   /** Delta bundles: every expected blob an item still to push needs, located. */
   expected: LocatedBlob[]
 }

@@ -14,7 +14,7 @@ import type {MirrorPlacement, MirrorRegistry} from '../../mirror/mapping.js'
 import {findRollbacks, parseReleaseRecord, RELEASE_RECORD_MEDIA_TYPE, releaseRecordTag, releasesRepository, type ReleaseRecord, type Rollback} from '../../mirror/releases.js'
 import type {ReceiptImage} from '../../mirror/receipt.js'
 import type {RegistryRepository} from '../../registry/index.js'
-import type {RootState} from './plan.js'
+import type {RootState, TagNow} from './plan.js'
 
 const RECORD_TAG = /^r-[0-9a-f]{64}$/
 /** Records read at most (the newest matter; a mirror keeps one per pushed bundle). */
@@ -30,6 +30,8 @@ export interface RollbackCheck {
   placements: readonly MirrorPlacement[]
   /** The survey's answer per placement (absent when it did not ask). */
   states?: readonly RootState[]
+  /** What the survey found each placement's tag naming (absent when it did not ask): not asked again. */
+  tags?: ReadonlyArray<TagNow | undefined>
   repositoryAt(ref: string): RegistryRepository
   noRollback: boolean
   warn(message: string): void
@@ -38,11 +40,11 @@ export interface RollbackCheck {
 
 /** Warn about (or refuse) every tag this push would move back to an older release's digest. */
 export async function checkRollback(c: RollbackCheck): Promise<Rollback[]> {
-  const asked = c.placements.filter((p, i) => p.tag !== undefined && c.states?.[i] !== 'tagged')
+  const asked = c.placements.flatMap((p, i) => (p.tag !== undefined && c.states?.[i] !== 'tagged' ? [{p, known: c.tags?.[i]}] : []))
   const unanswered: string[] = []
   const moves = await Promise.all(
-    asked.map(async (p) => {
-      const current = await unlessServerFails(tagDigest(c.repositoryAt(p.mirror), p.tag!, c.signal), null)
+    asked.map(async ({p, known}) => {
+      const current = known !== undefined ? fromTagNow(known) : await unlessServerFails(tagDigest(c.repositoryAt(p.mirror), p.tag!, c.signal), null)
       if (current === null) unanswered.push(p.mirror)
       return {tag: p.mirror, pushing: p.digest, current: current ?? undefined}
     }),
@@ -89,6 +91,11 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
     if (!(await unlessServerFails(repo.exists(desc, signal), false))) await repo.push(desc, Readable.from([bytes]), signal)
   }
   await repo.pushReference(manifest, Readable.from([manifestBytes]), releaseRecordTag(record.lockDigest), signal)
+}
+
+/** A survey answer as tagDigest's: the digest, undefined for no tag, null when the mirror could not say. */
+function fromTagNow(now: TagNow): string | undefined | null {
+  return now === 'none' ? undefined : now === 'unknown' ? null : now.digest
 }
 
 async function tagDigest(repo: RegistryRepository, tag: string, signal?: AbortSignal): Promise<string | undefined> {

@@ -15,7 +15,7 @@ import {planCopy} from '../../copy/plan.js'
 import {NotFoundError, unlessServerFails} from '../../errors.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {RegistryRepository} from '../../registry/index.js'
-import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions} from './plan.js'
+import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions, type TagNow} from './plan.js'
 
 /** What the bundle holds: every graph it lists, and the digests of the blobs in the file. */
 export async function surveyBundle(
@@ -56,19 +56,19 @@ export interface SurveyOptions {
 export async function surveyMirror(questions: SurveyQuestions, opts: SurveyOptions): Promise<MirrorSurvey> {
   const {signal} = opts
   const known = new Existence(signal)
-  const images = questions.images
+  const answers = questions.images
     ? await Promise.all(
         questions.images.map(async (q, i) => {
           const dst = opts.repositoryAt(q.mirror)
-          const state = await rootState(dst, q.tag, q.root, signal)
-          known.record(dst, q.root.digest, state !== 'absent')
-          if (state === 'absent') opts.onImageToSend?.(i)
-          return state
+          const answer = await rootState(dst, q.tag, q.root, signal)
+          known.record(dst, q.root.digest, answer.state !== 'absent')
+          if (answer.state === 'absent') opts.onImageToSend?.(i)
+          return answer
         }),
       )
     : undefined
   const expected = questions.delta ? await locateExpected(questions.delta, known, (path) => opts.repositoryAt(`${opts.host}/${path}`)) : []
-  return {images, expected}
+  return answers ? {images: answers.map((a) => a.state), tags: answers.map((a) => a.tag), expected} : {expected}
 }
 
 /**
@@ -76,17 +76,18 @@ export async function surveyMirror(questions: SurveyQuestions, opts: SurveyOptio
  * tagged, and one HEAD settles it (a registry only accepts a manifest whose children it has).
  * A mirror that answers 5xx for either question gets the image sent again (unlessServerFails).
  */
-async function rootState(dst: RegistryRepository, tag: string | undefined, root: Descriptor, signal: AbortSignal | undefined): Promise<RootState> {
-  if (tag !== undefined && (await unlessServerFails(tagNames(dst, tag, root.digest, signal), false))) return 'tagged'
-  return (await unlessServerFails(dst.exists(root, signal), false)) ? 'present' : 'absent'
+async function rootState(dst: RegistryRepository, tag: string | undefined, root: Descriptor, signal: AbortSignal | undefined): Promise<{state: RootState; tag: TagNow | undefined}> {
+  const now = tag === undefined ? undefined : await unlessServerFails(tagNow(dst, tag, signal), 'unknown' as const)
+  if (now !== undefined && now !== 'none' && now !== 'unknown' && now.digest === root.digest) return {state: 'tagged', tag: now}
+  return {state: (await unlessServerFails(dst.exists(root, signal), false)) ? 'present' : 'absent', tag: now}
 }
 
-/** True when `tag` in `dst` resolves to `digest`; false when it names something else or nothing. */
-async function tagNames(dst: RegistryRepository, tag: string, digest: string, signal: AbortSignal | undefined): Promise<boolean> {
+/** What `tag` in `dst` names now. */
+async function tagNow(dst: RegistryRepository, tag: string, signal: AbortSignal | undefined): Promise<TagNow> {
   try {
-    return (await dst.resolve(tag, signal)).digest === digest
+    return {digest: (await dst.resolve(tag, signal)).digest}
   } catch (err) {
-    if (err instanceof NotFoundError) return false
+    if (err instanceof NotFoundError) return 'none'
     throw err
   }
 }
