@@ -1,7 +1,7 @@
 /**
- * A repeat push into a mirror that already holds everything asks one question per image (HEAD of
- * its tag) and writes nothing; a tag that was moved meanwhile is put back. In-process against the
- * real plain registry, with every request recorded.
+ * A first push asks about each blob and tag once. A repeat push into a mirror that already holds
+ * everything asks one question per image (HEAD of its tag) and writes nothing; a tag that was
+ * moved meanwhile is put back. In-process against the real plain registry, every request recorded.
  */
 import {readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -30,7 +30,7 @@ describeWithServices('repeat push (real registry, requests recorded)', () => {
     if (dir) await rm(dir, {recursive: true, force: true})
   })
 
-  it('sends nothing the second time: one HEAD per image, no upload, no manifest or tag PUT; a moved tag is put back', async () => {
+  it('asks about each blob and tag once the first time; sends nothing the second time: one HEAD per image, no upload, no manifest or tag PUT; a moved tag is put back', async () => {
     const plain = services().registries.plain
     const prefix = `repeat-${process.pid}`
     const opts = {
@@ -40,8 +40,16 @@ describeWithServices('repeat push (real registry, requests recorded)', () => {
       publicKey: loadPublicKey(readFileSync(fx.pubFile, 'utf8')),
       receipt: join(dir, 'receipt.json'),
     }
-    const first = await pushBundle(opts)
+    const rec1 = recordRequests(plain.host)
+    const first = await pushBundle(opts).finally(rec1.stop)
     expect(first.images).toEqual({total: 3, pushed: 3, failed: 0})
+    // The first push asks about each blob and each tag once: the upload does not HEAD a blob the
+    // copy just found absent, and the rollback check reads the tags the survey resolved.
+    const asked = (pattern: RegExp): string[] => rec1.requests.filter((r) => r.method === 'HEAD' && pattern.test(r.path)).map((r) => r.path)
+    const twice = (paths: string[]): string[] => paths.filter((p, i) => paths.indexOf(p) !== i)
+    expect(asked(/\/blobs\//).length, 'blobs were asked about').toBeGreaterThan(0)
+    expect(twice(asked(/\/blobs\//)), 'blob HEADs asked twice').toEqual([])
+    expect(twice(asked(/\/manifests\/(?!sha256:)/)), 'tag HEADs asked twice').toEqual([])
 
     const rec = recordRequests(plain.host)
     const again = await pushBundle(opts).finally(rec.stop)
