@@ -3,7 +3,7 @@
  * parents, skipping sub-graphs the destination already has, each node once.
  */
 import {Readable, Transform} from 'node:stream'
-import {AuthError, findCause, isServerFailure, IntegrityError, NetworkError, NotFoundError, RegistryError, UsageError, type Side} from '../errors.js'
+import {AuthError, findCause, IntegrityError, NetworkError, NotFoundError, RegistryError, unlessServerFails, UsageError, type Side} from '../errors.js'
 import {setTimeout as delay} from 'node:timers/promises'
 import {fetchAll} from '../content/verify.js'
 import {isChunkFetcher, isChunkPusher, isLocated, isMounter, isPositionalPusher, isRangeFetcher, isUnverifiedFetcher, isVerifiedBodyPusher, isVerifiedFetcher, isVerifyingPusher, type ChunkFetcher, type ChunkPusher, type PositionalPusher, type RangeFetcher, type ReadOnlyStorage, type Storage, type UnverifiedFetcher, type VerifiedBodyPusher} from '../content/types.js'
@@ -109,15 +109,10 @@ async function copyNodeOnce(ctx: Ctx, desc: Descriptor, depth: number): Promise<
  * in errors.ts for why that is safe and what it repairs).
  */
 async function presentAtDestination(ctx: Ctx, desc: Descriptor): Promise<boolean> {
-  try {
-    return await step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal))
-  } catch (err) {
-    if (ctx.signal?.aborted || !isServerFailure(err)) throw err
-    ctx.stats.existenceUnanswered++
-    return false
-  }
+  const present = await unlessServerFails(step(ctx, 'exists', 'destination', desc, METADATA_PRIORITY, () => ctx.dst.exists(desc, ctx.signal)), undefined)
+  if (present === undefined) ctx.stats.existenceUnanswered++
+  return present ?? false
 }
-
 
 async function copyManifest(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const bytes = await loadManifest(ctx.src, desc, ctx.tracker, {signal: ctx.signal, image: ctx.opts.image})

@@ -86,13 +86,13 @@ export interface SurveyQuestions {
   delta?: {items: readonly DeltaItem[]; expected: readonly LockExpectedBlob[]; graphs: Graphs}
 }
 
-/** What the survey found in the mirror, as plain data. */
 /**
  * What a placement's tag names in the mirror now: a digest, `none` (no such tag) or `unknown` (the
  * mirror answered with a server error). The rollback check reads it instead of asking again.
  */
 export type TagNow = {digest: string} | 'none' | 'unknown'
 
+/** What the survey found in the mirror, as plain data. */
 export interface MirrorSurvey {
   /** Per placement, in order; absent when the mirror was not asked (--full-verify, split parts). */
   images?: RootState[]

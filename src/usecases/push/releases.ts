@@ -15,6 +15,7 @@ import {findRollbacks, parseReleaseRecord, RELEASE_RECORD_MEDIA_TYPE, releaseRec
 import type {ReceiptImage} from '../../mirror/receipt.js'
 import type {RegistryRepository} from '../../registry/index.js'
 import type {RootState, TagNow} from './plan.js'
+import {tagNow} from './survey.js'
 
 const RECORD_TAG = /^r-[0-9a-f]{64}$/
 /** Records read at most (the newest matter; a mirror keeps one per pushed bundle). */
@@ -44,9 +45,9 @@ export async function checkRollback(c: RollbackCheck): Promise<Rollback[]> {
   const unanswered: string[] = []
   const moves = await Promise.all(
     asked.map(async ({p, known}) => {
-      const current = known !== undefined ? fromTagNow(known) : await unlessServerFails(tagDigest(c.repositoryAt(p.mirror), p.tag!, c.signal), null)
-      if (current === null) unanswered.push(p.mirror)
-      return {tag: p.mirror, pushing: p.digest, current: current ?? undefined}
+      const now = known ?? (await tagNow(c.repositoryAt(p.mirror), p.tag!, c.signal))
+      if (now === 'unknown') unanswered.push(p.mirror)
+      return {tag: p.mirror, pushing: p.digest, current: typeof now === 'object' ? now.digest : undefined}
     }),
   )
   if (unanswered.length > 0) {
@@ -83,7 +84,8 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
   const manifestBytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: RELEASE_RECORD_MEDIA_TYPE, config, layers: [layer]}))
   const manifest: Descriptor = {mediaType: MediaType.OciManifest, digest: digestOf(manifestBytes), size: manifestBytes.length}
   // The same record (same bytes, same digest) already there: nothing to write.
-  if ((await unlessServerFails(tagDigest(repo, releaseRecordTag(record.lockDigest), signal), undefined)) === manifest.digest) return
+  const now = await tagNow(repo, releaseRecordTag(record.lockDigest), signal)
+  if (typeof now === 'object' && now.digest === manifest.digest) return
   for (const [desc, bytes] of [
     [config, EMPTY_CONFIG],
     [layer, layerBytes],
@@ -91,20 +93,6 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
     if (!(await unlessServerFails(repo.exists(desc, signal), false))) await repo.push(desc, Readable.from([bytes]), signal)
   }
   await repo.pushReference(manifest, Readable.from([manifestBytes]), releaseRecordTag(record.lockDigest), signal)
-}
-
-/** A survey answer as tagDigest's: the digest, undefined for no tag, null when the mirror could not say. */
-function fromTagNow(now: TagNow): string | undefined | null {
-  return now === 'none' ? undefined : now === 'unknown' ? null : now.digest
-}
-
-async function tagDigest(repo: RegistryRepository, tag: string, signal?: AbortSignal): Promise<string | undefined> {
-  try {
-    return (await repo.resolve(tag, signal)).digest
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined
-    throw err
-  }
 }
 
 /** Every readable record; a repository that does not exist yet holds none. */

@@ -12,7 +12,7 @@ import {digestOfEntryName, type BundleReader} from '../../bundle/index.js'
 import type {ReadOnlyTarget} from '../../content/types.js'
 import type {CopyTracker} from '../../copy/index.js'
 import {planCopy} from '../../copy/plan.js'
-import {NotFoundError, unlessServerFails} from '../../errors.js'
+import {isServerFailure, NotFoundError, unlessServerFails} from '../../errors.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {RegistryRepository} from '../../registry/index.js'
 import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions, type TagNow} from './plan.js'
@@ -77,17 +77,18 @@ export async function surveyMirror(questions: SurveyQuestions, opts: SurveyOptio
  * A mirror that answers 5xx for either question gets the image sent again (unlessServerFails).
  */
 async function rootState(dst: RegistryRepository, tag: string | undefined, root: Descriptor, signal: AbortSignal | undefined): Promise<{state: RootState; tag: TagNow | undefined}> {
-  const now = tag === undefined ? undefined : await unlessServerFails(tagNow(dst, tag, signal), 'unknown' as const)
+  const now = tag === undefined ? undefined : await tagNow(dst, tag, signal)
   if (now !== undefined && now !== 'none' && now !== 'unknown' && now.digest === root.digest) return {state: 'tagged', tag: now}
   return {state: (await unlessServerFails(dst.exists(root, signal), false)) ? 'present' : 'absent', tag: now}
 }
 
-/** What `tag` in `dst` names now. */
-async function tagNow(dst: RegistryRepository, tag: string, signal: AbortSignal | undefined): Promise<TagNow> {
+/** What `tag` in `dst` names now (`unknown`: the mirror answered with a server error, see unlessServerFails). */
+export async function tagNow(dst: RegistryRepository, tag: string, signal: AbortSignal | undefined): Promise<TagNow> {
   try {
     return {digest: (await dst.resolve(tag, signal)).digest}
   } catch (err) {
     if (err instanceof NotFoundError) return 'none'
+    if (isServerFailure(err)) return 'unknown'
     throw err
   }
 }
