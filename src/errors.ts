@@ -132,7 +132,7 @@ export class RegistryError extends AirgapError {
 /**
  * True when a registry answered with a server error that might pass (5xx but 501 and 505), after
  * the HTTP client's own retries, anywhere in `err`'s cause chain. Used where a push asks whether
- * the mirror holds something: a registry that cannot say gets it sent again (see presentUnlessUnanswered).
+ * the mirror holds something: a registry that cannot say gets it sent again (see unlessServerFails).
  */
 export function isServerFailure(err: unknown): boolean {
   const e = findCause(err, RegistryError)

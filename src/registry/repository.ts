@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream'
 import {repositoryScope} from '../auth/scope.js'
 import {checkBytes, readAll, verifier} from '../content/verify.js'
 import type {ChunkPusher, Mounter, RangeFetcher, RangeResponse, ReferencePusher, TagLister, Target, Located, UnverifiedFetcher, VerifiedBodyPusher, VerifiedFetcher} from '../content/types.js'
-import {IntegrityError, UsageError, unlessServerFails, type RegistryContext, type Side} from '../errors.js'
+import {IntegrityError, isServerFailure, UsageError, unlessServerFails, type RegistryContext, type Side} from '../errors.js'
 import type {HttpResponse} from '../http/client.js'
 import {digestOf, isDigest} from '../oci/digest.js'
 import {bareMediaType, isGraphMediaType, manifestMediaTypeOf} from '../oci/manifest.js'
@@ -41,6 +41,14 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
    * to arrive meanwhile, the upload is merely redundant.
    */
   private readonly absentBlobs = new Set<string>()
+  /**
+   * Digests whose HEAD here ended in a server error after the HTTP client's retries, with that
+   * error. A push asks about one node up to three times (the survey, the copy engine, the upload's
+   * own check); each of them treats such an answer as "absent" (unlessServerFails), so asking again
+   * would only repeat the retries and their backoff. Later questions get the same error at once.
+   * Forgotten when the node is pushed here.
+   */
+  private readonly unanswered = new Map<string, unknown>()
 
   constructor(
     readonly client: RegistryClient,
@@ -186,6 +194,8 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
 
   /** HEAD the manifest or blob. */
   async exists(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    const failed = this.unanswered.get(desc.digest)
+    if (failed !== undefined) throw failed
     const manifest = isGraphMediaType(desc.mediaType)
     const ctx = this.ctx(desc.digest)
     const res = await this.client.send({
@@ -205,7 +215,9 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
       if (!manifest) this.absentBlobs.add(desc.digest)
       return false
     }
-    throw await this.client.fail(res, ctx, 'pull', `${manifest ? 'manifest' : 'blob'} ${desc.digest}`)
+    const err = await this.client.fail(res, ctx, 'pull', `${manifest ? 'manifest' : 'blob'} ${desc.digest}`)
+    if (isServerFailure(err)) this.unanswered.set(desc.digest, err)
+    throw err
   }
 
   // ---- Pusher --------------------------------------------------------------------------------
@@ -241,6 +253,7 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
         hint: 'the registry rewrites manifests; it cannot be used as a mirror that keeps digests',
       })
     }
+    this.unanswered.delete(desc.digest)
   }
 
   /**
@@ -273,6 +286,7 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
       await cancelUpload(this, location, desc)
       throw err
     }
+    this.unanswered.delete(desc.digest)
   }
 
   /** Whether to skip a blob push: asked here unless a HEAD just found it absent (absentBlobs). */
@@ -297,13 +311,16 @@ export class RegistryRepository implements RepositoryHandle, Target, Mounter, Re
       await cancelUpload(this, location, desc)
       throw err
     }
+    this.unanswered.delete(desc.digest)
   }
 
   // ---- Mounter -------------------------------------------------------------------------------
 
   /** Cross-repository mount: true when mounted (201), false when the registry declined (202). */
-  mount(desc: Descriptor, fromRepository: string, signal?: AbortSignal): Promise<boolean> {
-    return mountBlob(this, desc, fromRepository, repositoryScope(fromRepository, 'pull'), signal)
+  async mount(desc: Descriptor, fromRepository: string, signal?: AbortSignal): Promise<boolean> {
+    const mounted = await mountBlob(this, desc, fromRepository, repositoryScope(fromRepository, 'pull'), signal)
+    if (mounted) this.unanswered.delete(desc.digest)
+    return mounted
   }
 
   // ---- Tagger / ReferencePusher --------------------------------------------------------------

@@ -90,4 +90,40 @@ describeWithServices('fault matrix: airgap push through a fault-injecting proxy'
       await recordVerifiedRun('push', row, rule.hits, first, rerunExit, started)
     })
   })
+
+  it('a mirror that answers HTTP 500 to every existence check: everything is sent, and each node is asked about once, not again by each step', async () => {
+    const prefix = `h${process.pid}`
+    const receiptFile = join(dir, `${prefix}.receipt.json`)
+    proxy.clear()
+    const byDigest = /\/(blobs|manifests)\/sha256:[0-9a-f]{64}$/
+    const rule = proxy.add({method: 'HEAD', path: byDigest, times: 100_000, fault: {kind: 'status', status: 500}})
+    const r = await push(prefix, receiptFile)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const stats = (JSON.parse(r.stdout) as {stats: {existenceUnanswered: number; blobsCopied: number}}).stats
+    expect(stats.existenceUnanswered, 'checks the mirror answered with HTTP 500').toBeGreaterThan(0)
+    expect(rule.hits).toBeGreaterThan(0)
+    // The survey, the copy engine and the upload's own check each ask whether a node is there; after
+    // the HTTP client's retries (1 + 3 attempts) end in a 500, the answer is kept for the run.
+    const asked = new Map<string, number>()
+    for (const e of proxy.log) if (e.method === 'HEAD' && byDigest.test(e.path)) asked.set(e.path, (asked.get(e.path) ?? 0) + 1)
+    expect(asked.size, 'nodes asked about').toBeGreaterThanOrEqual(10)
+    for (const [path, n] of asked) expect(n, `HEAD ${path}`).toBeLessThanOrEqual(4)
+    // Every blob asked about went up (uploaded, or mounted from another repository), none twice.
+    const blobs = [...asked.keys()].filter((p) => p.includes('/blobs/')).map((p) => /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(p)!.slice(1))
+    expect(blobs.length).toBeGreaterThan(0)
+    for (const [repo, digest] of blobs) {
+      const into = proxy.log.filter((e) => e.path.startsWith(`/v2/${repo}/blobs/uploads/`))
+      const uploads = into.filter((e) => e.method === 'PUT' && decodeURIComponent(e.path).includes(`digest=${digest}`)).length
+      const mounts = into.filter((e) => e.method === 'POST' && decodeURIComponent(e.path).includes(`mount=${digest}`)).length
+      expect(uploads, `uploads of ${digest} into ${repo}`).toBeLessThanOrEqual(1)
+      expect(uploads + mounts, `${digest} sent to ${repo}`).toBeGreaterThanOrEqual(1)
+    }
+    const receipt = JSON.parse(await readFile(receiptFile, 'utf8')) as Receipt
+    expect(receipt.complete).toBe(true)
+    for (const img of receipt.images) {
+      const direct = img.mirror.replace(proxy.host, registry)
+      const repo = direct.slice(registry.length + 1).replace(/[:@].*$/, '')
+      await checkStoredGraph(registry, repo, img.digest, img.mediaType)
+    }
+  })
 })
