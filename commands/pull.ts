@@ -7,7 +7,7 @@ import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags, platformFlag, pullTime, signingKeyFlag, sizeFlag, sourceDateEpoch} from '../src/cli/flags.js'
 import {registryMirrorFlag, specFlags, wandbFlags, wandbInput} from '../src/cli/spec-flags.js'
-import {createProgress, formatBytes} from '../src/cli/progress.js'
+import {createProgress, formatBytes, formatRate} from '../src/cli/progress.js'
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = 'Pull a release (charts and every image they can run) into one signed bundle'
@@ -134,7 +134,6 @@ ${BaseCommand.exitCodesHelp}`
   }
 
   private printSummary(r: PullResult): void {
-    const rate = r.seconds > 0 ? r.stats.bytesCopied / 1e6 / r.seconds : 0
     if (r.split) {
       this.log(`Wrote ${r.split.parts.length} part(s), ${formatBytes(r.size)} in all${r.signed ? `, each signed by key ${r.signer}` : ', unsigned'} (set ${r.split.setId})`)
       for (const p of r.split.parts) {
@@ -152,7 +151,7 @@ ${BaseCommand.exitCodesHelp}`
       ...(r.delta ? [['left out (delta)', `${formatBytes(r.delta.expectedBytes)} in ${r.delta.expectedBlobs} blobs the mirror holds (per ${r.delta.since})`] as [string, string]] : []),
       ...(r.signatures ? [['signatures', `${r.signatures.length} carried`] as [string, string]] : []),
       ['fetched this run', `${formatBytes(r.stats.bytesCopied)} (${r.stats.blobsSkipped} blobs already present)`],
-      ['time', `${r.seconds.toFixed(2)} s, ${rate.toFixed(1)} MB/s`],
+      ['time', `${r.seconds.toFixed(2)} s, ${formatRate(r.seconds > 0 ? r.stats.bytesCopied / r.seconds : 0)}`],
     ]
     for (const [k, v] of rows) this.log(`  ${k.padEnd(17)} ${v}`)
     const upstream = r.upstreamVerification

@@ -4,7 +4,7 @@ import {BaseCommand} from '../src/cli/base.js'
 import {connectionOptions} from '../src/cli/connection.js'
 import {connectionFlags, publicKeyFlag, registryFlag} from '../src/cli/flags.js'
 import {pushPlanLines} from '../src/cli/plan-text.js'
-import {formatBytes} from '../src/cli/progress.js'
+import {formatBytes, formatRate} from '../src/cli/progress.js'
 import {pushProgress} from '../src/cli/push-progress.js'
 
 export default class Push extends BaseCommand<typeof Push> {
@@ -114,10 +114,10 @@ ${BaseCommand.exitCodesHelp}`
 
   private printSummary(r: PushResult): void {
     const s = r.stats
-    const mbps = r.bytesPerSecond / 1e6
     this.log(`Pushed ${r.images.pushed}/${r.images.total} image(s) to ${r.receipt.registry}${r.charts.total ? `, ${r.charts.pushed}/${r.charts.total} chart(s)${r.receipt.helmRepo ? ` to ${r.receipt.helmRepo}` : ''}` : ''}`)
     this.log(`  blobs: ${s.blobsCopied} pushed (${formatBytes(s.bytesCopied)}), ${s.blobsSkipped} already present, ${s.blobsMounted} mounted; manifests: ${s.manifestsCopied} pushed, ${s.manifestsSkipped} present`)
-    this.log(`  ${r.seconds.toFixed(2)} s (the bundle verified after ${r.verifySeconds.toFixed(2)} s, alongside the uploads), ${mbps.toFixed(0)} MB/s`)
+    if (s.bytesCopied > 0) this.log(`  ${r.seconds.toFixed(2)} s (the bundle verified after ${r.verifySeconds.toFixed(2)} s, alongside the uploads), ${formatRate(r.bytesPerSecond)}`)
+    else this.log(`  ${r.seconds.toFixed(2)} s; no blob to upload`)
     if (s.existenceUnanswered > 0) this.log(`  the mirror answered ${s.existenceUnanswered} existence check(s) with a server error: what they asked about was sent again`)
     if (r.authenticity !== 'verified') this.log('  authenticity NOT checked (--allow-unsigned)')
     if (r.delta) this.log(`  delta: ${r.delta.expected} blob(s) left out of the bundle; ${r.delta.present} found in place, ${r.delta.mounted} mounted from other repositories`)

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {verifyBundleFile, type VerifyReport} from '../src/usecases/verify.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {publicKeyFlag} from '../src/cli/flags.js'
-import {formatBytes} from '../src/cli/progress.js'
+import {formatBytes, formatRate} from '../src/cli/progress.js'
 import {upstreamLines} from '../src/cli/upstream-text.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -35,7 +35,6 @@ ${BaseCommand.exitCodesHelp}`
   }
 
   private printSummary(r: VerifyReport): void {
-    const mbps = r.bytesPerSecond / 1e6
     this.log(`Verified ${r.path} (bundle format ${r.formatVersion}, created ${r.created} by ${r.createdBy})`)
     this.log(`  ${r.images.length} image(s), ${r.charts.length} chart(s)${r.serverManifest ? `, the W&B ${r.serverManifest.version} server manifest` : ''}, ${r.blobs} blobs, ${formatBytes(r.bytes)}; every digest matches`)
     if (r.split) {
@@ -45,7 +44,7 @@ ${BaseCommand.exitCodesHelp}`
     if (r.authenticity === 'verified') this.log(`  signed by key ${r.signer}`)
     else if (r.authenticity === 'unsigned') this.log('  authenticity NOT checked: the bundle is not signed')
     else this.log(`  authenticity NOT checked: pass --key cosign.pub (or AIRGAP_KEY) to verify the signature${r.signerHint ? ` (it claims key ${r.signerHint})` : ''}`)
-    this.log(`  ${r.seconds.toFixed(2)} s, ${mbps.toFixed(0)} MB/s`)
+    this.log(`  ${r.seconds.toFixed(2)} s, ${formatRate(r.bytesPerSecond)}`)
     if (r.upstreamVerification) for (const line of upstreamLines(r.upstreamVerification)) this.log(line)
   }
 }

@@ -1,6 +1,6 @@
 import {Writable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
-import {createProgress} from './progress.js'
+import {createProgress, formatRate} from './progress.js'
 
 /** Collects what the renderer writes; `isTTY` makes it look like a terminal (none runs under the test runner). */
 function terminalDouble(columns = 200): Writable & {isTTY: boolean; columns: number; text: () => string} {
@@ -59,5 +59,14 @@ describe('progress on a terminal', () => {
     p.onDone?.(d('2'))
     p.status('writing bundle')
     expect(stream.text().split('\r\x1b[2K').pop()).toMatch(/: prometheus\/prometheus:v2\.47\.0, acme\/app \+1$/)
+  })
+})
+
+describe('formatRate', () => {
+  it('keeps a small transfer readable instead of rounding it to 0 MB/s', () => {
+    expect(formatRate(320.4e6)).toBe('320 MB/s')
+    expect(formatRate(4.24e6)).toBe('4.2 MB/s')
+    expect(formatRate(71_200)).toBe('71 kB/s')
+    expect(formatRate(0)).toBe('0 kB/s')
   })
 })

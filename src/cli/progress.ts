@@ -22,7 +22,6 @@ export interface ProgressOptions {
   totalBytes?: number
 }
 
-const MiB = 1024 * 1024
 
 /** Human-readable byte count: 1.5 GiB, 12.3 MiB, 512 B. */
 export function formatBytes(n: number): string {
@@ -34,6 +33,13 @@ export function formatBytes(n: number): string {
     i++
   }
   return i === 0 ? `${v} ${units[i]}` : `${v.toFixed(1)} ${units[i]}`
+}
+
+/** Transfer rate in decimal units, as the benchmarks give it: 320 MB/s, 4.2 MB/s, 71 kB/s (a small push would otherwise read "0 MB/s"). */
+export function formatRate(bytesPerSecond: number): string {
+  if (bytesPerSecond >= 10e6) return `${(bytesPerSecond / 1e6).toFixed(0)} MB/s`
+  if (bytesPerSecond >= 1e6) return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`
+  return `${(bytesPerSecond / 1e3).toFixed(0)} kB/s`
 }
 
 /**
@@ -87,7 +93,7 @@ export function createProgress(opts: ProgressOptions = {}): ProgressSink & Progr
     lastDraw = now
     const secs = Math.max((now - started) / 1000, 0.001)
     const total = totalBytes ? ` / ${formatBytes(totalBytes)} (${Math.min(100, (100 * bytes) / totalBytes).toFixed(0)}%)` : ''
-    const line = `  ${formatBytes(bytes)}${total}  ${(bytes / MiB / secs).toFixed(1)} MiB/s  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}${imagesInFlight()}`
+    const line = `  ${formatBytes(bytes)}${total}  ${formatRate(bytes / secs)}  ${done} done, ${skipped} present, ${inFlight.size} in flight${label ? `  ${label}` : ''}${imagesInFlight()}`
     stream.write(`\r\x1b[2K${printableLine(line).slice(0, (stream.columns ?? 120) - 1)}`)
   }
   return {
