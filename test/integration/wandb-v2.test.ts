@@ -163,6 +163,43 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     expect(check.code, check.stderr + check.stdout).toBe(0)
   }, 180_000)
 
+  it('a --since delta of the release carries no layer the mirror holds but the server manifest whole; pushed to a second mirror path, every left-out blob is mounted from the first into the operator layout', async () => {
+    expect(receipt).toBeDefined()
+    const since = `${out('v2.tar')}.receipt.json`
+    const r = await runCli(['pull', ...v2Flags('layers'), '--since', since, '-o', out('v2-delta.tar'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const pulled = jsonOf<{delta: {expectedBlobs: number; expectedBytes: number}; uniqueBytes: number; serverManifest: {digest: string}}>(r)
+    expect(pulled.delta.expectedBlobs, 'blobs left out because the mirror holds them').toBeGreaterThan(10)
+    expect(pulled.serverManifest.digest).toBe(built.get('layers')!.root.digest)
+    const {stdout} = await run('tar', ['-xOf', out('v2-delta.tar'), 'airgap/lock.json'])
+    const deltaLock = JSON.parse(stdout) as BundleLock
+    expect(deltaLock.serverManifest?.digest).toBe(lock.serverManifest?.digest)
+    // the server manifest's own blobs are never left out: push and rewrite read it from the bundle
+    const artifact = built.get('layers')!
+    const left = new Set((deltaLock.expectedInMirror ?? []).map((e) => e.digest))
+    for (const b of artifact.blobs) expect(left.has(b.descriptor.digest), `server manifest blob ${b.descriptor.digest}`).toBe(false)
+    expect(deltaLock.blobs.bytes).toBeLessThan(lock.blobs.bytes)
+    // a second mirror path on the same host: the expected blobs are not in place there, so push mounts them
+    const second = `${host}/${mirrorPrefix}-delta`
+    const pushed = await runCli(['push', out('v2-delta.tar'), '--registry', second, '--allow-unsigned', '--plain-http', host, '--json'])
+    expect(pushed.code, pushed.stderr + pushed.stdout).toBe(0)
+    const result = jsonOf<{delta: {expected: number; present: number; mounted: number}}>(pushed)
+    expect(result.delta.expected).toBe(deltaLock.expectedInMirror!.length)
+    expect(result.delta.mounted, 'left-out blobs mounted from the first mirror path').toBeGreaterThan(0)
+    const deltaReceipt = JSON.parse(await readFile(`${out('v2-delta.tar')}.receipt.json`, 'utf8')) as PushReceipt
+    expect(deltaReceipt.serverManifest).toMatchObject({layout: 'operator-v2', imageRegistry: second, digest: artifact.root.digest, status: 'pushed'})
+    // every manifest image where the v2 operator looks for it, whole: skopeo copies each out of the mirror
+    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
+    for (const image of m.images) {
+      const ref = operatorImage(image.ref, second)
+      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
+      const {stdout: raw} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
+      expect(`sha256:${(await import('node:crypto')).createHash('sha256').update(raw).digest('hex')}`, `${image.key}: ${ref}`).toBe(want)
+    }
+    const check = await runCli(['check', `${out('v2-delta.tar')}.receipt.json`, '--plain-http', host])
+    expect(check.code, check.stderr + check.stdout).toBe(0)
+  }, 240_000)
+
   it.skipIf(process.getuid?.() !== 0)('containerd pulls every manifest image through the mirror as the operator names it', async () => {
     expect(receipt).toBeDefined()
     const ctrd = await startContainerd()
@@ -177,6 +214,13 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
       await ctrd.stop()
     }
   }, 180_000)
+
+  it('a split pull of a v2 release is refused before any transfer, saying what works instead', async () => {
+    const r = await runCli(['pull', ...v2Flags('layers'), '--max-part-size', '1MiB', '-o', out('v2-split.tar')])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/--max-part-size cannot be combined with a W&B v2 release/)
+    expect(r.stderr).toMatch(/a --since delta of it is fine/)
+  })
 
   it('one manifest image missing upstream fails the pull, naming its key', async () => {
     const r = await runCli(['pull', ...v2Flags('single', upMissing), '-o', out('missing.tar')])

@@ -148,7 +148,7 @@ describe('push plan: a delta bundle', () => {
 
   it('asks where each left-out blob is for the items still to push, looking first where the have-list saw it, then in the bundle’s other repositories', () => {
     const c = deltaContents(['old/acme/app', 'wandb/legacy/tool'])
-    const items = deltaItems(c, request())
+    const items = deltaItems(c, request(), placeImages(c, request()))
     expect(items.map((i) => [i.name, i.repository])).toEqual([
       [APP, 'wandb/acme/app'],
       [TOOL, 'wandb/legacy/tool'],
@@ -158,6 +158,9 @@ describe('push plan: a delta bundle', () => {
     ])
     // app already in the mirror: nothing to ask.
     expect(expectedNeeds(items, [false, true], graphs, c.expectedInMirror!)).toEqual([])
+    // Items go where the placements put them (a W&B v2 bundle's operator layout), not where the v1 path rule would.
+    const placed = placeImages(c, request()).map((p, i) => ({...p, repository: `${p.repository.split('/')[0]}/wandb/v2-${i}`}))
+    expect(deltaItems(c, request(), placed).map((i) => i.repository)).toEqual(['wandb/v2-0', 'wandb/v2-1'])
   })
 
   it('present in place, or mounted once from another repository; the plan keeps the counts', () => {

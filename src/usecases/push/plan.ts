@@ -207,7 +207,7 @@ export function surveyQuestions(contents: PushContents, request: PushRequest, pl
   const askImages = !request.fullVerify && !contents.split
   return {
     images: askImages ? placements.map((p, i) => ({mirror: p.mirror, tag: p.tag, root: rootOf(contents.images[i]!)})) : undefined,
-    delta: contents.expectedInMirror?.length ? {items: deltaItems(contents, request), expected: contents.expectedInMirror, graphs} : undefined,
+    delta: contents.expectedInMirror?.length ? {items: deltaItems(contents, request, placements), expected: contents.expectedInMirror, graphs} : undefined,
   }
 }
 
@@ -283,10 +283,12 @@ function planChart(chart: LockChart, destination: ChartDestination | undefined):
 // ---- delta bundles ------------------------------------------------------------------------------
 
 /** The images and signatures of a delta bundle, each with the mirror repository it goes to. */
-export function deltaItems(contents: PushContents, request: PushRequest): DeltaItem[] {
+export function deltaItems(contents: PushContents, request: PushRequest, placements: readonly MirrorPlacement[]): DeltaItem[] {
   const pathOf = (source: string): string => mirrorRepository(parseReference(source), request.registry, request.keepSourceHost, request.pathRules)
+  const inHost = `${request.registry.host}/`
   return [
-    ...contents.images.map((image) => ({name: image.source, root: rootOf(image), repository: pathOf(image.source)})),
+    // Where each image goes (placeImages or, for a W&B v2 bundle, the operator's layout), inside the host.
+    ...contents.images.map((image, i) => ({name: image.source, root: rootOf(image), repository: placements[i]!.repository.slice(inHost.length)})),
     ...(contents.signatures ?? []).map((s) => ({name: s.ref, root: rootOf(s), repository: pathOf(s.ref)})),
   ]
 }

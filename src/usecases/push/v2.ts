@@ -39,9 +39,9 @@ export async function placeV2(reader: BundleReader, contents: PushContents & {se
       hint: 'push without --max-nested-paths / --flatten, to a registry (or a prefix) that allows the manifest paths; `airgap push --dry-run` shows the mirror names',
     })
   }
-  if (contents.split || contents.expectedInMirror?.length) {
-    throw new UsageError(`${reader.location}: a ${contents.split ? 'split' : 'delta'} bundle with a W&B v2 server manifest cannot be pushed yet`, {
-      hint: 'pull the v2 release as one whole bundle (without --max-part-size and --since)',
+  if (contents.split) {
+    throw new UsageError(`${reader.location}: a split bundle with a W&B v2 server manifest cannot be pushed yet`, {
+      hint: 'pull the v2 release as one whole bundle (without --max-part-size)',
     })
   }
   const manifest = await loadServerManifest(reader, locked.source, `${locked.source} (in ${reader.location})`, {signal})
