@@ -125,7 +125,8 @@ ${BaseCommand.exitCodesHelp}`
     const v2 = r.receipt.serverManifest
     if (v2) {
       this.log(`  W&B ${v2.version} for the v2 operator: server manifest at ${v2.mirror} (${v2.digest}, as upstream); ${v2.images.length} manifest image(s) at ${v2.imageRegistry}/<registry/repository> as the operator reads them`)
-      this.log(`  next: airgap rewrite --receipt ${r.receiptPath} --hostname https://<W&B URL>  (spec.global.imageRegistry ${v2.imageRegistry})`)
+      if (!r.split || r.split.waiting.length === 0) this.log(`  next: airgap rewrite --receipt ${r.receiptPath} --hostname https://<W&B URL>  (spec.global.imageRegistry ${v2.imageRegistry})`)
+      else this.log('  next: push the parts still missing (below), then airgap rewrite with the receipt of the last one')
     }
     this.log(`  receipt: ${r.receiptPath}`)
     if (r.split) {

@@ -30,7 +30,9 @@ export function pushPlanLines(r: PushDryRunResult): string[] {
     rows.push([i.source, `${i.mirror}${i.renamed ? ' *' : ''}`, holds[i.mirrorHolds], i.send.blobs ? `${formatBytes(i.send.bytes)} in ${i.send.blobs} blob(s)` : '-'])
   }
   lines.push(...table(rows))
-  if (r.images.some((i) => i.renamed)) lines.push('  * name shortened by the path rules')
+  if (r.images.some((i) => i.renamed)) {
+    lines.push(r.serverManifest ? `  * where the W&B ${r.serverManifest.version} v2 operator looks for it: the registry/repository the server manifest names, under the mirror` : '  * name shortened by the path rules')
+  }
   for (const c of r.charts) lines.push(`  chart ${c.name}@${c.version} -> ${c.destination ?? 'not published (no --helm-repo)'}${c.send.blobs ? `: ${formatBytes(c.send.bytes)} to send` : ''}`)
   const s = r.send
   const counts = countBy(r.images.map((i) => holds[i.mirrorHolds]))

@@ -175,11 +175,6 @@ export async function pullBundle(opts: PullOptions): Promise<PullResult> {
   // The policy is checked before any network call; the Sigstore code is loaded only when asked for.
   const upstreamCheck = opts.verifyUpstream === undefined ? undefined : await (await import('./upstream.js')).loadUpstreamCheck(opts.verifyUpstream)
   const spec = await loadReleaseSpec(opts)
-  if (spec.spec.wandb !== undefined && opts.maxPartSize !== undefined) {
-    throw new UsageError('--max-part-size cannot be combined with a W&B v2 release (--wandb-version or spec.wandb) yet', {
-      hint: 'pull the v2 release as one whole bundle (a --since delta of it is fine)',
-    })
-  }
   const session = new Session({...opts, plainHttp: [...(opts.plainHttp ?? []), ...ociPlainHosts(spec)]})
   try {
     const prepared = await prepareRelease(spec, session, {...opts, mirrors, warn})

@@ -215,12 +215,49 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     }
   }, 180_000)
 
-  it('a split pull of a v2 release is refused before any transfer, saying what works instead', async () => {
-    const r = await runCli(['pull', ...v2Flags('layers'), '--max-part-size', '1MiB', '-o', out('v2-split.tar')])
-    expect(r.code, r.stderr).toBe(2)
-    expect(r.stderr).toMatch(/--max-part-size cannot be combined with a W&B v2 release/)
-    expect(r.stderr).toMatch(/a --since delta of it is fine/)
-  })
+  it('a split v2 release: each part verifies alone and carries the server manifest; pushed in reverse order, the last part completes the operator layout', async () => {
+    const r = await runCli(['pull', ...v2Flags('layers'), '--max-part-size', '120KiB', '-o', out('v2-split.tar'), '--json'])
+    expect(r.code, r.stdout.slice(-1500)).toBe(0)
+    const pulled = jsonOf<{split: {parts: Array<{path: string; part: number}>}}>(r)
+    const parts = pulled.split.parts
+    expect(parts.length, 'parts').toBeGreaterThanOrEqual(2)
+    const digest = built.get('layers')!.root.digest
+    for (const part of parts) {
+      const verify = await runCli(['verify', part.path, '--json'])
+      expect(verify.code, verify.stderr).toBe(0)
+      const {stdout} = await run('tar', ['-xOf', part.path, 'airgap/lock.json'])
+      expect((JSON.parse(stdout) as BundleLock).serverManifest?.digest, `part ${part.part}`).toBe(digest)
+    }
+    const mirror = `${host}/${mirrorPrefix}-split`
+    // What a person sees first: the dry run names the v2 layout (not path rules); a part that leaves
+    // images waiting says to push the rest before rewriting.
+    const dry = await runCli(['push', parts[0]!.path, '--registry', mirror, '--allow-unsigned', '--plain-http', host, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain(`${mirror}/docker.io/acme/objstore:3.1 *`)
+    expect(dry.stdout).toContain(`* where the W&B ${VERSION} v2 operator looks for it`)
+    expect(dry.stdout).not.toContain('shortened by the path rules')
+    let last: PushReceipt | undefined
+    for (const part of [...parts].reverse()) {
+      const pushed = await runCli(['push', part.path, '--registry', mirror, '--allow-unsigned', '--plain-http', host])
+      expect(pushed.code, `part ${part.part}: ${pushed.stderr}${pushed.stdout}`).toBe(0)
+      const complete = part.part === parts[0]!.part
+      expect(pushed.stdout.includes('next: airgap rewrite --receipt'), `part ${part.part} suggests rewrite only when the set is complete`).toBe(complete)
+      if (!complete) expect(pushed.stdout).toContain('next: push the parts still missing')
+      last = JSON.parse(await readFile(`${part.path}.receipt.json`, 'utf8')) as PushReceipt
+      expect(last.serverManifest, `part ${part.part}: the manifest goes up with any part`).toMatchObject({layout: 'operator-v2', digest, status: 'pushed'})
+    }
+    // after the last part every image of the set is in place, where the v2 operator looks
+    expect(last!.images.filter((i) => i.status !== 'pushed').map((i) => `${i.source}: ${i.status}`)).toEqual([])
+    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
+    for (const image of m.images) {
+      const ref = operatorImage(image.ref, mirror)
+      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
+      const {stdout: raw} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
+      expect(`sha256:${(await import('node:crypto')).createHash('sha256').update(raw).digest('hex')}`, `${image.key}: ${ref}`).toBe(want)
+    }
+    const check = await runCli(['check', `${parts[0]!.path}.receipt.json`, '--plain-http', host])
+    expect(check.code, check.stderr + check.stdout).toBe(0)
+  }, 240_000)
 
   it('one manifest image missing upstream fails the pull, naming its key', async () => {
     const r = await runCli(['pull', ...v2Flags('single', upMissing), '-o', out('missing.tar')])

@@ -21,7 +21,7 @@ export interface DryRunImage {
   bytes: number
   /** What the mirror holds: the tag names this digest, the manifest is there, nothing, or not asked (a part of a split set). */
   mirrorHolds: RootState | 'unknown'
-  /** The path rules shortened its mirror name. */
+  /** Its mirror name is not the plain mapping of its source: the path rules shortened it, or (a W&B v2 bundle) the operator's layout placed it. */
   renamed: boolean
   /** Blobs this image would upload (each blob counted once, for the first image that needs it). */
   send: {blobs: number; bytes: number}
@@ -51,6 +51,8 @@ export interface PushDryRunResult {
   delta?: {expected: number; present: number; mounts: number}
   /** A part of a split set: which one. */
   split?: {part: number; parts: number}
+  /** A bundle with a W&B v2 server manifest: its images go where the v2 operator looks for them. */
+  serverManifest?: {version: string}
 }
 
 export interface DryRunInput {
@@ -130,6 +132,7 @@ export async function dryRunReport(input: DryRunInput): Promise<PushDryRunResult
     alreadyThere,
     delta: plan.delta ? {expected: plan.delta.expected, present: plan.delta.present, mounts: plan.delta.mounts.length} : undefined,
     split: plan.part ? {part: plan.part.split.part, parts: plan.part.split.parts} : undefined,
+    serverManifest: contents.serverManifest ? {version: contents.serverManifest.version} : undefined,
   }
 }
 

@@ -149,7 +149,7 @@ async function withPushPlan<T>(opts: PushOptions, dryRun: boolean, act: (planned
     const serverManifest = verified.serverManifest
     const v2 = serverManifest === undefined ? undefined : await placeV2(reader, {...verified, serverManifest}, request, signal)
     for (const key of v2?.notCarried ?? []) opts.hooks?.onWarning?.(`server manifest image ${key} is not in the bundle (pulled with --skip-missing or excluded): the v2 operator will fail to pull it from the mirror`)
-    const contents = v2 === undefined ? verified : {...verified, images: v2.images}
+    const contents = v2 === undefined ? verified : {...verified, images: v2.images, ...(v2.split ? {split: v2.split} : {})}
     const placements = v2?.placements ?? placeImages(contents, request)
     if (opts.requireUpstreamVerified) requireUpstreamVerified({images: contents.split ? contents.split.images : contents.images, upstreamVerification: contents.upstreamVerification}, opts.bundle)
     const ctx: PushContext = {
