@@ -46,10 +46,13 @@ bundle also carries a v1 release):
                          validated against the schema of the v2 types; needs --hostname
   operator-values.yaml   values for the v2 operator chart: every dependency image from the mirror,
                          wandb-operator.caCerts from --custom-ca, wandb.install: false
-The v2 operator never pulls the manifest over plain HTTP: with --plain-http naming the mirror the
-oci route is refused; --manifest-route file writes the manifest into a ConfigMap
-(wandb-server-manifest.yaml) mounted into the operator instead. A v1 resource written for a mirror
-that holds a v2 manifest gets global.imageRegistry, which the v1-to-v2 conversion reads.
+The v2 operator never pulls the manifest over plain HTTP: with a plain-HTTP mirror (--plain-http, or
+as the receipt records the push) the oci route is refused; --manifest-route file writes the manifest
+into a ConfigMap (wandb-server-manifest.yaml) mounted into the operator instead. --containerd-hosts,
+--registries-conf and --idms write node configs for the v2 layout too: a registry whose images sit
+under two paths (MIRROR/docker.io/... where the manifest names the registry, MIRROR/... where it
+names none) gets both, tried in order. A v1 resource written for a mirror that holds a v2 manifest
+gets global.imageRegistry, which the v1-to-v2 conversion reads.
 
 ${BaseCommand.exitCodesHelp}`
   static override examples = [

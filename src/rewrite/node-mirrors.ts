@@ -2,22 +2,29 @@
  * Node-level mirror configuration, for images no values key can redirect (template literals,
  * Bitnami side images): containerd `hosts.toml` files and a CRI-O/podman `registries.conf`.
  * Both map each SOURCE registry to the mirror with the same layout push used (one rule:
- * src/mirror/mapping.ts mirrorRepository, through relocate.ts mirrorPathFor/mirrorRegistryFor): the
+ * src/mirror/mapping.ts mirrorRepository, through relocate.ts mirrorPathFor): the
  * source host is dropped (`docker.io/wandb/local` -> `MIRROR/PREFIX/wandb/local`) unless
  * keepSourceHost kept it (`MIRROR/PREFIX/docker.io/wandb/local`). No credentials are ever written.
  *
+ * A registry's images may sit under more than one path: the W&B v2 operator's layout keeps the
+ * registry the server manifest names (`MIRROR/PREFIX/docker.io/acme/objstore`) and adds none where
+ * it names none (`MIRROR/PREFIX/acme/cloud-cli`). Both files then list one mirror per path, the
+ * path with the most images first (mirrorPathsFor); containerd and CRI-O try them in order and go
+ * on to the next one when a mirror answers 404.
+ *
  * Images the push's path rules renamed (`--max-nested-paths`, `--flatten`: `wandb/local` ->
- * `MIRROR/PREFIX/wandb-local`) do not follow that per-registry layout. registries.conf maps them one
- * repository each (CRI-O takes the longest matching prefix). containerd's hosts.toml can only
- * redirect a whole registry, never rename a repository: those images are reached by their mirror
- * names (the rewritten values), and the hosts.toml of the mirror host itself tells containerd how
- * to reach it (plain HTTP, CA file). renamedImages() lists them for the callers' checks.
+ * `MIRROR/PREFIX/wandb-local`) do not keep their repository path under any of them. registries.conf
+ * maps them one repository each (CRI-O takes the longest matching prefix). containerd's hosts.toml
+ * can only redirect a whole registry, never rename a repository: those images are reached by their
+ * mirror names (the rewritten values), and the hosts.toml of the mirror host itself tells
+ * containerd how to reach it (plain HTTP, CA file). renamedImages() lists them for the callers'
+ * checks.
  *
  * TOML is written by hand: the shape is tiny and fixed, and every string goes through tomlString
  * (TOML basic string escaping); no TOML library is installed.
  */
 import {parseReference, registryApiHost, repositoryName} from '../oci/reference.js'
-import {mirrorLocation, mirrorPathFor, mirrorRegistryFor} from './relocate.js'
+import {mirrorLocation, mirrorPathFor} from './relocate.js'
 import type {MirroredImage, MirrorMap} from '../mirror/types.js'
 
 export interface HostsOptions {
@@ -45,9 +52,41 @@ export interface RenamedImage {
 export function renamedImages(map: MirrorMap): RenamedImage[] {
   return map.images.flatMap((image) => {
     const source = parseReference(image.source)
-    const mirror = repositoryName(parseReference(image.mirror))
-    return mirror === `${mirrorRegistryFor(source.registry, map)}/${source.repository}` ? [] : [{image, sourceRepository: `${source.registry}/${source.repository}`, mirrorRepository: mirror}]
+    if (keptPath(image, map) !== undefined) return []
+    return [{image, sourceRepository: `${source.registry}/${source.repository}`, mirrorRepository: repositoryName(parseReference(image.mirror))}]
   })
+}
+
+/**
+ * The path under the mirror host (inside the map's prefix) below which `image` keeps its source
+ * repository path (`''`: at the top), or undefined when it does not (renamed, or on another host).
+ */
+function keptPath(image: MirroredImage, map: MirrorMap): string | undefined {
+  const {host, prefix} = mirrorLocation(map)
+  const source = parseReference(image.source)
+  const mirror = parseReference(image.mirror)
+  if (mirror.registry !== host) return undefined
+  if (mirror.repository === source.repository) return prefix === '' ? '' : undefined
+  if (!mirror.repository.endsWith(`/${source.repository}`)) return undefined
+  const path = mirror.repository.slice(0, -source.repository.length - 1)
+  return prefix === '' || path === prefix || path.startsWith(`${prefix}/`) ? path : undefined
+}
+
+/**
+ * Every path under the mirror host where images of `sourceRegistry` keep their repository path,
+ * the one holding most of them first (ties by name), and the push layout's own path
+ * (mirrorPathFor) always among them, last when no image uses it.
+ */
+export function mirrorPathsFor(sourceRegistry: string, map: MirrorMap): string[] {
+  const counts = new Map<string, number>()
+  for (const image of map.images) {
+    if (parseReference(image.source).registry !== sourceRegistry) continue
+    const path = keptPath(image, map)
+    if (path !== undefined) counts.set(path, (counts.get(path) ?? 0) + 1)
+  }
+  const ranked = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([path]) => path)
+  const own = mirrorPathFor(sourceRegistry, map)
+  return ranked.includes(own) ? ranked : [...ranked, own]
 }
 
 /**
@@ -72,22 +111,23 @@ export function mirrorHostToml(host: string, options: HostsOptions): string {
   return `${lines.join('\n')}\n`
 }
 
-/** One containerd hosts.toml for images from `sourceRegistry`. */
+/** One containerd hosts.toml for images from `sourceRegistry`: one [host] per mirror path, tried in order. */
 export function hostsToml(map: MirrorMap, sourceRegistry: string, options: HostsOptions = {}): string {
   const {host} = mirrorLocation(map)
-  const path = mirrorPathFor(sourceRegistry, map)
+  const paths = mirrorPathsFor(sourceRegistry, map)
   const scheme = options.plainHttp ? 'http' : 'https'
-  // With a path, override_path makes containerd use the URL as the API root (`…/v2/PREFIX/<repo>/manifests/…`).
-  const url = path === '' ? `${scheme}://${host}` : `${scheme}://${host}/v2/${path}`
+  const where = paths.map((path) => `${host}${path ? `/${path}` : ''}`)
   const lines = [
-    `# Generated by airgap: pull ${sourceRegistry} images from the mirror ${host}${path ? `/${path}` : ''}.`,
+    `# Generated by airgap: pull ${sourceRegistry} images from the mirror ${where.join(paths.length > 1 ? ', else ' : '')}${paths.length > 1 ? ' (containerd tries each in turn)' : ''}.`,
     `server = ${tomlString(`https://${registryApiHost(sourceRegistry)}`)}`,
-    '',
-    `[host.${tomlString(url)}]`,
-    '  capabilities = ["pull", "resolve"]',
   ]
-  if (path !== '') lines.push('  override_path = true')
-  if (options.caFile !== undefined && !options.plainHttp) lines.push(`  ca = ${tomlString(options.caFile)}`)
+  for (const path of paths) {
+    // With a path, override_path makes containerd use the URL as the API root (`…/v2/PREFIX/<repo>/manifests/…`).
+    const url = path === '' ? `${scheme}://${host}` : `${scheme}://${host}/v2/${path}`
+    lines.push('', `[host.${tomlString(url)}]`, '  capabilities = ["pull", "resolve"]')
+    if (path !== '') lines.push('  override_path = true')
+    if (options.caFile !== undefined && !options.plainHttp) lines.push(`  ca = ${tomlString(options.caFile)}`)
+  }
   return `${lines.join('\n')}\n`
 }
 
@@ -98,18 +138,23 @@ export interface RegistriesConfOptions {
 
 /**
  * containers-registries.conf(5) v2 text (CRI-O, podman): one [[registry]] per source registry with
- * the mirror, and one per repository the path rules renamed (the longest prefix wins).
+ * a mirror per path its images keep (tried in order), and one per repository the path rules
+ * renamed (the longest prefix wins).
  */
 export function registriesConf(map: MirrorMap, options: RegistriesConfOptions = {}): string {
   mirrorLocation(map) // validates the mirror registry even when the map has no images
   const out = ['# Generated by airgap: pull images through the private mirror (containers-registries.conf v2).']
-  const entry = (prefix: string, location: string): void => {
-    out.push('', '[[registry]]', `prefix = ${tomlString(prefix)}`, `location = ${tomlString(prefix)}`, '', '[[registry.mirror]]', `location = ${tomlString(location)}`)
-    if (options.plainHttp) out.push('insecure = true')
+  const entry = (prefix: string, locations: readonly string[]): void => {
+    out.push('', '[[registry]]', `prefix = ${tomlString(prefix)}`, `location = ${tomlString(prefix)}`)
+    for (const location of locations) {
+      out.push('', '[[registry.mirror]]', `location = ${tomlString(location)}`)
+      if (options.plainHttp) out.push('insecure = true')
+    }
   }
-  for (const registry of sourceRegistries(map)) entry(registry, mirrorRegistryFor(registry, map))
+  const {host} = mirrorLocation(map)
+  for (const registry of sourceRegistries(map)) entry(registry, mirrorPathsFor(registry, map).map((path) => (path === '' ? host : `${host}/${path}`)))
   const renamed = new Map(renamedImages(map).map((r) => [r.sourceRepository, r.mirrorRepository]))
-  for (const [source, mirror] of [...renamed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) entry(source, mirror)
+  for (const [source, mirror] of [...renamed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) entry(source, [mirror])
   return `${out.join('\n')}\n`
 }
 

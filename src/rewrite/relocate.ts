@@ -52,13 +52,6 @@ export function mirrorPathFor(sourceRegistry: string, map: Pick<MirrorMap, 'regi
   return mirrorRepository({registry: sourceRegistry, repository: ''}, mirrorLocation(map), map.keepSourceHost)
 }
 
-/** The registry part under which the source's repository path appears in the mirror (`MIRROR/PREFIX[/SOURCEHOST]`). */
-export function mirrorRegistryFor(sourceRegistry: string, map: Pick<MirrorMap, 'registry' | 'keepSourceHost'>): string {
-  const {host} = mirrorLocation(map)
-  const path = mirrorPathFor(sourceRegistry, map)
-  return path === '' ? host : `${host}/${path}`
-}
-
 /** Parse a reference; undefined when it does not parse. */
 export function tryParse(ref: string): Reference | undefined {
   try {

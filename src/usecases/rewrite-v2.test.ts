@@ -27,12 +27,12 @@ describe('refuseV1Options', () => {
     expect(() => refuseV1Options({}, '0.99.0')).not.toThrow()
     let err: unknown
     try {
-      refuseV1Options({chartSource: 'oci', containerdHosts: '/etc/containerd/certs.d'}, '0.99.0')
+      refuseV1Options({chartSource: 'oci', channel: 'channel.json'}, '0.99.0')
     } catch (e) {
       err = e
     }
     expect(err).toBeInstanceOf(UsageError)
-    expect((err as UsageError).message).toMatch(/--chart-source.*--containerd-hosts/)
+    expect((err as UsageError).message).toMatch(/--channel, --chart-source apply to the v1 operator/)
   })
 })
 

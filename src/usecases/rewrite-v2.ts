@@ -143,16 +143,13 @@ async function planWithBundle(opts: RewriteV2Options, receipt: PushReceipt & {se
 }
 
 /** Options that only the v1 resource uses, refused for the v2 one (UsageError naming them). */
-export function refuseV1Options(opts: {channel?: string; chartSource?: string; chartsConfigMap?: string; chartCredentialSecret?: string; containerdHosts?: string; registriesConf?: string; idms?: string}, version: string): void {
+export function refuseV1Options(opts: {channel?: string; chartSource?: string; chartsConfigMap?: string; chartCredentialSecret?: string}, version: string): void {
   const given = (
     [
       ['--channel', opts.channel],
       ['--chart-source', opts.chartSource],
       ['--charts-configmap', opts.chartsConfigMap],
       ['--chart-credential-secret', opts.chartCredentialSecret],
-      ['--containerd-hosts', opts.containerdHosts],
-      ['--registries-conf', opts.registriesConf],
-      ['--idms', opts.idms],
     ] as const
   ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]))
   if (given.length === 0) return

@@ -284,7 +284,11 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
 
   it('rewrite writes the v2 WeightsAndBiases and the operator chart values at the mirror, both valid', async () => {
     expect(receipt).toBeDefined()
-    const receiptFile = `${out('v2.tar')}.receipt.json`
+    // The push reached the test registry over plain HTTP, and rewrite reads that from the receipt (the
+    // oci:// route is then refused, next test). This copy records HTTPS, as a push to a TLS mirror does.
+    const receiptFile = out('v2-https.receipt.json')
+    const recorded = JSON.parse(await readFile(`${out('v2.tar')}.receipt.json`, 'utf8')) as PushReceipt
+    await writeFile(receiptFile, JSON.stringify({...recorded, connection: {...recorded.connection, plainHttp: []}}))
     const mirror = `${host}/${mirrorPrefix}`
     const r = await runCli(['rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '--pull-secret', 'mirror-pull', '-o', out('v2/operator.yaml'), '--operator-values', out('v2/operator-values.yaml'), '--json'])
     expect(r.code, r.stderr).toBe(0)
@@ -313,6 +317,10 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain('never pulls the server manifest over plain HTTP')
     expect(refused.stderr).toContain('file:// route')
+    // the receipt's record alone says so too: no --plain-http needed
+    const recorded = await runCli(['rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '-o', out('plain/operator.yaml'), '--operator-values', out('plain/operator-values.yaml')])
+    expect(recorded.code, recorded.stderr).toBe(2)
+    expect(recorded.stderr).toContain('never pulls the server manifest over plain HTTP')
     const r = await runCli([...base, '--manifest-route', 'file', '-o', out('file/operator.yaml'), '--operator-values', out('file/operator-values.yaml'), '--json'])
     expect(r.code, r.stderr).toBe(0)
     const cr = parse(await readFile(out('file/operator.yaml'), 'utf8')) as {spec: {wandb: {manifestRepository: string}}}
@@ -329,8 +337,46 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const r = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--operator', 'v1', '-o', out('v1/operator.yaml')])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('carries no operator-wandb chart')
-    const nodes = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--hostname', 'https://w.example', '--containerd-hosts', out('certs.d'), '-o', out('v1/operator.yaml')])
-    expect(nodes.code).toBe(2)
-    expect(nodes.stderr).toContain('--containerd-hosts apply to the v1 operator; this bundle carries W&B 0.99.0 for the v2 operator')
+    const v1Only = await runCli(['rewrite', '--receipt', `${out('v2.tar')}.receipt.json`, '--hostname', 'https://w.example', '--chart-source', 'oci', '-o', out('v1/operator.yaml')])
+    expect(v1Only.code).toBe(2)
+    expect(v1Only.stderr).toContain('--chart-source apply to the v1 operator; this bundle carries W&B 0.99.0 for the v2 operator')
   }, 60_000)
+
+  it('node configs for a v2 mirror: containerd pulls every manifest image by its upstream name through the hosts.toml folder (a registry under two paths: the next one after a 404); registries.conf and the mirror sets list the same places', async () => {
+    const receiptFile = `${out('v2.tar')}.receipt.json`
+    const mirror = `${host}/${mirrorPrefix}`
+    const hostsDir = out('v2-certs.d')
+    const r = await runCli([
+      'rewrite', '--receipt', receiptFile, '--hostname', 'https://wandb.corp.example', '--manifest-route', 'file',
+      '-o', out('nodes/operator.yaml'), '--operator-values', out('nodes/operator-values.yaml'),
+      '--containerd-hosts', hostsDir, '--registries-conf', out('nodes/registries.conf'), '--idms', out('nodes/mirror-sets.yaml'), '--json',
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const kinds = jsonOf<{files: Array<{kind: string}>}>(r).files.map((f) => f.kind)
+    expect(kinds).toEqual(expect.arrayContaining(['operator-cr', 'operator-values', 'server-manifest-configmap', 'registries-conf', 'openshift-mirror-sets', 'containerd-hosts']))
+    // docker.io images sit under MIRROR/docker.io (the manifest names the registry) and under MIRROR (it names none)
+    const docker = await readFile(join(hostsDir, 'docker.io', 'hosts.toml'), 'utf8')
+    expect(docker).toContain(`[host."http://${host}/v2/${mirrorPrefix}/docker.io"]`)
+    expect(docker).toContain(`[host."http://${host}/v2/${mirrorPrefix}"]`)
+    const conf = await readFile(out('nodes/registries.conf'), 'utf8')
+    expect(conf).toContain(`location = "${mirror}/docker.io"`)
+    expect(conf).toContain(`location = "${mirror}"`)
+    const sets = await readFile(out('nodes/mirror-sets.yaml'), 'utf8')
+    expect(sets).toContain(`${mirror}/docker.io/acme/objstore`)
+    if (process.getuid?.() !== 0) {
+      process.stdout.write('containerd pull through the v2 node configs skipped: containerd needs root (CI runs as root)\n')
+      return
+    }
+    const ctrd = await startContainerd()
+    try {
+      const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
+      const sources = [...new Set(m.images.map((i) => formatReference(i.source)))]
+      for (const source of sources) await ctrd.ctr(['-n', ctrd.namespace, 'images', 'pull', '--hosts-dir', hostsDir, source], {timeout: 60_000})
+      const {stdout} = await ctrd.ctr(['-n', ctrd.namespace, 'images', 'ls', '-q'])
+      const listed = stdout.split('\n').map((l) => l.trim())
+      for (const source of sources) expect(listed, source).toContain(source)
+    } finally {
+      await ctrd.stop()
+    }
+  }, 180_000)
 })
