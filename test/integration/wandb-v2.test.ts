@@ -9,6 +9,7 @@
  * schema, and containerd pulls every manifest image through the mirror.
  */
 import {execFile} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -57,6 +58,18 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
   ]
   let lock: BundleLock
   let receipt: PushReceipt
+
+  /** Every image of the server manifest, where the v2 operator looks for it under `mirror`, is the upstream image (skopeo reads each manifest; its digest must match). */
+  async function expectOperatorLayout(mirror: string): Promise<void> {
+    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
+    expect(m.images.length).toBe(17)
+    for (const image of m.images) {
+      const ref = operatorImage(image.ref, mirror)
+      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
+      const {stdout: raw} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
+      expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`, `${image.key}: ${ref}`).toBe(want)
+    }
+  }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'airgap-v2-'))
@@ -141,17 +154,11 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     })
     const inspectDigest = async (ref: string): Promise<string> => {
       const {stdout} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
-      return `sha256:${(await import('node:crypto')).createHash('sha256').update(stdout).digest('hex')}`
+      return `sha256:${createHash('sha256').update(stdout).digest('hex')}`
     }
     expect(await inspectDigest(`${mirror}/wandb/server-manifest:${VERSION}`)).toBe(built.get('layers')!.root.digest)
     // every image the manifest names, where the operator will look for it
-    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
-    expect(m.images.length).toBe(17)
-    for (const image of m.images) {
-      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
-      const pulled = operatorImage(image.ref, mirror)
-      expect(await inspectDigest(pulled), `${image.key}: ${pulled}`).toBe(want)
-    }
+    await expectOperatorLayout(mirror)
     // the layout keeps docker.io/ where the manifest writes it and adds nothing to a blank registry
     const mirrors = receipt.serverManifest!.images.map((i) => i.mirror)
     expect(mirrors).toContain(`${mirror}/docker.io/acme/objstore:3.1`)
@@ -189,13 +196,7 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     const deltaReceipt = JSON.parse(await readFile(`${out('v2-delta.tar')}.receipt.json`, 'utf8')) as PushReceipt
     expect(deltaReceipt.serverManifest).toMatchObject({layout: 'operator-v2', imageRegistry: second, digest: artifact.root.digest, status: 'pushed'})
     // every manifest image where the v2 operator looks for it, whole: skopeo copies each out of the mirror
-    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
-    for (const image of m.images) {
-      const ref = operatorImage(image.ref, second)
-      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
-      const {stdout: raw} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
-      expect(`sha256:${(await import('node:crypto')).createHash('sha256').update(raw).digest('hex')}`, `${image.key}: ${ref}`).toBe(want)
-    }
+    await expectOperatorLayout(second)
     const check = await runCli(['check', `${out('v2-delta.tar')}.receipt.json`, '--plain-http', host])
     expect(check.code, check.stderr + check.stdout).toBe(0)
   }, 240_000)
@@ -248,13 +249,7 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     }
     // after the last part every image of the set is in place, where the v2 operator looks
     expect(last!.images.filter((i) => i.status !== 'pushed').map((i) => `${i.source}: ${i.status}`)).toEqual([])
-    const m = await (await import('../../src/server-manifest/index.js')).loadServerManifest(client.repository(`${up}/layers/wandb/server-manifest`), VERSION)
-    for (const image of m.images) {
-      const ref = operatorImage(image.ref, mirror)
-      const want = (await client.repository(upstreamRepository(up, image.source)).resolve(image.source.tag ?? 'latest')).digest
-      const {stdout: raw} = await run('skopeo', ['--insecure-policy', 'inspect', '--raw', '--tls-verify=false', `docker://${ref}`])
-      expect(`sha256:${(await import('node:crypto')).createHash('sha256').update(raw).digest('hex')}`, `${image.key}: ${ref}`).toBe(want)
-    }
+    await expectOperatorLayout(mirror)
     const check = await runCli(['check', `${parts[0]!.path}.receipt.json`, '--plain-http', host])
     expect(check.code, check.stderr + check.stdout).toBe(0)
   }, 240_000)
