@@ -3,6 +3,7 @@
  * an AbortSignal the use case watches; once the use case has cleaned up, the command ends with the
  * shell's exit status for an interrupt (130).
  */
+import {setMaxListeners} from 'node:events'
 
 export interface Interrupt {
   /** Aborted by the first SIGINT or SIGTERM. */
@@ -14,6 +15,8 @@ export interface Interrupt {
 /** Listen for SIGINT and SIGTERM until release(). */
 export function listenForInterrupt(): Interrupt {
   const controller = new AbortController()
+  // Every request in flight listens on it (its deadline): more than Node's 10 is no leak.
+  setMaxListeners(0, controller.signal)
   const stop = (): void => controller.abort(new Error('interrupted'))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

@@ -78,13 +78,13 @@ function sink(size: number): PositionalPusher & {held: Buffer; writes: number; c
   return Object.assign(state, {openBlob: async () => blob})
 }
 
-async function run(src: RangeFetcher, dst: PositionalPusher, desc: Descriptor, partBytes?: number): Promise<number> {
+async function run(src: RangeFetcher, dst: PositionalPusher, desc: Descriptor, partBytes?: number, streams = 3): Promise<number> {
   let reported = 0
   await transferRanged({
     src,
     dst,
     desc,
-    governor: new LinkGovernor({initial: 3, sampleMs: 0}),
+    governor: new LinkGovernor({initial: streams, sampleMs: 0}),
     signal: undefined,
     onStart: () => undefined,
     onBytes: (n) => (reported += n),
@@ -124,5 +124,40 @@ describe('transferRanged: bytes through the reused batch buffers', () => {
     expect(dst.held.equals(bytes)).toBe(true)
     const resumedAt = src.requests.find(([start]) => start > part && start < 2 * part)?.[0]
     expect(resumedAt, 'resumed from the first byte that did not arrive: every byte before the break was kept').toBe(part + 333_333)
+  })
+})
+
+describe('transferRanged: many parts in flight', () => {
+  it('each in-flight part listens on the transfer\'s signal, as a request does, and Node warns of no leak', async () => {
+    const {bytes, desc} = blobOf(32 * 64 * 1024)
+    const inner = source(bytes, {chunk: 16 * 1024})
+    let most = 0
+    let listening = 0
+    const src: RangeFetcher = {
+      async fetchRange(d, start, end, opts) {
+        // What the HTTP client does: a deadline listening on the caller's signal until the body ends.
+        const onAbort = (): void => undefined
+        opts?.signal?.addEventListener('abort', onAbort)
+        most = Math.max(most, ++listening)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        const res = await inner.fetchRange(d, start, end, opts)
+        res.body.once('close', () => {
+          listening--
+          opts?.signal?.removeEventListener('abort', onAbort)
+        })
+        return res
+      },
+    }
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => void warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      await run(src, sink(desc.size), desc, 64 * 1024, 16)
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(most, 'parts in flight at once').toBeGreaterThan(10)
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning')
   })
 })

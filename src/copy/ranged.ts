@@ -7,6 +7,7 @@
  * asked again from the byte it stopped at; finished parts are never fetched again. The destination
  * hashes the whole blob in order and commits it only when it matches its digest.
  */
+import {setMaxListeners} from 'node:events'
 import type {PositionalBlob, PositionalPusher, RangeFetcher, RangeResponse} from '../content/types.js'
 import {AuthError, findCause, IntegrityError, NotFoundError, RegistryError, UsageError} from '../errors.js'
 import type {Descriptor} from '../oci/types.js'
@@ -59,6 +60,9 @@ export async function transferRanged(t: RangedTransfer): Promise<void> {
   sink = await t.dst.openBlob(t.desc, t.signal)
   if (!sink) return
   const controller = new AbortController()
+  // Every part in flight listens on this signal (its request's deadline, the HTTP client): up to the
+  // governor's maximum at once, each removed when its part ends. Node would warn of a leak past 10.
+  setMaxListeners(0, controller.signal)
   const stop = (): void => controller.abort(t.signal?.reason)
   t.signal?.addEventListener('abort', stop, {once: true})
   const run: Run = {t, sink, signal: controller.signal, started: false}
