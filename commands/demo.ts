@@ -68,7 +68,7 @@ ${BaseCommand.exitCodesHelp}`
     this.log('Summary')
     this.log(table(r.steps, r.totalSeconds))
     this.log('')
-    this.log(`Bundle: ${r.bundle.images} images, ${r.bundle.charts} charts, ${r.bundle.blobs} blobs, ${formatBytes(r.bundle.size)}, signed by ${r.bundle.signer}`)
+    this.log(`Bundle: ${r.bundle.images} image(s), ${r.bundle.charts} chart(s), ${r.bundle.blobs} blobs, ${formatBytes(r.bundle.size)}, signed by ${r.bundle.signer}`)
     this.log(`Mirror: images at ${r.mirror.registry}, charts at ${r.mirror.helmRepo}`)
     if (r.crProblems.length > 0) this.log(`CRD check: ${r.crProblems.join('; ')}`)
     this.log(

@@ -70,6 +70,8 @@ export interface WandbV2CrOptions {
   caCertsConfigMap?: string
   /** The mirror speaks plain HTTP. */
   plainHttp?: boolean
+  /** The node configs this rewrite also writes that set plain HTTP up (named instead of the manual step). */
+  nodeConfigs?: string
   /** Where the operator reads the manifest (default oci). */
   manifestRoute?: ManifestRoute
   /** File route: the manifest's YAML files (tar names and bytes) in merge order. */
@@ -98,7 +100,11 @@ export function buildWandbV2Cr(options: WandbV2CrOptions): WandbV2Cr {
   }
   if (options.plainHttp) {
     const host = options.imageRegistry.split('/')[0]!
-    warnings.push(`nodes pull images from ${options.imageRegistry} over plain HTTP only if their container runtime is configured for it (containerd: /etc/containerd/certs.d/${host}/hosts.toml with server = "http://${host}")`)
+    warnings.push(
+      options.nodeConfigs !== undefined
+        ? `nodes pull images from ${options.imageRegistry} over plain HTTP only once ${options.nodeConfigs} (written now) are installed on every node`
+        : `nodes pull images from ${options.imageRegistry} over plain HTTP only if their container runtime is configured for it (containerd: /etc/containerd/certs.d/${host}/hosts.toml with server = "http://${host}")`,
+    )
   }
   const namespace = options.namespace ?? 'wandb'
   const manifestRepository = route === 'oci' ? options.manifestRepository : `file://${MANIFEST_MOUNT_ROOT}`

@@ -61,6 +61,9 @@ describe('buildWandbV2Cr: the file:// route', () => {
     expect(values['wandb-operator'].volumes.map((v) => v.name)).toEqual(['server-manifest', 'ecr-cache', 'serving-certs', MANIFEST_CONFIGMAP])
     expect(values['wandb-operator'].containers.operator.volumeMounts.at(-1)).toEqual({mountPath: '/etc/wandb/server-manifest/0.99.0', name: MANIFEST_CONFIGMAP, readOnly: true})
     expect(out.warnings.some((w) => w.includes('plain HTTP only if their container runtime is configured'))).toBe(true)
+    // with node configs written alongside, the warning names them instead of the manual step
+    const withNodes = buildWandbV2Cr({...BASE, plainHttp: true, nodeConfigs: 'the hosts.toml folders under certs.d', manifestRoute: 'file', manifestFiles: files})
+    expect(withNodes.warnings.filter((w) => w.includes('plain HTTP'))).toEqual(['nodes pull images from registry.corp:5000/wandb over plain HTTP only once the hosts.toml folders under certs.d (written now) are installed on every node'])
   })
 
   it('refuses files whose ConfigMap keys would change the merge order', () => {

@@ -40,6 +40,8 @@ export interface RewriteV2Options {
   /** Where the file route's ConfigMap goes (default wandb-server-manifest.yaml beside operatorYaml). */
   manifestConfigMap?: string
   plainHttp: readonly string[]
+  /** The node configs written with the resource that set plain HTTP up (containerd hosts.toml, registries.conf), for the plain-HTTP warning. */
+  nodeConfigs?: string
   pullSecrets: readonly string[]
   customCa: readonly string[]
   caConfigMap?: string
@@ -103,6 +105,7 @@ async function planWithBundle(opts: RewriteV2Options, receipt: PushReceipt & {se
     customCACerts,
     caCertsConfigMap: opts.caConfigMap,
     plainHttp: opts.plainHttp.includes(host),
+    ...(opts.nodeConfigs !== undefined ? {nodeConfigs: opts.nodeConfigs} : {}),
     manifestRoute: route,
     manifestFiles,
     operatorNamespace: opts.operatorNamespace,

@@ -319,6 +319,13 @@ function nodeConfigs(opts: RewriteReleaseOptions, receipt: PushReceipt, map: Mir
   return containerdHostsTree(map, {plainHttp, caFile: opts.caFileOnNodes})
 }
 
+/** The node configs asked for that set a plain-HTTP mirror up, as a phrase (undefined: none). */
+function nodeConfigsNamed(opts: RewriteReleaseOptions): string | undefined {
+  const hosts = opts.containerdHosts !== undefined ? `the hosts.toml folders under ${opts.containerdHosts}` : undefined
+  if (hosts !== undefined && opts.registriesConf !== undefined) return `${hosts} (containerd) or ${opts.registriesConf} (CRI-O)`
+  return hosts ?? opts.registriesConf
+}
+
 /** The v2 outputs (rewrite-v2.ts) and the node configs asked for, checked, then written; --channel/--chart-source are v1 only. */
 async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & {serverManifest: ReceiptServerManifest}, warnings: string[], warn: (m: string) => void): Promise<RewriteV2Result> {
   refuseV1Options(opts, receipt.serverManifest.version)
@@ -336,6 +343,7 @@ async function rewriteForV2(opts: RewriteReleaseOptions, receipt: PushReceipt & 
       manifestRoute: opts.manifestRoute,
       manifestConfigMap: opts.manifestConfigMap,
       plainHttp: reached.plainHttp,
+      nodeConfigs: nodeConfigsNamed(opts),
       pullSecrets: opts.pullSecrets ?? [],
       customCa: opts.customCa ?? [],
       caConfigMap: opts.caConfigMap,
