@@ -167,7 +167,7 @@ ${BaseCommand.exitCodesHelp}`
     for (const f of r.files) this.log(`  wrote ${f.kind.padEnd(25)} ${f.path}`)
     this.log(`  manifest  ${r.serverManifest.manifestRepository}${r.serverManifest.route === 'oci' ? `:${r.serverManifest.version}` : ''} (${r.serverManifest.digest})`)
     this.log(`  images    spec.global.imageRegistry ${r.registry}; operator ${r.operatorImage}`)
-    this.log(`  proof     the operator chart rendered with the operator values: ${r.rendering.objects} objects; all ${r.rendering.containers} containers pull from the mirror`)
+    this.log(`  proof     the operator chart rendered with the operator values: ${r.rendering.objects} object(s); ${r.rendering.containers === 1 ? 'its one container pulls' : `all ${r.rendering.containers} containers pull`} from the mirror`)
     for (const f of r.rewritten) this.log(`  ${f.changes.length} image reference(s) rewritten in ${f.output}`)
     if (r.warnings.length > 0) this.log(`  ${r.warnings.length} warning(s) (above)`)
   }

@@ -358,6 +358,8 @@ describeWithServices('W&B v2: images, pull, push, rewrite of a server-manifest r
     expect(conf).toContain(`location = "${mirror}"`)
     const sets = await readFile(out('nodes/mirror-sets.yaml'), 'utf8')
     expect(sets).toContain(`${mirror}/docker.io/acme/objstore`)
+    // what the mirror sets cannot say for a plain-HTTP mirror is said
+    expect(jsonOf<{warnings: string[]}>(r).warnings.join('\n')).toContain('spec.registrySources.insecureRegistries')
     if (process.getuid?.() !== 0) {
       process.stdout.write('containerd pull through the v2 node configs skipped: containerd needs root (CI runs as root)\n')
       return
