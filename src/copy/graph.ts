@@ -92,7 +92,8 @@ async function copyNode(ctx: Ctx, desc: Descriptor, depth = 1): Promise<void> {
 
 async function copyNodeOnce(ctx: Ctx, desc: Descriptor, depth: number): Promise<void> {
   const manifest = isManifestDescriptor(desc)
-  const present = ctx.tracker.knownPresent(ctx.dst, desc.digest) || (await presentAtDestination(ctx, desc))
+  const askedAlready = depth === 1 && ctx.opts.rootAbsent === true
+  const present = ctx.tracker.knownPresent(ctx.dst, desc.digest) || (!askedAlready && (await presentAtDestination(ctx, desc)))
   if (present) {
     if (manifest) ctx.stats.manifestsSkipped++
     else ctx.stats.blobsSkipped++

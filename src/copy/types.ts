@@ -32,6 +32,11 @@ export interface CopyGraphOptions {
   tracker?: CopyTracker
   /** Name of the image being copied, for error messages (copy() sets it to the source reference). */
   image?: string
+  /**
+   * The caller has just asked the destination for the root and it answered 404 (push's survey):
+   * the root is not asked about again. Its children are asked as usual.
+   */
+  rootAbsent?: boolean
 }
 
 export interface CopyOptions extends CopyGraphOptions {

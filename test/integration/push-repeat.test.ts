@@ -43,13 +43,16 @@ describeWithServices('repeat push (real registry, requests recorded)', () => {
     const rec1 = recordRequests(plain.host)
     const first = await pushBundle(opts).finally(rec1.stop)
     expect(first.images).toEqual({total: 3, pushed: 3, failed: 0})
-    // The first push asks about each blob and each tag once: the upload does not HEAD a blob the
-    // copy just found absent, and the rollback check reads the tags the survey resolved.
+    // The first push asks about each blob, tag and manifest once: the upload does not HEAD a blob
+    // the copy just found absent, and the rollback check reads the tags the survey resolved.
     const asked = (pattern: RegExp): string[] => rec1.requests.filter((r) => r.method === 'HEAD' && pattern.test(r.path)).map((r) => r.path)
     const twice = (paths: string[]): string[] => paths.filter((p, i) => paths.indexOf(p) !== i)
     expect(asked(/\/blobs\//).length, 'blobs were asked about').toBeGreaterThan(0)
     expect(twice(asked(/\/blobs\//)), 'blob HEADs asked twice').toEqual([])
     expect(twice(asked(/\/manifests\/(?!sha256:)/)), 'tag HEADs asked twice').toEqual([])
+    // ... and each manifest once: the copy engine does not ask again for a root the survey found absent.
+    expect(asked(/\/manifests\/sha256:/).length, 'manifests were asked about').toBeGreaterThanOrEqual(3)
+    expect(twice(asked(/\/manifests\/sha256:/)), 'manifest HEADs asked twice').toEqual([])
 
     const rec = recordRequests(plain.host)
     const again = await pushBundle(opts).finally(rec.stop)

@@ -71,7 +71,8 @@ async function pushImage(ctx: PushContext, plan: ImagePlan, earlier: unknown): P
   try {
     if (earlier !== undefined) throw earlier
     const dst = repositoryFor(ctx, placement.mirror)
-    const {stats} = await copy(ctx.reader, image.digest, dst, placement.tag ?? '', copyOptions(ctx, dst, image.source))
+    // The survey's HEAD found the root absent: the copy engine does not ask again.
+    const {stats} = await copy(ctx.reader, image.digest, dst, placement.tag ?? '', {...copyOptions(ctx, dst, image.source), rootAbsent: plan.mirror === 'absent'})
     copied(ctx, stats, dst, plan.nodes.map((n) => n.digest))
     ctx.hooks.onItem?.({kind: 'image', name: image.source, status: 'pushed'})
     return receiptImage(image, placement, 'pushed')
