@@ -33,8 +33,9 @@ export interface CopyGraphOptions {
   /** Name of the image being copied, for error messages (copy() sets it to the source reference). */
   image?: string
   /**
-   * The caller has just asked the destination for the root and it answered 404 (push's survey):
-   * the root is not asked about again. Its children are asked as usual.
+   * The caller has just asked the destination for the root and takes it as absent (push's survey:
+   * a 404, or a server error it treats as absent): the root is not asked about again. Its children
+   * are asked as usual.
    */
   rootAbsent?: boolean
 }

@@ -92,6 +92,11 @@ export interface SurveyQuestions {
  */
 export type TagNow = {digest: string} | 'none' | 'unknown'
 
+/** The digest a tag names now, when the mirror said (undefined: no such tag, no tag, or no answer). */
+export function taggedDigest(now: TagNow | undefined): string | undefined {
+  return typeof now === 'object' ? now.digest : undefined
+}
+
 /** What the survey found in the mirror, as plain data. */
 export interface MirrorSurvey {
   /** Per placement, in order; absent when the mirror was not asked (--full-verify, split parts). */

@@ -14,7 +14,7 @@ import type {MirrorPlacement, MirrorRegistry} from '../../mirror/mapping.js'
 import {findRollbacks, parseReleaseRecord, RELEASE_RECORD_MEDIA_TYPE, releaseRecordTag, releasesRepository, type ReleaseRecord, type Rollback} from '../../mirror/releases.js'
 import type {ReceiptImage} from '../../mirror/receipt.js'
 import type {RegistryRepository} from '../../registry/index.js'
-import type {RootState, TagNow} from './plan.js'
+import {taggedDigest, type RootState, type TagNow} from './plan.js'
 import {tagNow} from './survey.js'
 
 const RECORD_TAG = /^r-[0-9a-f]{64}$/
@@ -47,7 +47,7 @@ export async function checkRollback(c: RollbackCheck): Promise<Rollback[]> {
     asked.map(async ({p, known}) => {
       const now = known ?? (await tagNow(c.repositoryAt(p.mirror), p.tag!, c.signal))
       if (now === 'unknown') unanswered.push(p.mirror)
-      return {tag: p.mirror, pushing: p.digest, current: typeof now === 'object' ? now.digest : undefined}
+      return {tag: p.mirror, pushing: p.digest, current: taggedDigest(now)}
     }),
   )
   if (unanswered.length > 0) {
@@ -84,8 +84,7 @@ export async function recordRelease(repo: RegistryRepository, record: {lockDiges
   const manifestBytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: RELEASE_RECORD_MEDIA_TYPE, config, layers: [layer]}))
   const manifest: Descriptor = {mediaType: MediaType.OciManifest, digest: digestOf(manifestBytes), size: manifestBytes.length}
   // The same record (same bytes, same digest) already there: nothing to write.
-  const now = await tagNow(repo, releaseRecordTag(record.lockDigest), signal)
-  if (typeof now === 'object' && now.digest === manifest.digest) return
+  if (taggedDigest(await tagNow(repo, releaseRecordTag(record.lockDigest), signal)) === manifest.digest) return
   for (const [desc, bytes] of [
     [config, EMPTY_CONFIG],
     [layer, layerBytes],

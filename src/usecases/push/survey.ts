@@ -15,7 +15,7 @@ import {planCopy} from '../../copy/plan.js'
 import {isServerFailure, NotFoundError, unlessServerFails} from '../../errors.js'
 import type {Descriptor} from '../../oci/types.js'
 import type {RegistryRepository} from '../../registry/index.js'
-import {expectedNeeds, graphRoots, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions, type TagNow} from './plan.js'
+import {expectedNeeds, graphRoots, taggedDigest, type LocatedBlob, type MirrorSurvey, type PushContents, type RootState, type SurveyQuestions, type TagNow} from './plan.js'
 
 /** What the bundle holds: every graph it lists, and the digests of the blobs in the file. */
 export async function surveyBundle(
@@ -78,7 +78,7 @@ export async function surveyMirror(questions: SurveyQuestions, opts: SurveyOptio
  */
 async function rootState(dst: RegistryRepository, tag: string | undefined, root: Descriptor, signal: AbortSignal | undefined): Promise<{state: RootState; tag: TagNow | undefined}> {
   const now = tag === undefined ? undefined : await tagNow(dst, tag, signal)
-  if (now !== undefined && now !== 'none' && now !== 'unknown' && now.digest === root.digest) return {state: 'tagged', tag: now}
+  if (taggedDigest(now) === root.digest) return {state: 'tagged', tag: now}
   return {state: (await unlessServerFails(dst.exists(root, signal), false)) ? 'present' : 'absent', tag: now}
 }
 
